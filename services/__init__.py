@@ -1,0 +1,1 @@
+"""Business rules: plain functions (verb_noun) that flush but never commit."""

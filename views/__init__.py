@@ -1,0 +1,25 @@
+"""Blueprints. Views are thin: parse, load through access helpers, call one service, respond."""
+
+import importlib
+
+# module path -> blueprint attribute; each module defines `bp`.
+BLUEPRINT_MODULES = [
+    "views.public",
+    "views.auth",
+    "views.citizen",
+    "views.clerk",
+    "views.admin",
+    "views.ops",
+    "views.verify",
+]
+
+
+def register_blueprints(app):
+    for name in BLUEPRINT_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # blueprint not written yet
+                continue
+            raise
+        app.register_blueprint(module.bp)
