@@ -1,0 +1,1 @@
+"""Background work: outbox rows → RQ jobs → idempotent job functions that call services."""
