@@ -28,7 +28,7 @@ def _init_extensions(app: Flask) -> None:
     import models  # noqa: F401  (registers every table on the metadata)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Berlin")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
