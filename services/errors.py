@@ -64,3 +64,9 @@ class EmailNotConfirmed(DomainError):
 
 class InvalidToken(DomainError):
     """The link is invalid, expired or was already used."""
+
+
+class UploadRejected(DomainError):
+    """The uploaded file was not accepted (too big, wrong type or empty)."""
+
+    status = 400

@@ -1,0 +1,117 @@
+"""Submitting a draft: one transaction that writes the request, its first event and its outbox work."""
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from extensions import db
+from forms.dynamic import compute_values, validate_answers
+from models import Draft, ServiceRequest
+from models.base import utcnow
+from services.accounts import require_confirmed
+from services.drafts import needs_upgrade
+from services.errors import AlreadySubmitted, ValidationFailed
+from services.events import append_event
+from services.formdefs import load_spec
+from services.notices import request_notice
+from services.references import next_reference
+from services.uploads import remove_attachment
+from services.workflow import start_request
+
+INITIAL_STATE = "submitted"  # replaced by the workflow's initial state in start_request
+
+
+def submit_draft(draft, actor, locale: str = "de") -> ServiceRequest:
+    """Turn `draft` into a ServiceRequest (flushes; the caller commits once).
+
+    Idempotent together with the unique ServiceRequest.draft_id: the draft row is locked, and a
+    draft that already became a request raises AlreadySubmitted carrying that request.
+    """
+    require_confirmed(actor)
+    _lock_draft(draft)
+    existing = request_for_draft(draft)
+    if existing is not None or draft.submitted_at is not None:
+        raise AlreadySubmitted(request=existing)
+    answers, computed = _checked_answers(draft)
+    req = ServiceRequest(
+        reference=next_reference(),
+        service_id=draft.service_id,
+        form_version_id=draft.form_version_id,
+        applicant_id=actor.id,
+        applicant_name=applicant_name(answers, actor),
+        draft_id=draft.id,
+        answers=answers,
+        computed=computed,
+        locale=locale,
+        state=INITIAL_STATE,
+        submitted_at=utcnow(),
+        department_id=draft.service.department_id,
+    )
+    db.session.add(req)
+    db.session.flush()
+    _move_attachments(draft, req, answers)
+    draft.submitted_at = req.submitted_at
+    append_event(req, "submitted", actor, data=_event_data(req), visible_to_citizen=True)
+    start_request(req, actor)
+    request_notice(req, "receipt")
+    db.session.flush()
+    return req
+
+
+def request_for_draft(draft) -> ServiceRequest | None:
+    """The request a draft became, if any."""
+    return db.session.scalar(select(ServiceRequest).where(ServiceRequest.draft_id == draft.id))
+
+
+def applicant_name(answers: dict, user) -> str:
+    """The applicant's name from the usual name fields of the answers, else the account name."""
+    for first, last in (("vorname", "nachname"), ("vorname", "familienname"), ("first_name", "last_name")):
+        parts = [str(answers.get(first) or "").strip(), str(answers.get(last) or "").strip()]
+        if all(parts):
+            return " ".join(parts)[:200]
+    name = answers.get("name")
+    return (name.strip() if isinstance(name, str) and name.strip() else user.full_name)[:200]
+
+
+def _lock_draft(draft) -> None:
+    """Serialise concurrent submits of one draft (row lock on PostgreSQL; SQLite serialises writers)."""
+    query = select(Draft).where(Draft.id == draft.id).with_for_update()
+    db.session.execute(query.execution_options(populate_existing=True))
+
+
+def _checked_answers(draft) -> tuple[dict, dict]:
+    if needs_upgrade(draft):
+        message = _("Das Formular wurde inzwischen geändert. Bitte prüfen Sie Ihre Angaben erneut.")
+        raise ValidationFailed(message, outdated=True)
+    spec = load_spec(draft.form_version)
+    answers = dict(draft.answers or {})
+    errors = validate_answers(spec, answers)
+    if errors:
+        message = _("Einige Angaben fehlen oder sind ungültig. Bitte vervollständigen Sie sie.")
+        raise ValidationFailed(message, errors=errors)
+    return answers, compute_values(spec, answers)
+
+
+def _move_attachments(draft, req, answers: dict) -> None:
+    """Files named in the answers move to the request; files of fields that ended up hidden are dropped."""
+    referenced = set(_file_ids(answers))
+    for attachment in list(draft.attachments):
+        if attachment.public_id in referenced:
+            attachment.request_id = req.id
+        else:
+            remove_attachment(attachment)
+
+
+def _file_ids(value):
+    if isinstance(value, dict):
+        if "sha256" in value and "id" in value:
+            yield value["id"]
+            return
+        for item in value.values():
+            yield from _file_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _file_ids(item)
+
+
+def _event_data(req) -> dict:
+    return {"reference": req.reference, "form_version_id": req.form_version_id}
