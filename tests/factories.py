@@ -1,10 +1,12 @@
 """factory_boy factories for the core models."""
 
+from datetime import timedelta
+
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
 from extensions import db
-from models import Department, Membership, MembershipRole, Service, User, UserKind
+from models import Department, Membership, MembershipRole, Service, ServiceRequest, User, UserKind
 from models.base import utcnow
 from services.passwords import hash_password
 
@@ -75,3 +77,44 @@ class MembershipFactory(_Base):
 def clerk_of(department, role=MembershipRole.CLERK) -> User:
     """A staff user with a membership in `department`."""
     return MembershipFactory(department=department, role=role).user
+
+
+# --- requests (clerk queue area) -------------------------------------------------------------
+
+MINIMAL_FORM = {
+    "schema_version": 1,
+    "title": {"de": "Antrag", "en": "Application"},
+    "pages": [{"key": "angaben", "title": {"de": "Angaben", "en": "Details"}, "fields": [
+        {"key": "name", "type": "text", "label": {"de": "Name", "en": "Name"}, "required": True,
+         "privacy": "personal"},
+    ]}],
+}
+
+
+def form_version_for(service):
+    """The service's published form version (created with a minimal form when missing)."""
+    from models import FormDefinition, FormVersion
+
+    definition = service.form_definition or FormDefinition(service=service, draft=MINIMAL_FORM)
+    if not definition.versions:
+        db.session.add(FormVersion(definition=definition, number=1, document=MINIMAL_FORM, checksum="0" * 64))
+        db.session.flush()
+    return definition.versions[-1]
+
+
+class ServiceRequestFactory(_Base):
+    """A submitted request, routed to its service's department (no workflow pinned)."""
+
+    class Meta:
+        model = ServiceRequest
+
+    service = factory.SubFactory(ServiceFactory)
+    form_version = factory.LazyAttribute(lambda o: form_version_for(o.service))
+    applicant = factory.SubFactory(CitizenFactory)
+    applicant_name = factory.LazyAttribute(lambda o: o.applicant.full_name)
+    reference = factory.Sequence(lambda n: f"DU-2026-{n + 1:06d}")
+    answers = factory.LazyFunction(lambda: {"name": "Erika Mustermann"})
+    state = "eingegangen"
+    department = factory.LazyAttribute(lambda o: o.service.department)
+    submitted_at = factory.LazyFunction(utcnow)
+    due_at = factory.LazyAttribute(lambda o: o.submitted_at + timedelta(days=14))

@@ -1,0 +1,144 @@
+"""Who works a request: claim, release, assign to a colleague, claim the next one atomically."""
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.orm.exc import StaleDataError
+
+from extensions import db
+from models import Membership, ServiceRequest, User
+from services.errors import PermissionDenied, StaleObject, TransitionNotAllowed
+from services.events import append_event
+
+# How many candidates SQLite walks past when another session claimed them first.
+_SQLITE_CANDIDATES = 20
+
+
+def _check_member(req, actor) -> None:
+    if not (actor.is_staff and req.department_id in actor.department_ids()):
+        raise PermissionDenied(_("Sie gehören nicht zur zuständigen Abteilung."))
+
+
+def _stale() -> StaleObject:
+    return StaleObject(_("Der Antrag wurde zwischenzeitlich geändert. Bitte laden Sie die Seite neu."))
+
+
+def _check_version(req, expected_row_version) -> None:
+    if expected_row_version is not None and req.row_version != expected_row_version:
+        raise _stale()
+
+
+def _flush() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise _stale() from exc
+
+
+def claim_request(req, actor, expected_row_version=None):
+    """Make `actor` the assignee of an unassigned request of their department."""
+    _check_member(req, actor)
+    _check_version(req, expected_row_version)
+    if req.assignee_id == actor.id:
+        return req
+    if req.assignee_id is not None:
+        raise TransitionNotAllowed(_("Der Antrag wird bereits von einer anderen Person bearbeitet."))
+    req.assignee_id = actor.id
+    _flush()
+    append_event(req, "claimed", actor=actor)
+    return req
+
+
+def release_request(req, actor, expected_row_version=None):
+    """Give a request back to the department queue (the assignee or a department admin)."""
+    _check_member(req, actor)
+    _check_version(req, expected_row_version)
+    if req.assignee_id is None:
+        raise TransitionNotAllowed(_("Der Antrag ist niemandem zugewiesen."))
+    if req.assignee_id != actor.id and req.department_id not in actor.department_ids("admin"):
+        raise PermissionDenied(_("Nur die bearbeitende Person kann den Antrag zurückgeben."))
+    previous = req.assignee_id
+    req.assignee_id = None
+    _flush()
+    append_event(req, "released", actor=actor, data={"previous_assignee_id": previous})
+    return req
+
+
+def department_colleagues(department_id: int) -> list:
+    """Staff members of a department (assignment candidates), ordered by name."""
+    stmt = (
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.department_id == department_id, User.is_active_account.is_(True))
+        .order_by(User.full_name, User.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def assign_request(req, assignee, actor, expected_row_version=None):
+    """Hand a request to a colleague of the same department."""
+    _check_member(req, actor)
+    _check_version(req, expected_row_version)
+    if assignee is None or not assignee.is_staff or req.department_id not in assignee.department_ids():
+        raise PermissionDenied(_("Die Person gehört nicht zur zuständigen Abteilung."))
+    if req.assignee_id == assignee.id:
+        return req
+    previous = req.assignee_id
+    req.assignee_id = assignee.id
+    _flush()
+    data = {"assignee_id": assignee.id, "previous_assignee_id": previous}
+    append_event(req, "assigned", actor=actor, data=data)
+    return req
+
+
+def claimable_condition():
+    """Unassigned, still open (not decided or closed) and not waiting for the citizen."""
+    return (
+        ServiceRequest.assignee_id.is_(None),
+        ServiceRequest.decided_at.is_(None),
+        ServiceRequest.closed_at.is_(None),
+        ServiceRequest.clock_paused_at.is_(None),
+    )
+
+
+def claim_next(actor, department_ids):
+    """Claim the oldest claimable request of `department_ids` for `actor`; None when there is none.
+
+    Two clerks never get the same request: PostgreSQL skips rows another transaction has locked;
+    SQLite (one writer at a time) uses a conditional UPDATE that only succeeds while unassigned.
+    """
+    department_ids = sorted(set(department_ids) & actor.department_ids()) if actor.is_staff else []
+    if not department_ids:
+        return None
+    base = (
+        select(ServiceRequest)
+        .where(ServiceRequest.department_id.in_(department_ids), *claimable_condition())
+        .order_by(ServiceRequest.submitted_at, ServiceRequest.id)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        req = db.session.scalars(base.limit(1).with_for_update(skip_locked=True, of=ServiceRequest)).first()
+        if req is None:
+            return None
+        req.assignee_id = actor.id
+        _flush()
+    else:
+        req = _claim_conditionally(base, actor)
+        if req is None:
+            return None
+    append_event(req, "claimed", actor=actor, data={"via": "next"})
+    return req
+
+
+def _claim_conditionally(base, actor):
+    ids = db.session.scalars(base.with_only_columns(ServiceRequest.id).limit(_SQLITE_CANDIDATES)).all()
+    for ident in ids:
+        result = db.session.execute(
+            update(ServiceRequest)
+            .where(ServiceRequest.id == ident, ServiceRequest.assignee_id.is_(None))
+            .values(assignee_id=actor.id, row_version=ServiceRequest.row_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            req = db.session.get(ServiceRequest, ident)
+            db.session.refresh(req)
+            return req
+    return None

@@ -1,0 +1,98 @@
+"""Claim, release, assign and claim-next, each with its history event."""
+
+from datetime import timedelta
+
+import pytest
+
+from models import MembershipRole, RequestEvent
+from models.base import utcnow
+from services.assignment import assign_request, claim_next, claim_request, release_request
+from services.errors import PermissionDenied, StaleObject, TransitionNotAllowed
+from tests.factories import DepartmentFactory, ServiceFactory, ServiceRequestFactory, clerk_of
+
+
+@pytest.fixture
+def dept(db):
+    return DepartmentFactory()
+
+
+@pytest.fixture
+def req(dept):
+    return ServiceRequestFactory(service=ServiceFactory(department=dept))
+
+
+def _kinds(req):
+    from extensions import db
+
+    return [e.kind for e in db.session.query(RequestEvent).filter_by(request_id=req.id).order_by(RequestEvent.seq)]
+
+
+def test_claim_request_sets_assignee_and_event(req, dept):
+    clerk = clerk_of(dept)
+    version = req.row_version
+    claim_request(req, clerk, expected_row_version=version)
+    assert req.assignee_id == clerk.id
+    assert req.row_version == version + 1
+    assert _kinds(req) == ["claimed"]
+
+
+def test_claim_request_refuses_taken_foreign_and_stale(req, dept):
+    first, second = clerk_of(dept), clerk_of(dept)
+    claim_request(req, first)
+    with pytest.raises(TransitionNotAllowed):
+        claim_request(req, second)
+    other = clerk_of(DepartmentFactory())
+    with pytest.raises(PermissionDenied):
+        claim_request(req, other)
+    release_request(req, first)
+    with pytest.raises(StaleObject):
+        claim_request(req, second, expected_row_version=req.row_version - 1)
+    assert req.assignee_id is None
+
+
+def test_release_only_by_assignee_or_department_admin(req, dept):
+    clerk, colleague = clerk_of(dept), clerk_of(dept)
+    admin = clerk_of(dept, role=MembershipRole.ADMIN)
+    claim_request(req, clerk)
+    with pytest.raises(PermissionDenied):
+        release_request(req, colleague)
+    release_request(req, admin)
+    assert req.assignee_id is None
+    with pytest.raises(TransitionNotAllowed):
+        release_request(req, clerk)
+    assert _kinds(req) == ["claimed", "released"]
+
+
+def test_assign_only_to_colleague_of_same_department(req, dept):
+    clerk, colleague = clerk_of(dept), clerk_of(dept)
+    outsider = clerk_of(DepartmentFactory())
+    with pytest.raises(PermissionDenied):
+        assign_request(req, outsider, clerk)
+    with pytest.raises(PermissionDenied):
+        assign_request(req, colleague, outsider)
+    assign_request(req, colleague, clerk)
+    assert req.assignee_id == colleague.id
+    assert _kinds(req) == ["assigned"]
+
+
+def test_claim_next_takes_oldest_claimable(dept):
+    svc = ServiceFactory(department=dept)
+    now = utcnow()
+    clerk = clerk_of(dept)
+    ServiceRequestFactory(service=svc, submitted_at=now - timedelta(days=9), decided_at=now)
+    ServiceRequestFactory(service=svc, submitted_at=now - timedelta(days=8), clock_paused_at=now)
+    ServiceRequestFactory(service=svc, submitted_at=now - timedelta(days=7), assignee=clerk_of(dept))
+    ServiceRequestFactory(submitted_at=now - timedelta(days=6))  # other department
+    older = ServiceRequestFactory(service=svc, submitted_at=now - timedelta(days=2))
+    newer = ServiceRequestFactory(service=svc, submitted_at=now - timedelta(days=1))
+    assert claim_next(clerk, [dept.id]) == older
+    assert older.assignee_id == clerk.id
+    assert claim_next(clerk, [dept.id]) == newer
+    assert claim_next(clerk, [dept.id]) is None
+    assert _kinds(older) == ["claimed"]
+
+
+def test_claim_next_ignores_departments_the_actor_is_not_in(req):
+    outsider = clerk_of(DepartmentFactory())
+    assert claim_next(outsider, [req.department_id]) is None
+    assert req.assignee_id is None
