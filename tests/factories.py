@@ -1,5 +1,6 @@
 """factory_boy factories for the core models."""
 
+import itertools
 from datetime import timedelta
 
 import factory
@@ -118,3 +119,29 @@ class ServiceRequestFactory(_Base):
     department = factory.LazyAttribute(lambda o: o.service.department)
     submitted_at = factory.LazyFunction(utcnow)
     due_at = factory.LazyAttribute(lambda o: o.submitted_at + timedelta(days=14))
+
+
+# --- workflow (workflow area) ----------------------------------------------------------------
+
+_workflow_numbers = itertools.count(1)
+
+
+def published_workflow(variant: str = "standard", key: str | None = None):
+    """A published copy of the shipped default workflow ("standard" or "vier_augen")."""
+    from services.workflow import create_definition, default_document, publish_workflow
+
+    key = key or f"wf-{variant}-{next(_workflow_numbers)}"
+    definition = create_definition(key, key, default_document(variant))
+    return publish_workflow(definition, None)
+
+
+def started_request(service=None, variant: str = "standard", answers=None, **kwargs):
+    """A request as submit_request leaves it: workflow pinned, routed, due date set ('routed' event)."""
+    from services.workflow import link_service, start_request
+
+    service = service or ServiceFactory()
+    if getattr(service, "workflow_link", None) is None:
+        link_service(service, published_workflow(variant).definition)
+    req = ServiceRequestFactory(service=service, answers=answers or {"name": "Erika Mustermann"}, **kwargs)
+    start_request(req, None)
+    return req

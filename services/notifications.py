@@ -1,0 +1,79 @@
+"""Telling the applicant about their request: an entry in the in-app inbox plus an email."""
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from extensions import db
+from models import InboxItem
+from services.mail import mail_context
+
+# kind -> inbox text (German msgid; %(reference)s is the request's reference number).
+# Each kind has an email template templates/email/request_<kind>.txt (first line = subject).
+NOTIFICATION_KINDS = {
+    "submitted": _l("Ihr Antrag %(reference)s ist eingegangen."),
+    "in_progress": _l("Ihr Antrag %(reference)s wird bearbeitet."),
+    "information_requested": _l("Zu Ihrem Antrag %(reference)s haben wir eine Rückfrage."),
+    "resumed": _l("Die Bearbeitung Ihres Antrags %(reference)s geht weiter."),
+    "approved": _l("Ihr Antrag %(reference)s wurde genehmigt."),
+    "rejected": _l("Ihr Antrag %(reference)s wurde abgelehnt."),
+    "closed": _l("Ihr Antrag %(reference)s ist abgeschlossen."),
+    "withdrawn": _l("Ihr Antrag %(reference)s wurde zurückgezogen."),
+    "forwarded": _l("Ihr Antrag %(reference)s wurde an eine andere Dienststelle weitergegeben."),
+}
+
+
+def notify_citizen(req, kind: str, **params) -> InboxItem:
+    """Inbox entry for the applicant and an email (request_<kind>) queued in the outbox."""
+    from services.mail import queue_mail
+
+    if kind not in NOTIFICATION_KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    item = InboxItem(
+        user_id=req.applicant_id,
+        request_id=req.id,
+        kind=kind,
+        data={"reference": req.reference, "params": params},
+    )
+    db.session.add(item)
+    queue_mail(req.applicant, f"request_{kind}", request=req, **params)
+    db.session.flush()
+    return item
+
+
+def inbox_text(item: InboxItem, locale: str | None = None) -> str:
+    """The inbox entry as a sentence in the current (or the given) language."""
+    message = NOTIFICATION_KINDS.get(item.kind)
+    if message is None:
+        return item.kind
+    if locale is None:
+        return str(message) % {"reference": item.data.get("reference", "")}
+    with force_locale(locale):
+        return str(message) % {"reference": item.data.get("reference", "")}
+
+
+@mail_context(*(f"request_{kind}" for kind in NOTIFICATION_KINDS))
+def _request_mail_context(user, request, notice, params) -> dict:
+    """Adds the plain-language state label and hint and the link to the request page."""
+    from services.mail import external_url
+    from services.workflow.definitions import load_spec
+
+    context = {"state_label": "", "state_hint": "", "request_url": ""}
+    if request is None:
+        return context
+    locale = user.locale or "de"
+    if request.workflow_version is not None:
+        state = load_spec(request.workflow_version).state(request.state)
+        if state is not None:
+            context["state_label"] = state.label(locale, "citizen")
+            context["state_hint"] = state.citizen_hint(locale)
+    if _has_endpoint("citizen.request_detail"):
+        context["request_url"] = external_url("citizen.request_detail", request_id=request.public_id)
+    context["greeting"] = _("Guten Tag %(name)s,", name=user.full_name) if user.full_name else _("Guten Tag,")
+    return context
+
+
+def _has_endpoint(name: str) -> bool:
+    from flask import current_app
+
+    return name in current_app.view_functions

@@ -1,0 +1,332 @@
+"""Workflow documents: validation (JSON Schema + semantic rules), parsed specs, published versions."""
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+from sqlalchemy import func, select
+
+from extensions import db
+from models import ConfigChange, ServiceWorkflow, WorkflowDefinition, WorkflowVersion
+from services.errors import InvalidDefinition
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "workflow-definition.schema.json"
+DEFAULT_WORKFLOW_KEY = "genehmigung-standard"
+ROLES = ("citizen", "clerk", "dept_admin")
+KINDS = ("open", "waiting_for_citizen", "decided", "closed")
+
+
+@cache
+def _validator():
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _pick(text: dict | None, locale: str) -> str:
+    if not text:
+        return ""
+    return text.get("en" if locale == "en" else "de") or text.get("de", "")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One input a transition asks for (reason, message, requested documents...)."""
+
+    key: str
+    type: str
+    labels: dict
+    helps: dict
+    required: bool
+    public: bool
+    max_length: int
+
+    def label(self, locale="de"):
+        return _pick(self.labels, locale)
+
+    def help(self, locale="de"):
+        return _pick(self.helps, locale)
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    key: str
+    kind: str
+    initial: bool
+    labels: dict
+    citizen_labels: dict
+    citizen_hints: dict
+
+    def label(self, locale="de", audience="staff"):
+        if audience == "citizen" and self.citizen_labels:
+            return _pick(self.citizen_labels, locale)
+        return _pick(self.labels, locale)
+
+    def citizen_hint(self, locale="de"):
+        return _pick(self.citizen_hints, locale)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A named move from one of `from_states` to `to`, with who may fire it and what follows."""
+
+    name: str
+    labels: dict
+    from_states: tuple
+    to: str
+    roles: tuple
+    comment_required: bool = False
+    second_approver: bool = False
+    form_fields: tuple = ()
+    effects: tuple = ()
+    style: str = "secondary"
+    synthetic: bool = False  # four-eyes confirm/return, not part of the document
+
+    def label(self, locale="de"):
+        return _pick(self.labels, locale)
+
+
+@dataclass
+class WorkflowSpec:
+    """A parsed, validated workflow document."""
+
+    title: dict
+    states: dict
+    transitions: dict
+    approval_state: str | None
+    due_soon_days: int
+    version_id: int | None = None
+    initial: str = field(init=False)
+
+    def __post_init__(self):
+        self.initial = next(s.key for s in self.states.values() if s.initial)
+
+    def state(self, key):
+        return self.states.get(key)
+
+    def kind(self, key):
+        state = self.states.get(key)
+        return state.kind if state else None
+
+
+def validate_workflow(doc) -> list[tuple[str, str]]:
+    """All problems of a workflow document as (json path, reason); [] when valid."""
+    errors = [
+        ("/" + "/".join(str(p) for p in err.absolute_path), err.message)
+        for err in sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+    if errors:
+        return errors
+    return _semantic_errors(doc)
+
+
+def _semantic_errors(doc) -> list[tuple[str, str]]:
+    from services.workflow.effects import effect_param_errors
+
+    errors = []
+    states = [s["key"] for s in doc["states"]]
+    errors += [
+        (f"/states/{i}/key", f"Zustand „{k}“ ist doppelt") for i, k in enumerate(states) if k in states[:i]
+    ]
+    initials = [i for i, s in enumerate(doc["states"]) if s.get("initial")]
+    if len(initials) != 1:
+        errors.append(("/states", f"Genau ein Anfangszustand nötig, gefunden: {len(initials)}"))
+    approval = doc.get("approval_state")
+    if approval is not None and approval not in states:
+        errors.append(("/approval_state", f"Unbekannter Zustand „{approval}“"))
+    names = []
+    for i, tr in enumerate(doc["transitions"]):
+        path = f"/transitions/{i}"
+        if tr["name"] in names:
+            errors.append((f"{path}/name", f"Übergang „{tr['name']}“ ist doppelt"))
+        names.append(tr["name"])
+        errors += [
+            (f"{path}/from/{j}", f"Unbekannter Zustand „{s}“")
+            for j, s in enumerate(tr["from"])
+            if s not in states
+        ]
+        if tr["to"] not in states:
+            errors.append((f"{path}/to", f"Unbekannter Zustand „{tr['to']}“"))
+        errors += [
+            (f"{path}/roles/{j}", f"Unbekannte Rolle „{r}“")
+            for j, r in enumerate(tr["roles"])
+            if r not in ROLES
+        ]
+        if tr.get("second_approver") and approval is None:
+            errors.append((f"{path}/second_approver", "Vier-Augen-Prinzip braucht approval_state"))
+        if tr.get("second_approver") and "citizen" in tr["roles"]:
+            errors.append(
+                (f"{path}/second_approver", "Bürger:innen-Übergänge können keine Freigabe verlangen")
+            )
+        keys = [f["key"] for f in tr.get("fields", [])]
+        errors += [
+            (f"{path}/fields/{j}/key", f"Feld „{k}“ ist doppelt") for j, k in enumerate(keys) if k in keys[:j]
+        ]
+        for j, eff in enumerate(tr.get("effects", [])):
+            errors += [(f"{path}/effects/{j}{p}", r) for p, r in effect_param_errors(eff, keys)]
+    return errors
+
+
+def parse_workflow(doc, version_id=None) -> WorkflowSpec:
+    """Validate and parse a document; raises InvalidDefinition with (path, reason) pairs."""
+    errors = validate_workflow(doc)
+    if errors:
+        raise InvalidDefinition(errors)
+    states = {
+        s["key"]: StateSpec(
+            s["key"],
+            s["kind"],
+            bool(s.get("initial")),
+            s["label"],
+            s.get("citizen_label") or {},
+            s.get("citizen_hint") or {},
+        )
+        for s in doc["states"]
+    }
+    transitions = {t["name"]: _parse_transition(t) for t in doc["transitions"]}
+    return WorkflowSpec(
+        doc["title"], states, transitions, doc.get("approval_state"), doc.get("due_soon_days", 2), version_id
+    )
+
+
+def _parse_transition(t) -> Transition:
+    fields = tuple(
+        FieldSpec(
+            f["key"],
+            f["type"],
+            f["label"],
+            f.get("help") or {},
+            bool(f.get("required")),
+            bool(f.get("public")),
+            f.get("max_length", 5000),
+        )
+        for f in t.get("fields", [])
+    )
+    return Transition(
+        name=t["name"],
+        labels=t["label"],
+        from_states=tuple(t["from"]),
+        to=t["to"],
+        roles=tuple(t["roles"]),
+        comment_required=bool(t.get("comment_required")),
+        second_approver=bool(t.get("second_approver")),
+        form_fields=fields,
+        effects=tuple(t.get("effects", [])),
+        style=t.get("style", "secondary"),
+    )
+
+
+_spec_cache: dict[tuple, WorkflowSpec] = {}
+
+
+def load_spec(version_or_doc) -> WorkflowSpec:
+    """Parsed spec of a WorkflowVersion (cached per id: versions are immutable) or of a raw document."""
+    if not isinstance(version_or_doc, WorkflowVersion):
+        return parse_workflow(version_or_doc)
+    # published_at in the key: ids restart when a database is recreated in the same process (tests)
+    key = (version_or_doc.id, version_or_doc.published_at)
+    spec = _spec_cache.get(key)
+    if spec is None:
+        spec = _spec_cache[key] = parse_workflow(version_or_doc.document, version_or_doc.id)
+    return spec
+
+
+def publish_workflow(definition: WorkflowDefinition, actor=None, change_note: str = "") -> WorkflowVersion:
+    """Freeze the definition's draft as the next immutable version; raises InvalidDefinition."""
+    parse_workflow(definition.draft)
+    number = (
+        db.session.scalar(
+            select(func.max(WorkflowVersion.number)).where(WorkflowVersion.definition_id == definition.id)
+        )
+        or 0
+    ) + 1
+    version = WorkflowVersion(
+        definition=definition,
+        number=number,
+        document=json.loads(json.dumps(definition.draft)),
+        change_note=change_note,
+        published_by_id=actor.id if actor is not None else None,
+    )
+    db.session.add(version)
+    db.session.add(
+        ConfigChange(
+            department_id=definition.department_id,
+            actor_id=version.published_by_id,
+            object_type="workflow",
+            object_id=definition.key,
+            action="publish",
+            summary=f"Version {number}",
+            details={"note": change_note},
+        )
+    )
+    db.session.flush()
+    return version
+
+
+def create_definition(key: str, name: str, document: dict, department=None) -> WorkflowDefinition:
+    """A new workflow definition with `document` as its draft (not yet published)."""
+    definition = WorkflowDefinition(
+        key=key, name=name, draft=document, department_id=department.id if department is not None else None
+    )
+    db.session.add(definition)
+    db.session.flush()
+    return definition
+
+
+def workflow_for_service(service) -> WorkflowVersion:
+    """Latest published version of the service's workflow (the default workflow when none is linked)."""
+    definition = db.session.scalar(
+        select(WorkflowDefinition)
+        .join(ServiceWorkflow, ServiceWorkflow.workflow_id == WorkflowDefinition.id)
+        .where(ServiceWorkflow.service_id == service.id)
+    ) or db.session.scalar(select(WorkflowDefinition).where(WorkflowDefinition.key == DEFAULT_WORKFLOW_KEY))
+    version = definition.latest if definition is not None else None
+    if version is None:
+        raise InvalidDefinition([("/", "Für diese Leistung ist kein veröffentlichter Ablauf hinterlegt")])
+    return version
+
+
+def link_service(service, definition: WorkflowDefinition) -> None:
+    """Make `service` use `definition` for new requests."""
+    link = db.session.get(ServiceWorkflow, service.id)
+    if link is None:
+        db.session.add(ServiceWorkflow(service_id=service.id, workflow_id=definition.id))
+    else:
+        link.workflow_id = definition.id
+    db.session.flush()
+
+
+def default_document(variant: str = "standard") -> dict:
+    """The shipped default permit workflow ("standard") or its four-eyes variant ("vier_augen")."""
+    doc = json.loads((Path(__file__).parent / "default_workflow.json").read_text(encoding="utf-8"))
+    if variant == "vier_augen":
+        return four_eyes_variant(doc)
+    return doc
+
+
+def four_eyes_variant(doc: dict) -> dict:
+    """Copy of `doc` where approve and reject need a second approver (adds the zur_freigabe state)."""
+    doc = json.loads(json.dumps(doc))
+    doc["title"] = {
+        "de": doc["title"]["de"] + " (Vier-Augen-Prinzip)",
+        "en": doc["title"]["en"] + " (four-eyes)",
+    }
+    doc["approval_state"] = "zur_freigabe"
+    doc["states"].insert(
+        2,
+        {
+            "key": "zur_freigabe",
+            "kind": "open",
+            "label": {"de": "Zur Freigabe (Vier-Augen-Prinzip)", "en": "Awaiting second approval"},
+            "citizen_label": {"de": "In Bearbeitung", "en": "Being processed"},
+            "citizen_hint": {
+                "de": "Ihr Antrag wird gerade geprüft.",
+                "en": "Your application is being reviewed.",
+            },
+        },
+    )
+    for tr in doc["transitions"]:
+        if tr["name"] in ("genehmigen", "ablehnen"):
+            tr["second_approver"] = True
+    return doc

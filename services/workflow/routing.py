@@ -1,0 +1,80 @@
+"""Routing: ordered rules (JsonLogic over the answers) choose the department; clerks can forward."""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from extensions import db
+from models import RoutingRule
+from services import jsonlogic
+from services.errors import PermissionDenied, StaleObject, ValidationFailed
+from services.events import append_event
+
+
+@dataclass
+class RoutingResult:
+    """Outcome of routing: the department, the rule that matched (None = default) and every check."""
+
+    department: object
+    rule: RoutingRule | None
+    trace: list = field(default_factory=list)  # [(rule, matched: bool, error: str | None)]
+
+
+def routing_rules(service) -> list[RoutingRule]:
+    return list(
+        db.session.scalars(
+            select(RoutingRule)
+            .where(RoutingRule.service_id == service.id)
+            .order_by(RoutingRule.position, RoutingRule.id)
+        )
+    )
+
+
+def test_routing(service, answers: dict) -> RoutingResult:
+    """Which department would get a request with these answers, and why (the admins' tester)."""
+    trace = []
+    for rule in routing_rules(service):
+        try:
+            matched, error = jsonlogic.truthy(jsonlogic.evaluate(rule.condition, answers or {})), None
+        except jsonlogic.JsonLogicError as exc:
+            matched, error = False, str(exc)
+        trace.append((rule, matched, error))
+        if matched and rule.department.active:
+            return RoutingResult(rule.department, rule, trace)
+    return RoutingResult(service.department, None, trace)
+
+
+test_routing.__test__ = False  # not a pytest test despite its name
+
+
+def route_request(service, answers: dict):
+    """First matching routing rule's department, else the service's own department."""
+    return test_routing(service, answers).department
+
+
+def check_rule(condition) -> list[tuple[str, str]]:
+    """Problems of a routing condition as (path, reason), for the rule editor."""
+    return jsonlogic.check_rule(condition)
+
+
+def forward_request(req, department, actor, reason: str, expected_row_version: int):
+    """Hand the request to another department with a reason (clerk of the current department)."""
+    from services.workflow.engine import actor_roles
+
+    if req.row_version != expected_row_version:
+        raise StaleObject()
+    if "clerk" not in actor_roles(req, actor):
+        raise PermissionDenied()
+    reason = (reason or "").strip()
+    errors = []
+    if not reason:
+        errors.append(("reason", "Bitte geben Sie einen Grund an."))
+    if department is None or not department.active or department.id == req.department_id:
+        errors.append(("department", "Bitte wählen Sie eine andere, aktive Dienststelle."))
+    if errors:
+        raise ValidationFailed(errors[0][1], errors=errors)
+    previous = req.department_id
+    req.department_id = department.id
+    req.department = department
+    req.assignee_id = None
+    return append_event(req, "forwarded", actor, {"from": previous, "to": department.id, "reason": reason})
