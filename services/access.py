@@ -35,3 +35,8 @@ def may_administer_department(user, dept) -> bool:
     if not (user.is_authenticated and user.is_staff):
         return False
     return user.is_platform_admin or dept.id in user.department_ids(MembershipRole.ADMIN)
+
+
+def is_platform_admin(user) -> bool:
+    """Platform admins run the installation: departments, staff accounts, failed jobs."""
+    return bool(user.is_authenticated and user.is_active and user.is_staff and user.is_platform_admin)

@@ -1,0 +1,88 @@
+"""Static forms for accounts: shape and field-level checks only (rules live in services.accounts)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
+
+from services.accounts import MAX_PASSWORD_LENGTH
+from services.passwords import MIN_PASSWORD_LENGTH
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def email_field(label=None, strict=True):
+    """Email input; `strict` checks the syntax (new addresses), else only presence (log in)."""
+    validators = [
+        DataRequired(message=_l("Bitte geben Sie Ihre E-Mail-Adresse ein.")),
+        Length(max=254, message=_l("Die E-Mail-Adresse ist zu lang.")),
+    ]
+    if strict:
+        validators.append(
+            Email(message=_l("Bitte geben Sie eine gültige E-Mail-Adresse ein, z. B. name@beispiel.de."))
+        )
+    return EmailField(label or _l("E-Mail-Adresse"), validators=validators, filters=[_strip])
+
+
+def _new_password_fields(label):
+    password = PasswordField(
+        label,
+        validators=[
+            InputRequired(message=_l("Bitte geben Sie ein Passwort ein.")),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=MAX_PASSWORD_LENGTH,
+                message=_l("Das Passwort muss zwischen %(min)d und %(max)d Zeichen lang sein."),
+            ),
+        ],
+    )
+    confirm = PasswordField(
+        _l("Passwort wiederholen"),
+        validators=[
+            InputRequired(message=_l("Bitte wiederholen Sie das Passwort.")),
+            EqualTo("password", message=_l("Die beiden Passwörter stimmen nicht überein.")),
+        ],
+    )
+    return password, confirm
+
+
+class LoginForm(FlaskForm):
+    email = email_field(strict=False)
+    password = PasswordField(
+        _l("Passwort"), validators=[InputRequired(message=_l("Bitte geben Sie Ihr Passwort ein."))]
+    )
+
+
+class RegisterForm(FlaskForm):
+    full_name = StringField(
+        _l("Vor- und Nachname"),
+        validators=[
+            DataRequired(message=_l("Bitte geben Sie Ihren Namen ein.")),
+            Length(max=200, message=_l("Der Name darf höchstens 200 Zeichen lang sein.")),
+        ],
+        filters=[_strip],
+    )
+    email = email_field()
+    password, password_confirm = _new_password_fields(_l("Passwort"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = email_field(strict=False)
+
+
+class ResetPasswordForm(FlaskForm):
+    password, password_confirm = _new_password_fields(_l("Neues Passwort"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Aktuelles Passwort"),
+        validators=[InputRequired(message=_l("Bitte geben Sie Ihr aktuelles Passwort ein."))],
+    )
+    password, password_confirm = _new_password_fields(_l("Neues Passwort"))
+
+
+class ActionForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that change state (resend, logout...)."""

@@ -1,0 +1,71 @@
+"""Signed, expiring, single-use links (confirm email, reset password, staff invitation).
+
+A token carries the user id and a fingerprint of the user state the link is meant to change.
+Once that state changes (email confirmed, password set, sessions ended) the fingerprint no longer
+matches and the link is dead, without storing anything server-side.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from extensions import db
+from models import User
+from services.errors import InvalidToken
+
+
+@dataclass(frozen=True)
+class Purpose:
+    name: str
+    max_age_key: str  # config key; the value is in seconds
+    default_max_age: int
+
+    def fingerprint(self, user: User) -> str:
+        state = FINGERPRINTS[self.name](user)
+        return hashlib.sha256(f"{self.name}|{user.id}|{state}".encode()).hexdigest()[:24]
+
+
+# The part of the user's state each link depends on: when it changes, the link dies.
+FINGERPRINTS = {
+    "confirm": lambda u: f"{u.email}|{u.email_confirmed_at}",
+    "reset": lambda u: f"{u.password_hash}|{u.session_version}|{u.is_active_account}",
+    "invite": lambda u: f"{u.password_hash}|{u.session_version}|{u.is_active_account}",
+}
+
+PURPOSES = {
+    "confirm": Purpose("confirm", "TOKEN_MAX_AGE_CONFIRM", 48 * 3600),
+    "reset": Purpose("reset", "TOKEN_MAX_AGE_RESET", 3600),
+    "invite": Purpose("invite", "TOKEN_MAX_AGE_INVITE", 7 * 24 * 3600),
+}
+
+
+def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"amtsweg.token.{purpose.name}")
+
+
+def max_age(purpose_name: str) -> int:
+    """Lifetime of a link of this purpose in seconds (config overrides the default)."""
+    purpose = PURPOSES[purpose_name]
+    return int(current_app.config.get(purpose.max_age_key) or purpose.default_max_age)
+
+
+def make_token(purpose_name: str, user: User) -> str:
+    """Sign a link token for `user`; valid until it expires or the user's state changes."""
+    purpose = PURPOSES[purpose_name]
+    return _serializer(purpose).dumps({"u": user.id, "f": purpose.fingerprint(user)})
+
+
+def load_token(purpose_name: str, token: str) -> User:
+    """The user the token was made for, or InvalidToken if forged, expired or already used."""
+    purpose = PURPOSES[purpose_name]
+    try:
+        data = _serializer(purpose).loads(token, max_age=max_age(purpose_name))
+    except (SignatureExpired, BadSignature) as exc:
+        raise InvalidToken() from exc
+    valid_shape = isinstance(data, dict) and isinstance(data.get("u"), int)
+    user = db.session.get(User, data["u"]) if valid_shape else None
+    if user is None or not user.is_active_account or data.get("f") != purpose.fingerprint(user):
+        raise InvalidToken()
+    return user

@@ -1,0 +1,262 @@
+"""Accounts: register, confirm email, log in/out, change and reset password, staff invitations."""
+
+import hashlib
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFError
+
+from extensions import limiter
+from forms.auth import (
+    ActionForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
+from services import accounts, tokens
+from services.errors import InvalidToken, ValidationFailed
+from services.tx import transaction
+
+bp = Blueprint("auth", __name__)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _rate_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _email_key() -> str:
+    """Rate-limit key for the submitted email address (hashed: no addresses in the limiter store)."""
+    email = accounts.normalise_email(request.form.get("email", ""))
+    return "email:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _failed(response) -> bool:
+    return response.status_code != 303
+
+
+# Per client IP and per submitted address; only failed attempts count.
+login_limits = [
+    limiter.limit(_rate_limit, methods=["POST"], deduct_when=_failed),
+    limiter.limit(_rate_limit, key_func=_email_key, methods=["POST"], deduct_when=_failed),
+]
+
+
+def _limited(view):
+    for decorate in reversed(login_limits):
+        view = decorate(view)
+    return view
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only relative paths on this site: no scheme, no host, no `//` or backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    if any(ord(ch) < 32 for ch in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def _home_for(user) -> str:
+    endpoints = current_app.view_functions
+    if user.is_platform_admin and "ops.index" in endpoints:
+        return url_for("ops.index")
+    if user.is_staff and user.memberships and "clerk.queue" in endpoints:
+        return url_for("clerk.queue")
+    if user.is_citizen and "citizen.my_requests" in endpoints:
+        return url_for("citizen.my_requests")
+    return url_for("auth.account")
+
+
+def _start_session(user) -> None:
+    """A fresh session for the user (nothing of the anonymous session survives but the language)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user)
+
+
+def _field_error(form, exc: ValidationFailed, default: str) -> None:
+    field = getattr(form, exc.details.get("field") or default, None) or getattr(form, default)
+    field.errors = [*field.errors, exc.message]
+
+
+def _invalid_link(kind: str):
+    return render_template("auth/link_invalid.html", kind=kind), 400
+
+
+# --- log in / out ---------------------------------------------------------------------------
+
+
+@bp.route("/anmelden", methods=["GET", "POST"])
+@_limited
+def login():
+    if current_user.is_authenticated:
+        return redirect(_home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        with transaction():
+            user = accounts.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            _start_session(user)
+            target = request.args.get("next")
+            return redirect(target if is_safe_next(target) else _home_for(user), 303)
+        # One message for unknown address, wrong password and locked account.
+        form.email.errors = [_("E-Mail-Adresse oder Passwort ist nicht richtig.")]
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/abmelden")
+def logout():
+    if current_user.is_authenticated:
+        with transaction():
+            accounts.end_sessions(current_user._get_current_object())
+        logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("Sie wurden abgemeldet."), "success")
+    return redirect(url_for("public.index"), 303)
+
+
+# --- registration and email confirmation ----------------------------------------------------
+
+
+@bp.route("/registrieren", methods=["GET", "POST"])
+@limiter.limit(_rate_limit, methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.account"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                accounts.register_citizen(
+                    form.email.data, form.password.data, form.full_name.data, locale=str(get_locale())
+                )
+        except ValidationFailed as exc:
+            _field_error(form, exc, "password")
+        else:
+            return redirect(url_for("auth.register_sent"), 303)
+    return render_template("auth/register.html", form=form)
+
+
+@bp.get("/registrieren/postfach")
+def register_sent():
+    return render_template("auth/check_email.html", kind="register")
+
+
+@bp.route("/bestaetigen/<token>", methods=["GET", "POST"])
+def email_confirm(token):
+    """GET shows a button, POST confirms: link scanners that prefetch GET change nothing."""
+    try:
+        user = tokens.load_token("confirm", token)
+    except InvalidToken:
+        return _invalid_link("confirm")
+    form = ActionForm()
+    if form.validate_on_submit():
+        with transaction():
+            accounts.confirm_email(user)
+        flash(_("Vielen Dank! Ihre E-Mail-Adresse ist bestätigt."), "success")
+        return redirect(url_for("auth.account" if current_user.is_authenticated else "auth.login"), 303)
+    return render_template("auth/confirm.html", form=form, email=user.email)
+
+
+@bp.post("/konto/bestaetigung")
+@login_required
+@limiter.limit(_rate_limit)
+def confirmation_resend():
+    with transaction():
+        sent = accounts.send_confirmation(current_user._get_current_object())
+    if sent:
+        flash(_("Wir haben Ihnen einen neuen Bestätigungslink geschickt."), "success")
+    else:
+        flash(_("Ihre E-Mail-Adresse ist bereits bestätigt."), "info")
+    return redirect(url_for("auth.account"), 303)
+
+
+# --- account and passwords ------------------------------------------------------------------
+
+
+@bp.get("/konto")
+@login_required
+def account():
+    return render_template("auth/account.html", form=ChangePasswordForm(), resend_form=ActionForm())
+
+
+@bp.post("/konto/passwort")
+@login_required
+def password_change():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            with transaction():
+                accounts.change_password(user, form.current_password.data, form.password.data)
+        except ValidationFailed as exc:
+            _field_error(form, exc, "password")
+        else:
+            _start_session(user)  # this session continues with the new session version
+            flash(_("Ihr Passwort wurde geändert. Alle anderen Sitzungen wurden beendet."), "success")
+            return redirect(url_for("auth.account"), 303)
+    return render_template("auth/account.html", form=form, resend_form=ActionForm())
+
+
+@bp.route("/passwort-vergessen", methods=["GET", "POST"])
+@_limited
+def password_forgot():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        with transaction():
+            accounts.request_password_reset(form.email.data)
+        return redirect(url_for("auth.password_forgot_sent"), 303)
+    return render_template("auth/password_forgot.html", form=form)
+
+
+@bp.get("/passwort-vergessen/gesendet")
+def password_forgot_sent():
+    return render_template("auth/check_email.html", kind="reset")
+
+
+@bp.route("/passwort-neu/<token>", methods=["GET", "POST"], defaults={"purpose": "reset"})
+@bp.route(
+    "/einladung/<token>", methods=["GET", "POST"], defaults={"purpose": "invite"}, endpoint="invite_accept"
+)
+def password_reset(token, purpose):
+    try:
+        user = tokens.load_token(purpose, token)
+    except InvalidToken:
+        return _invalid_link(purpose)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                accounts.reset_password(user, form.password.data)
+        except ValidationFailed as exc:
+            _field_error(form, exc, "password")
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            flash(_("Ihr Passwort ist gespeichert. Bitte melden Sie sich jetzt an."), "success")
+            return redirect(url_for("auth.login"), 303)
+    return render_template("auth/password_reset.html", form=form, purpose=purpose)
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(exc):
+    """A form without a valid token: usually an expired session or a page open for too long."""
+    text = _(
+        "Aus Sicherheitsgründen konnten wir das Formular nicht annehmen. Bitte laden Sie die Seite "
+        "neu und senden Sie es noch einmal. Ihre Angaben wurden nicht gespeichert."
+    )
+    return render_template("errors/error.html", status=400, title=_("Formular abgelaufen"), text=text), 400
