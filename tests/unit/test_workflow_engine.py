@@ -48,12 +48,16 @@ def fire(req, name, actor, data=None):
 
 def history(req):
     return list(
-        _db.session.scalars(select(RequestEvent).where(RequestEvent.request_id == req.id).order_by(RequestEvent.seq))
+        _db.session.scalars(
+            select(RequestEvent).where(RequestEvent.request_id == req.id).order_by(RequestEvent.seq)
+        )
     )
 
 
 def mails(req):
-    jobs = _db.session.scalars(select(OutboxJob).where(OutboxJob.request_id == req.id, OutboxJob.kind == "send_email"))
+    jobs = _db.session.scalars(
+        select(OutboxJob).where(OutboxJob.request_id == req.id, OutboxJob.kind == "send_email")
+    )
     return [j.payload["template"] for j in jobs]
 
 
@@ -84,8 +88,12 @@ def test_engine_happy_path_approve_and_close(req, notices):
     fire(req, "abschliessen", clerk)
     assert req.state == "abgeschlossen" and req.closed_at is not None
     kinds = [(e.kind, e.data.get("transition")) for e in history(req)]
-    assert kinds == [("routed", None), ("transition", "bearbeitung_beginnen"), ("transition", "genehmigen"),
-                     ("transition", "abschliessen")]
+    assert kinds == [
+        ("routed", None),
+        ("transition", "bearbeitung_beginnen"),
+        ("transition", "genehmigen"),
+        ("transition", "abschliessen"),
+    ]
     assert mails(req) == ["request_in_progress", "request_approved", "request_closed"]
     inbox = _db.session.scalars(select(InboxItem.kind).where(InboxItem.user_id == req.applicant_id)).all()
     assert inbox == ["in_progress", "approved", "closed"]
@@ -110,7 +118,12 @@ def test_engine_information_request_round_trip_pauses_clock(req, notices):
     clerk = clerk_of(req.department)
     fire(req, "bearbeitung_beginnen", clerk)
     due = req.due_at
-    fire(req, "rueckfrage_stellen", clerk, {"message": "Bitte Lageplan nachreichen", "documents": "Lageplan\n\n"})
+    fire(
+        req,
+        "rueckfrage_stellen",
+        clerk,
+        {"message": "Bitte Lageplan nachreichen", "documents": "Lageplan\n\n"},
+    )
     assert req.state == "rueckfrage" and req.clock_paused_at is not None
     assert state_kind(req.workflow_version, req.state) == "waiting_for_citizen"
     assert history(req)[-1].data["fields"]["documents"] == ["Lageplan"]
@@ -277,8 +290,14 @@ def test_default_documents_are_valid():
         (lambda d: d["transitions"][0].update(to="nirgendwo"), "/transitions/0/to"),
         (lambda d: d["transitions"][0]["from"].append("weg"), "/transitions/0/from/1"),
         (lambda d: d["transitions"][0]["roles"].append("hausmeister"), "/transitions/0/roles/1"),
-        (lambda d: d["transitions"][0]["effects"].append({"type": "explode"}), "/transitions/0/effects/1/type"),
-        (lambda d: d["transitions"][4]["effects"][1].update(kind="strafzettel"), "/transitions/4/effects/1/kind"),
+        (
+            lambda d: d["transitions"][0]["effects"].append({"type": "explode"}),
+            "/transitions/0/effects/1/type",
+        ),
+        (
+            lambda d: d["transitions"][4]["effects"][1].update(kind="strafzettel"),
+            "/transitions/4/effects/1/kind",
+        ),
         (lambda d: d["transitions"][4].update(second_approver=True), "/transitions/4/second_approver"),
         (lambda d: d["states"][0].update(kind="schwebend"), "/states/0/kind"),
         (lambda d: d.pop("states"), "/"),

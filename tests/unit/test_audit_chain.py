@@ -1,0 +1,102 @@
+"""Audit trail: hash chains verify, and edits or deletions via raw SQL are detected."""
+
+import pytest
+from sqlalchemy import text
+
+from commands.audit import cli as audit_cli
+from services.events import append_event
+from services.workflow import apply_transition, count_chains, verify_chains
+from tests.factories import clerk_of, started_request
+
+
+@pytest.fixture
+def worked(db):
+    """Two requests with a few events each, committed (raw SQL tampering happens outside the session)."""
+    first, second = started_request(), started_request()
+    clerk = clerk_of(first.department)
+    apply_transition(first, "bearbeitung_beginnen", clerk, {}, first.row_version)
+    append_event(first, "note", clerk, {"text": "Rückruf vereinbart"})
+    apply_transition(first, "rueckfrage_stellen", clerk, {"message": "Bitte Lageplan"}, first.row_version)
+    append_event(second, "note", None, {"text": "ok"})
+    db.session.commit()
+    return first, second
+
+
+def run(db, sql, **params):
+    with db.engine.begin() as conn:
+        conn.execute(text(sql), params)
+    db.session.expire_all()
+
+
+def test_audit_intact_chains_verify(worked):
+    assert verify_chains() == []
+    assert count_chains() == (2, 6)
+
+
+def test_audit_edited_event_data_is_detected(db, worked):
+    first, second = worked
+    run(
+        db,
+        "UPDATE request_events SET data = :d WHERE request_id = :r AND seq = 3",
+        d='{"text": "Rückruf NICHT vereinbart"}',
+        r=first.id,
+    )
+    breaks = verify_chains()
+    assert [(b.request_id, b.reference, b.seq) for b in breaks] == [(first.id, first.reference, 3)]
+    assert "verändert" in breaks[0].reason
+
+
+def test_audit_edited_actor_is_detected(db, worked):
+    first, _ = worked
+    run(db, "UPDATE request_events SET actor_id = NULL WHERE request_id = :r AND seq = 2", r=first.id)
+    assert [b.seq for b in verify_chains()] == [2]
+
+
+def test_audit_deleted_event_is_detected(db, worked):
+    first, second = worked
+    run(db, "DELETE FROM request_events WHERE request_id = :r AND seq = 2", r=first.id)
+    breaks = verify_chains()
+    assert [(b.request_id, b.seq) for b in breaks] == [(first.id, 3)]
+    assert "gelöscht" in breaks[0].reason
+
+
+def test_audit_deleted_first_event_and_renumbered_chain_are_detected(db, worked):
+    first, second = worked
+    run(db, "DELETE FROM request_events WHERE request_id = :r AND seq = 1", r=second.id)
+    run(db, "UPDATE request_events SET seq = 1 WHERE request_id = :r AND seq = 2", r=second.id)
+    assert [(b.request_id, b.seq) for b in verify_chains()] == [(second.id, 1)]
+
+
+def test_audit_all_events_deleted_is_detected(db, worked):
+    _, second = worked
+    run(db, "DELETE FROM request_events WHERE request_id = :r", r=second.id)
+    assert [b.request_id for b in verify_chains()] == [second.id]
+
+
+def test_audit_rehashed_forgery_breaks_the_next_link(db, worked):
+    """Recomputing the edited event's own hash is not enough: its successor points at the old hash."""
+    from services.events import event_digest
+
+    first, _ = worked
+    ev = first.events[1]
+    forged = {"transition": "genehmigen"}
+    new_hash = event_digest(ev.prev_hash, ev.request_id, ev.seq, ev.kind, ev.actor_id, ev.created_at, forged)
+    run(
+        db,
+        "UPDATE request_events SET data = :d, hash = :h WHERE id = :i",
+        d='{"transition": "genehmigen"}',
+        h=new_hash,
+        i=ev.id,
+    )
+    assert [b.seq for b in verify_chains()] == [3]
+
+
+def test_audit_cli_reports_ok_and_broken(app, db, worked):
+    runner = app.test_cli_runner()
+    ok = runner.invoke(audit_cli, ["verify"])
+    assert ok.exit_code == 0 and "OK: 2 Anträge, 6 Einträge" in ok.output
+    first, _ = worked
+    run(db, "DELETE FROM request_events WHERE request_id = :r AND seq = 2", r=first.id)
+    broken = runner.invoke(audit_cli, ["verify"])
+    assert broken.exit_code == 1
+    assert f"BROKEN {first.reference}" in broken.output and "seq 3" in broken.output
