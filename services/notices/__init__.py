@@ -1,0 +1,82 @@
+"""Notices (Bescheide): request one now, it is rendered, sealed and stored by a job after commit.
+
+Heavy imports (WeasyPrint, pyHanko) live in the submodules so the web process stays light.
+"""
+
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from extensions import db
+from models import Notice, NoticeKind, NoticeState
+from models.base import new_public_id
+from services.errors import ValidationFailed
+from services.outbox import record_job
+
+# kind → title (German msgid). One registry; templates, views and mails use it.
+NOTICE_KINDS = {
+    NoticeKind.RECEIPT: _l("Eingangsbestätigung"),
+    NoticeKind.APPROVAL: _l("Bescheid – Genehmigung"),
+    NoticeKind.REJECTION: _l("Bescheid – Ablehnung"),
+    NoticeKind.INFORMATION_REQUEST: _l("Rückfrage"),
+    NoticeKind.FEE: _l("Gebührenbescheid"),
+}
+# Unambiguous alphabet for codes typed by hand (no 0/O, 1/I/L).
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_GROUPS, CODE_GROUP_LEN = 3, 4
+
+
+def new_verification_code() -> str:
+    """12 random characters (≈ 59 bits) as XXXX-XXXX-XXXX."""
+    chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_GROUPS * CODE_GROUP_LEN))
+    return "-".join(chars[i : i + CODE_GROUP_LEN] for i in range(0, len(chars), CODE_GROUP_LEN))
+
+
+def normalise_code(raw: str) -> str | None:
+    """User input → stored form (case, spaces and dashes don't matter); None when it cannot be a code."""
+    chars = "".join(c for c in (raw or "").upper() if c not in " -\t")
+    if len(chars) != CODE_GROUPS * CODE_GROUP_LEN or any(c not in CODE_ALPHABET for c in chars):
+        return None
+    return "-".join(chars[i : i + CODE_GROUP_LEN] for i in range(0, len(chars), CODE_GROUP_LEN))
+
+
+def notice_title(kind: str) -> str:
+    return str(NOTICE_KINDS.get(kind, kind))
+
+
+def request_notice(req, kind: str, data: dict | None = None, actor=None) -> Notice:
+    """Create the pending notice (next revision of this kind) and record its render job."""
+    if kind not in NOTICE_KINDS:
+        raise ValidationFailed(f"Unbekannte Bescheidart: {kind}")
+    db.session.flush()
+    last = db.session.scalar(
+        select(func.max(Notice.revision)).where(Notice.request_id == req.id, Notice.kind == kind)
+    )
+    notice = Notice(
+        public_id=new_public_id(),
+        request_id=req.id,
+        kind=str(kind),
+        revision=(last or 0) + 1,
+        state=NoticeState.PENDING,
+        data=dict(data or {}),
+        verification_code=_unused_code(),
+    )
+    db.session.add(notice)
+    db.session.flush()
+    record_job("render_notice", {"notice_id": notice.id}, request=req)
+    return notice
+
+
+def _unused_code() -> str:
+    while True:
+        code = new_verification_code()
+        if db.session.scalar(select(Notice.id).where(Notice.verification_code == code)) is None:
+            return code
+
+
+def warm_up(config=None) -> None:
+    """Preload WeasyPrint, fonts and the seal keys (worker start): the first job is as fast as the rest."""
+    from services.notices.issue import warm_up as _warm_up
+
+    _warm_up(config)

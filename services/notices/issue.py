@@ -1,0 +1,144 @@
+"""The render_notice job: render, seal and store one notice — idempotent, file and row agree."""
+
+import hashlib
+import logging
+import os
+import secrets
+
+from flask import current_app
+from sqlalchemy import select
+
+from extensions import db
+from models import Notice, NoticeState
+from models.base import utcnow
+from services.events import append_event
+from services.notices.context import attachment_json, build_context, template_for
+from services.notices.files import notice_dir
+from services.notices.render import render_pdf
+from services.notices.sign import sign_pdf
+from services.notices.templates_env import render_template
+
+log = logging.getLogger(__name__)
+MAX_ERROR_CHARS = 2000
+
+
+def render_notice_pdf(notice) -> bytes:
+    """The unsigned PDF/A-3b of a notice (template → HTML → PDF with bescheid.json attached)."""
+    source, css, version = template_for(notice)
+    notice.template_version_id = version.id if version is not None else None
+    context = build_context(notice)
+    html = render_template(source, context)
+    return render_pdf(html, css, attachment_json(notice, context), title=context["notice"]["title"])
+
+
+def seal_notice_pdf(notice, pdf: bytes) -> bytes:
+    """Seal a rendered notice with its department's seal (PAdES B-LT)."""
+    department = notice.request.department
+    reason = f"{notice.request.reference} – Prüfcode {notice.verification_code}"
+    return sign_pdf(pdf, department.slug, department.name("de"), current_app.config, reason=reason)
+
+
+def build_notice_pdf(notice) -> bytes:
+    """Render and seal: the in-process floor the worker pipeline is measured against."""
+    return seal_notice_pdf(notice, render_notice_pdf(notice))
+
+
+def issue_notice_job(payload: dict) -> None:
+    """Outbox job `render_notice`: lock the row; unless issued: render, seal, store, notify, commit."""
+    notice = db.session.execute(
+        select(Notice).where(Notice.id == int(payload["notice_id"])).with_for_update()
+    ).scalar_one_or_none()
+    if notice is None or notice.state == NoticeState.ISSUED:
+        db.session.rollback()
+        return
+    try:
+        notice.issued_at = utcnow()
+        pdf = build_notice_pdf(notice)
+        path = _write_file(notice, pdf)
+    except BaseException:
+        db.session.rollback()
+        raise
+    try:
+        _mark_issued(notice, path, pdf)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _write_file(notice, pdf: bytes):
+    """Write under a temporary name, fsync, then rename: readers never see a partial file."""
+    directory = notice_dir()
+    name = f"{notice.public_id}-{secrets.token_hex(4)}.pdf"
+    tmp = directory / f".{name}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(pdf)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, directory / name)
+    return directory / name
+
+
+def _mark_issued(notice, path, pdf: bytes) -> None:
+    notice.file_name = path.name
+    notice.sha256 = hashlib.sha256(pdf).hexdigest()
+    notice.size = len(pdf)
+    notice.state = NoticeState.ISSUED
+    notice.error = ""
+    req = notice.request
+    append_event(
+        req,
+        "notice_issued",
+        data={
+            "notice_id": notice.id,
+            "kind": notice.kind,
+            "revision": notice.revision,
+            "sha256": notice.sha256,
+        },
+        visible_to_citizen=True,
+    )
+    _notify(req, notice)
+    db.session.flush()
+
+
+def _notify(req, notice) -> None:
+    """Tell the applicant (inbox + email) through the workflow area's notifications, if it knows the kind."""
+    from services import notifications
+
+    if "notice_issued" not in getattr(notifications, "NOTIFICATION_KINDS", {}):
+        log.warning("notification kind notice_issued not registered; applicant not notified")
+        return
+    notifications.notify_citizen(req, "notice_issued", notice_id=notice.id, notice_kind=notice.kind)
+
+
+def mark_notice_failed(notice_id: int, error: str) -> Notice | None:
+    """Record that a notice could not be issued (after the last attempt); flushes, the caller commits."""
+    notice = db.session.get(Notice, notice_id)
+    if notice is None or notice.state == NoticeState.ISSUED:
+        return notice
+    notice.state = NoticeState.FAILED
+    notice.error = (error or "")[:MAX_ERROR_CHARS]
+    append_event(
+        notice.request,
+        "notice_failed",
+        data={"notice_id": notice.id, "kind": notice.kind, "revision": notice.revision},
+    )
+    db.session.flush()
+    return notice
+
+
+def warm_up(config=None) -> None:
+    """Import WeasyPrint, load fonts and base CSS, parse the seal keys and do one real render + seal."""
+    from services.notices.render import qr_svg
+
+    config = config or current_app.config
+    html = (
+        '<html lang="de"><head><title>Warm-up</title></head><body><p>Vorwärmen – äöü ß €</p>'
+        f"<div>{qr_svg(config['BASE_URL'] + '/verify')}</div></body></html>"
+    )
+    pdf = render_pdf(html, "", '{"warm_up": true}')
+    from models import Department
+
+    for department in db.session.scalars(select(Department).where(Department.active.is_(True))):
+        sign_pdf(pdf, department.slug, department.name("de"), config)

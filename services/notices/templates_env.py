@@ -1,0 +1,154 @@
+"""The sandboxed Jinja environment for notice templates (edited by department admins).
+
+Templates see plain data only (dicts, strings, numbers) — never models or app globals — and a
+short list of filters. They may extend the bundled layouts in templates/notices/ and nothing else.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from markupsafe import Markup, escape
+
+LAYOUT_DIR = Path(__file__).resolve().parents[2] / "templates" / "notices"
+BERLIN = ZoneInfo("Europe/Berlin")
+MAX_TEMPLATE_CHARS = 100_000
+MAX_OUTPUT_CHARS = 1_000_000
+_SAFE_BUILTIN_FILTERS = (
+    "abs",
+    "capitalize",
+    "default",
+    "d",
+    "e",
+    "escape",
+    "first",
+    "float",
+    "int",
+    "join",
+    "last",
+    "length",
+    "count",
+    "list",
+    "lower",
+    "upper",
+    "replace",
+    "round",
+    "sort",
+    "title",
+    "trim",
+    "truncate",
+    "wordcount",
+    "batch",
+    "slice",
+    "selectattr",
+    "rejectattr",
+    "sum",
+    "unique",
+)  # no `safe`, `attr`, `map`, `format`, `xmlattr`, `tojson`, `pprint`, `indent`, `urlize`
+TemplateRenderError = (TemplateError, SecurityError)
+
+
+class NoticeSandbox(ImmutableSandboxedEnvironment):
+    """Immutable sandbox that also refuses every underscore attribute and `safe`-style escapes."""
+
+    def is_safe_attribute(self, obj, attr, value):
+        return not attr.startswith("_") and super().is_safe_attribute(obj, attr, value)
+
+    def is_safe_callable(self, obj):
+        return super().is_safe_callable(obj) and not isinstance(obj, type)
+
+
+def format_date(value, fmt: str = "long") -> str:
+    """28.11.2026 (short/long) for dates and datetimes (shown in Europe/Berlin)."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = value.astimezone(BERLIN) if value.tzinfo else value
+        if fmt == "datetime":
+            return value.strftime("%d.%m.%Y, %H:%M Uhr")
+        value = value.date()
+    return value.strftime("%d.%m.%Y")
+
+
+def format_money(cents) -> str:
+    """Integer cents → "1.234,50 €"."""
+    if cents in (None, ""):
+        return ""
+    amount = Decimal(int(cents)) / 100
+    text = f"{amount:,.2f}".replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return f"{text} €"
+
+
+def format_bytes(size) -> str:
+    """File size in German notation (KB/MB, decimal)."""
+    size = int(size or 0)
+    if size < 1000:
+        return f"{size} Byte"
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} KB".replace(".", ",")
+    return f"{size / 1_000_000:.1f} MB".replace(".", ",")
+
+
+def format_lines(value) -> Markup:
+    """Multi-line text with line breaks kept (each line escaped)."""
+    return Markup("<br>").join(escape(line) for line in str(value or "").splitlines())
+
+
+def _build_env() -> NoticeSandbox:
+    env = NoticeSandbox(
+        loader=FileSystemLoader(str(LAYOUT_DIR)),
+        autoescape=True,
+        undefined=ChainableUndefined,
+        auto_reload=False,
+    )
+    env.filters = {name: env.filters[name] for name in _SAFE_BUILTIN_FILTERS}
+    env.filters.update(date=format_date, money=format_money, bytes=format_bytes, lines=format_lines)
+    env.globals = {}
+    env.tests = {
+        name: env.tests[name]
+        for name in (
+            "defined",
+            "undefined",
+            "none",
+            "number",
+            "string",
+            "sequence",
+            "mapping",
+            "even",
+            "odd",
+            "eq",
+            "ne",
+            "in",
+        )
+    }
+    return env
+
+
+ENV = _build_env()
+
+
+def compile_template(source: str):
+    """Compile a department template; raises TemplateSyntaxError/ValueError when it is unusable."""
+    if len(source) > MAX_TEMPLATE_CHARS:
+        raise ValueError(f"Vorlage zu groß (höchstens {MAX_TEMPLATE_CHARS} Zeichen).")
+    _refuse_includes(source)
+    return ENV.from_string(source)
+
+
+def _refuse_includes(source: str) -> None:
+    """Only `extends` of a bundled layout is allowed: no include/import of other templates."""
+    for node in ENV.parse(source).find_all((nodes.Include, nodes.Import, nodes.FromImport)):
+        raise SecurityError(f"Zeile {node.lineno}: include/import ist in Bescheidvorlagen nicht erlaubt.")
+
+
+def render_template(source: str, context: dict) -> str:
+    """Render a department template with plain-data context; bounded output size."""
+    html = compile_template(source).render(context)
+    if len(html) > MAX_OUTPUT_CHARS:
+        raise ValueError("Der erzeugte Bescheid ist zu groß.")
+    return html
