@@ -1,9 +1,13 @@
 """Record work to do after commit (render a notice, send an email) in the same transaction."""
 
+from datetime import timedelta
+
 from flask_babel import gettext as _
+from sqlalchemy import func, select
 
 from extensions import db
-from models import OutboxJob
+from models import OutboxJob, OutboxState
+from models.base import utcnow
 from services import outbox_dispatch
 from services.errors import ValidationFailed
 
@@ -23,9 +27,6 @@ def record_job(kind: str, payload: dict | None = None, request=None) -> OutboxJo
 
 def retry_job(job: OutboxJob) -> OutboxJob:
     """Give a failed (or stuck) row a fresh set of attempts; it is re-sent after commit."""
-    from models import OutboxState
-    from models.base import utcnow
-
     if job.state == OutboxState.DONE:
         raise ValidationFailed(_("Der Auftrag ist bereits erledigt."))
     job.state, job.attempts, job.available_at, job.finished_at = OutboxState.PENDING, 0, utcnow(), None
@@ -33,3 +34,28 @@ def retry_job(job: OutboxJob) -> OutboxJob:
     outbox_dispatch.install()
     db.session.info.setdefault(outbox_dispatch.INFO_KEY, []).append(job.id)
     return job
+
+
+STUCK_AFTER = timedelta(minutes=10)  # a healthy row is done within seconds; this is generous
+
+
+def outbox_state_counts() -> dict[str, int]:
+    """Number of outbox rows per state (every state present, zero included)."""
+    rows = db.session.execute(select(OutboxJob.state, func.count()).group_by(OutboxJob.state)).all()
+    counts = {state.value: 0 for state in OutboxState}
+    counts.update(dict(rows))
+    return counts
+
+
+def list_problem_jobs(limit: int = 200) -> list[OutboxJob]:
+    """Failed rows, and open rows older than STUCK_AFTER (newest first) — the ops page's list."""
+    stuck = (OutboxJob.state.in_([OutboxState.PENDING, OutboxState.ENQUEUED])) & (
+        OutboxJob.created_at < utcnow() - STUCK_AFTER
+    )
+    stmt = (
+        select(OutboxJob)
+        .where((OutboxJob.state == OutboxState.FAILED) | stuck)
+        .order_by(OutboxJob.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))

@@ -10,6 +10,7 @@ BLUEPRINT_MODULES = [
     "views.clerk",
     "views.admin",
     "views.ops",
+    "views.jobs",
     "views.verify",
 ]
 

@@ -18,7 +18,7 @@ def resolve(kind: str):
     return getattr(importlib.import_module(module), func)
 
 
-# kind: "module:function" called as function(payload, error_text) once a row is given up ("failed").
+# kind: "module:function" called as function(**payload, error=text) once a row is given up ("failed").
 FAILURE_HOOKS: dict[str, str] = {
     "render_notice": "services.notices.issue:mark_notice_failed",
 }

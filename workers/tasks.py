@@ -91,7 +91,7 @@ def _run_failure_hook(kind: str, payload: dict, error: str) -> None:
     if hook is None:
         return
     try:
-        hook(dict(payload), error)
+        hook(**payload, error=error)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -32,7 +32,7 @@ def echo_job(payload: dict) -> None:
         raise RuntimeError("boom")
 
 
-def failed_hook(payload: dict, error: str) -> None:
+def failed_hook(error: str, **payload) -> None:
     CALLS.append({"failed": payload, "error": error})
 
 
@@ -47,6 +47,7 @@ def private_redis(tmp_path_factory):
 @pytest.fixture
 def conn(app, db, private_redis, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", private_redis.url)
+    monkeypatch.setitem(app.config, "OUTBOX_DISPATCH", True)
     monkeypatch.setitem(registry.JOBS, "test_echo", f"{__name__}:echo_job")
     monkeypatch.setitem(registry.FAILURE_HOOKS, "test_echo", f"{__name__}:failed_hook")
     tasks.set_app(app)
