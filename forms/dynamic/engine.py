@@ -1,0 +1,254 @@
+"""The form engine's public operations over a FormSpec and a flat answers dict (pure, no DB)."""
+
+import logging
+from dataclasses import dataclass, field
+
+from forms.dynamic.builder import (
+    PageForm,
+    answers_to_formdata,
+    apply_item_action,
+    child_name,
+    form_class,
+    page_action,
+    page_item_counts,
+)
+from forms.dynamic.registry import FieldError
+from forms.dynamic.spec import FieldSpec, FormSpec, PageSpec
+from services.jsonlogic import JsonLogicError, evaluate, truthy
+
+log = logging.getLogger(__name__)
+
+
+class PageInvalid(Exception):
+    """A page's answers did not validate; `form` carries the errors.
+
+    `answers` holds the previous answers plus the files stored during this post, so a journey can
+    keep uploads the citizen need not repeat.
+    """
+
+    def __init__(self, form, answers: dict):
+        super().__init__("page invalid")
+        self.form = form
+        self.answers = answers
+
+
+@dataclass
+class Row:
+    label: str
+    value: object  # Markup for html/pdf, str for text
+    field_key: str
+    page_key: str
+
+
+@dataclass
+class Section:
+    title: str
+    page_key: str
+    rows: list[Row] = field(default_factory=list)
+
+
+# --- conditions --------------------------------------------------------------------------------
+
+
+def is_visible(rule, data: dict) -> bool:
+    """Whether a condition holds; no condition means visible, a broken rule means hidden."""
+    if rule is None:
+        return True
+    try:
+        return truthy(evaluate(rule, data))
+    except (JsonLogicError, RecursionError, TypeError, ValueError):
+        log.warning("condition could not be evaluated: %r", rule)
+        return False
+
+
+def visible_pages(spec: FormSpec, answers: dict) -> list[PageSpec]:
+    """The pages the citizen has to go through, given the answers so far."""
+    return [p for p in spec.pages if is_visible(p.condition, answers)]
+
+
+def prune_hidden(spec: FormSpec, answers: dict) -> dict:
+    """Answers without hidden pages/fields/group children (they are neither validated nor kept)."""
+    result = dict(answers)
+    for page in spec.pages:
+        page_shown = is_visible(page.condition, result)
+        for f in page.fields:
+            if f.key not in result:
+                continue
+            if not page_shown or not is_visible(f.condition, result):
+                del result[f.key]
+            elif f.children and isinstance(result[f.key], list):
+                result[f.key] = [
+                    _prune_item(f, item, result) for item in result[f.key] if isinstance(item, dict)
+                ]
+    return result
+
+
+def _prune_item(group: FieldSpec, item: dict, answers: dict) -> dict:
+    kept: dict = {}
+    for child in group.children:
+        if child.key in item and is_visible(child.condition, {**answers, "item": kept}):
+            kept[child.key] = item[child.key]
+    return kept
+
+
+# --- building and extracting -------------------------------------------------------------------
+
+
+def build_page_form(
+    spec: FormSpec, page: PageSpec, answers: dict, locale: str, formdata=None, item_counts=None
+):
+    """A WTForms form for `page`: prefilled from answers, or bound to posted formdata.
+
+    With formdata, an "add_item"/"remove_item" button is applied here (counts and renumbering),
+    so the view only has to re-render when `page_action(formdata)` is not None.
+    """
+    counts = item_counts if item_counts is not None else page_item_counts(page, answers, formdata)
+    if formdata is None:
+        formdata = answers_to_formdata(page, answers, counts)
+    elif item_counts is None:
+        formdata, counts = apply_item_action(page, formdata, counts, page_action(formdata))
+    form = form_class(spec, page, counts, locale)(formdata=formdata)
+    form.spec, form.page, form.locale = spec, page, locale
+    for bound in form:
+        bound.errors = []
+    return form
+
+
+def extract_page_answers(
+    spec: FormSpec, page: PageSpec, form: PageForm, answers: dict, store_file=None
+) -> dict:
+    """Validate the bound page form; the updated full answers, or PageInvalid with the errors."""
+    working, stored = dict(answers), dict(answers)
+    failed = False
+    for f in page.fields:
+        if not f.ftype.stores_answer and not f.children:
+            continue
+        if not is_visible(f.condition, working):
+            working.pop(f.key, None)
+            continue
+        if f.children:
+            value, ok = _extract_group(f, form, working, form.locale)
+        else:
+            value, ok = _extract_one(f, form, f.key, working, store_file, form.locale, answers.get(f.key))
+            if ok and f.ftype.holds_files and value is not None:
+                stored[f.key] = value
+        failed = failed or not ok
+        if value is None:
+            working.pop(f.key, None)
+        else:
+            working[f.key] = value
+    if failed:
+        raise PageInvalid(form, stored)
+    return prune_hidden(spec, working)
+
+
+def _extract_one(f: FieldSpec, form, name, data, store_file, locale, existing):
+    bound = form._fields.get(name)
+    if bound is None:
+        return None, True
+    context = {"existing": existing, "store_file": store_file, "path": name, "answers": data}
+    try:
+        return f.ftype.clean(f, bound, locale, context), True
+    except FieldError as exc:
+        bound.errors = [exc.message]
+        return None, False
+
+
+def _extract_group(group: FieldSpec, form, working, locale):
+    items, ok = [], True
+    for i in range(form.item_counts.get(group.key, 0)):
+        item: dict = {}
+        for child in group.children:
+            if not child.ftype.stores_answer or not is_visible(child.condition, {**working, "item": item}):
+                continue
+            value, child_ok = _extract_one(
+                child, form, child_name(group.key, i, child.key), working, None, locale, None
+            )
+            ok = ok and child_ok
+            if value is not None:
+                item[child.key] = value
+        items.append(item)
+    return (items or None), ok
+
+
+def remove_file_answer(spec: FormSpec, answers: dict, attachment_id: str) -> tuple[dict, dict | None]:
+    """Answers without the file `attachment_id` (for a "remove_file" button) and the removed entry."""
+    result, removed = dict(answers), None
+    for key, value in answers.items():
+        if isinstance(value, list) and spec.field(key) is not None and spec.field(key).ftype.holds_files:
+            kept = [f for f in value if not (isinstance(f, dict) and f.get("id") == attachment_id)]
+            if len(kept) != len(value):
+                removed = next(f for f in value if isinstance(f, dict) and f.get("id") == attachment_id)
+                if kept:
+                    result[key] = kept
+                else:
+                    del result[key]
+    return result, removed
+
+
+def validate_answers(spec: FormSpec, answers: dict) -> dict[str, list[tuple[str, str]]]:
+    """Re-validates stored answers page by page (before submit); {} when everything is valid."""
+    from flask_babel import get_locale
+
+    locale = str(get_locale() or "de")
+    problems: dict[str, list[tuple[str, str]]] = {}
+    for page in visible_pages(spec, answers):
+        form = build_page_form(spec, page, answers, locale)
+        try:
+            extract_page_answers(spec, page, form, answers)
+        except PageInvalid:
+            problems[page.key] = [(_dotted(anchor), message) for anchor, message in _field_errors(form)]
+    return problems
+
+
+def _dotted(name: str) -> str:
+    return name.replace("-", ".")
+
+
+def compute_values(spec: FormSpec, answers: dict) -> dict:
+    """Computed values (JsonLogic over the answers); "*_cents" values are whole cents (≥ 0)."""
+    values = {}
+    data = {**answers, "_count": {k: len(v) for k, v in answers.items() if isinstance(v, list)}}
+    for name, rule in spec.computed.items():
+        try:
+            value = evaluate(rule, data)
+        except (JsonLogicError, RecursionError):
+            log.warning("computed value %s could not be evaluated", name)
+            value = None
+        if name.endswith("_cents"):
+            value = (
+                max(0, round(value)) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+            )
+        values[name] = value
+    return values
+
+
+def format_answers(
+    spec: FormSpec, answers: dict, locale: str, fmt: str = "html", file_url=None
+) -> list[Section]:
+    """Readable answers per visible page (only answered fields), for summaries, PDFs and emails."""
+    sections = []
+    for page in visible_pages(spec, answers):
+        section = Section(page.title(locale), page.key)
+        for f in page.fields:
+            if f.key in answers and answers[f.key] is not None and f.ftype.stores_answer:
+                value = f.ftype.format(f, answers[f.key], locale, fmt, file_url=file_url)
+                section.rows.append(Row(f.label(locale), value, f.key, page.key))
+        if section.rows:
+            sections.append(section)
+    return sections
+
+
+def form_error_pairs(form: PageForm) -> list[tuple[str, str]]:
+    """(anchor id, message) for the error summary, in page order; anchors point at an input."""
+    return _field_errors(form)
+
+
+def _field_errors(form: PageForm) -> list[tuple[str, str]]:
+    pairs = []
+    for entry in form.entries:
+        bound = form.bound(entry)
+        if bound is not None and bound.errors:
+            anchor = entry.name + entry.spec.ftype.anchor_suffix(entry.spec)
+            pairs.extend((anchor, str(message)) for message in bound.errors)
+    return pairs

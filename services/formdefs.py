@@ -1,0 +1,185 @@
+"""Form definitions: validation (schema + semantics), publishing immutable versions, loading specs."""
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from threading import Lock
+
+from jsonschema import Draft202012Validator
+from sqlalchemy import select
+
+from extensions import db
+from forms.dynamic import FormSpec, get_type
+from models import FormDefinition, FormVersion
+from services.errors import InvalidDefinition
+from services.jsonlogic import check_rule, referenced_vars
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "schemas" / "form-definition.schema.json"
+_SPEC_CACHE_SIZE = 256
+_spec_cache: dict = {}
+_spec_lock = Lock()
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def json_path(parts) -> str:
+    """["pages", 0, "fields", 2, "key"] → "$.pages[0].fields[2].key"."""
+    path = "$"
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def checksum(document: dict) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no whitespace, UTF-8)."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def validate_definition(doc) -> list[tuple[str, str]]:
+    """Problems of a definition document as (JSON path, reason); [] when it can be published."""
+    errors = _schema_errors(doc)
+    if errors:
+        return errors
+    return _semantic_errors(doc)
+
+
+def _schema_errors(doc) -> list[tuple[str, str]]:
+    errors = []
+    for error in _validator().iter_errors(doc):
+        path = json_path(error.absolute_path)
+        errors.append((path, _reason(error)))
+    return sorted(set(errors))
+
+
+def _reason(error) -> str:
+    if error.validator == "unevaluatedProperties" or error.validator == "additionalProperties":
+        return f"unknown property: {error.message.split('(')[-1].rstrip(')')}"
+    if error.validator == "enum" and error.absolute_path and error.absolute_path[-1] == "type":
+        return f"unknown field type {error.instance!r}"
+    return error.message[:300]
+
+
+def _semantic_errors(doc: dict) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    seen_pages: set[str] = set()
+    known: set[str] = set()  # top-level field keys declared so far (document order)
+    taken: set[str] = set()  # every field key, group children included (keys are form-wide unique)
+    for p, page in enumerate(doc["pages"]):
+        page_path = f"$.pages[{p}]"
+        if page["key"] in seen_pages:
+            errors.append((f"{page_path}.key", f"duplicate page key {page['key']!r}"))
+        seen_pages.add(page["key"])
+        errors += _rule_errors(page.get("condition"), f"{page_path}.condition", known, None)
+        for i, field in enumerate(page["fields"]):
+            errors += _field_errors(field, f"{page_path}.fields[{i}]", known, taken, None)
+            known.add(field["key"])
+    for name, rule in doc.get("computed", {}).items():
+        errors += _rule_errors(rule, f"$.computed.{name}", known, None)
+    return errors
+
+
+def _field_errors(field: dict, path: str, known: set, taken: set, item: set | None) -> list[tuple[str, str]]:
+    errors = _rule_errors(field.get("condition"), f"{path}.condition", known, item)
+    ftype = get_type(field["type"])
+    if item is not None and not ftype.allowed_in_group:
+        errors.append((f"{path}.type", f"a {field['type']!r} field cannot be inside a repeating group"))
+    errors += ftype.definition_errors(field, path)
+    if field["key"] in taken:
+        errors.append((f"{path}.key", f"duplicate field key {field['key']!r}"))
+    taken.add(field["key"])
+    if item is not None:
+        item.add(field["key"])
+    elif "fields" in field:  # a repeating group: children see earlier children as item.<key>
+        children: set[str] = set()
+        for c, child in enumerate(field["fields"]):
+            errors += _field_errors(child, f"{path}.fields[{c}]", known, taken, children)
+    return errors
+
+
+def _rule_errors(rule, path: str, known: set, item: set | None) -> list[tuple[str, str]]:
+    if rule is None or isinstance(rule, bool):
+        return []
+    errors = [(path + sub, reason) for sub, reason in check_rule(rule)]
+    if errors:
+        return errors
+    for name in sorted(referenced_vars(rule)):
+        head, _sep, rest = name.partition(".")
+        if head == "item" and item is not None:
+            ok = rest.split(".")[0] in item
+        elif head == "_count":
+            ok = rest in known
+        else:
+            ok = head in known
+        if not ok:
+            errors.append((path, f"condition refers to {name!r}, which is not a field declared before it"))
+    return errors
+
+
+# --- publishing and loading --------------------------------------------------------------------
+
+
+def publish_form(definition: FormDefinition, actor, change_note: str = "") -> FormVersion:
+    """Validate the draft and freeze it as the next FormVersion (unchanged draft: latest version)."""
+    document = definition.draft
+    problems = validate_definition(document)
+    if problems:
+        raise InvalidDefinition(problems)
+    digest = checksum(document)
+    latest = latest_version_of(definition)
+    if latest is not None and latest.checksum == digest:
+        return latest
+    version = FormVersion(
+        definition=definition,
+        number=(latest.number + 1) if latest else 1,
+        document=json.loads(json.dumps(document)),
+        checksum=digest,
+        change_note=change_note,
+        published_by_id=actor.id if actor is not None else None,
+    )
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def latest_version_of(definition: FormDefinition) -> FormVersion | None:
+    query = select(FormVersion).where(FormVersion.definition_id == definition.id)
+    return db.session.scalars(query.order_by(FormVersion.number.desc()).limit(1)).first()
+
+
+def latest_version(service) -> FormVersion | None:
+    """The newest published form version of a service, or None."""
+    query = (
+        select(FormVersion)
+        .join(FormDefinition, FormVersion.definition_id == FormDefinition.id)
+        .where(FormDefinition.service_id == service.id)
+        .order_by(FormVersion.number.desc())
+        .limit(1)
+    )
+    return db.session.scalars(query).first()
+
+
+def load_spec(version_or_doc) -> FormSpec:
+    """The FormSpec of a FormVersion (cached per version) or of a raw document (not cached)."""
+    if isinstance(version_or_doc, dict):
+        return FormSpec.from_document(version_or_doc, cache_key=f"doc-{checksum(version_or_doc)}")
+    version = version_or_doc
+    key = (version.id, version.checksum)
+    with _spec_lock:
+        spec = _spec_cache.get(key)
+    if spec is None:
+        spec = FormSpec.from_document(version.document, cache_key=f"v{version.id}-{version.checksum[:16]}")
+        with _spec_lock:
+            if len(_spec_cache) >= _SPEC_CACHE_SIZE:
+                _spec_cache.pop(next(iter(_spec_cache)))
+            _spec_cache[key] = spec
+    return spec
