@@ -1,7 +1,5 @@
 """`flask worker`: the background worker (warm once, then one RQ worker per core)."""
 
-import logging
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -14,8 +12,8 @@ from flask.cli import with_appcontext
 @with_appcontext
 def cli(count, max_jobs, burst):
     """Run the RQ workers that execute outbox jobs (notices, emails)."""
-    from workers.worker import run_workers
+    from workers.worker import configure_logging, run_workers
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging()
     app = current_app._get_current_object()
     run_workers(app, count=count, max_jobs=max_jobs, burst=burst)

@@ -249,6 +249,13 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
+def configure_logging() -> None:
+    """INFO for our processes; WeasyPrint and fontTools narrate every step at INFO, keep them quiet."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("weasyprint", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def run_workers(app, count: int | None = None, max_jobs: int | None = None, burst: bool = False) -> None:
     """Warm up once, then supervise `count` (default WORKER_COUNT) forked RQ workers until stopped."""
     warm_up(app)
@@ -259,7 +266,7 @@ def main() -> None:
     """`python -m workers.worker`: same as `flask worker`."""
     from app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging()
     run_workers(create_app())
 
 
