@@ -5,8 +5,8 @@ from sqlalchemy import select
 from extensions import db
 from models import Attachment, Draft, ServiceRequest
 from services.errors import NotFound
-from services.formdefs import latest_version
-from services.uploads import remove_attachment
+from services.formdefs import latest_version, latest_version_of
+from services.uploads import draft_attachments, drop_unreferenced, remove_attachment
 
 
 def start_draft(service, user) -> Draft:
@@ -25,6 +25,7 @@ def save_answers(draft, answers: dict, page_key: str) -> Draft:
     draft.answers = dict(answers)
     draft.last_page = page_key
     db.session.flush()
+    drop_unreferenced(draft, draft.answers)
     return draft
 
 
@@ -41,8 +42,10 @@ def upgrade_draft(draft) -> Draft:
 def needs_upgrade(draft) -> bool:
     """True when the form requires its newest version and the draft is pinned to an older one."""
     definition = draft.form_version.definition
-    latest = definition.latest
-    return bool(definition.require_latest and latest and latest.id != draft.form_version_id)
+    if not definition.require_latest:
+        return False
+    latest = latest_version_of(definition)
+    return latest is not None and latest.id != draft.form_version_id
 
 
 def remove_draft_file(draft, attachment_public_id: str) -> None:
@@ -57,7 +60,7 @@ def remove_draft_file(draft, attachment_public_id: str) -> None:
 
 def discard_draft(draft) -> None:
     """Delete a draft together with its uploaded files."""
-    for attachment in list(draft.attachments):
+    for attachment in draft_attachments(draft):
         remove_attachment(attachment)
     db.session.delete(draft)
     db.session.flush()

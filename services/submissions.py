@@ -14,7 +14,7 @@ from services.events import append_event
 from services.formdefs import load_spec
 from services.notices import request_notice
 from services.references import next_reference
-from services.uploads import remove_attachment
+from services.uploads import drop_unreferenced
 from services.workflow import start_request
 
 INITIAL_STATE = "submitted"  # replaced by the workflow's initial state in start_request
@@ -93,24 +93,8 @@ def _checked_answers(draft) -> tuple[dict, dict]:
 
 def _move_attachments(draft, req, answers: dict) -> None:
     """Files named in the answers move to the request; files of fields that ended up hidden are dropped."""
-    referenced = set(_file_ids(answers))
-    for attachment in list(draft.attachments):
-        if attachment.public_id in referenced:
-            attachment.request_id = req.id
-        else:
-            remove_attachment(attachment)
-
-
-def _file_ids(value):
-    if isinstance(value, dict):
-        if "sha256" in value and "id" in value:
-            yield value["id"]
-            return
-        for item in value.values():
-            yield from _file_ids(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _file_ids(item)
+    for attachment in drop_unreferenced(draft, answers):
+        attachment.request = req
 
 
 def _event_data(req) -> dict:

@@ -44,7 +44,7 @@ def store_upload(draft, field_key: str, file, actor, max_bytes=None, allowed=Non
     _check_request_total(draft, len(data))
     stored_name = _write_file(data)
     attachment = Attachment(
-        draft_id=draft.id,
+        draft=draft,
         field_key=field_key,
         original_name=clean_filename(file.filename),
         stored_name=stored_name,
@@ -72,8 +72,42 @@ def attachment_answer(attachment: Attachment) -> dict:
 def remove_attachment(attachment: Attachment) -> None:
     """Delete the attachment row; its file goes once the transaction commits."""
     db.session.info.setdefault("uploads_to_delete", []).append(str(attachment_path(attachment)))
+    for owner in (attachment.draft, attachment.request):
+        if owner is not None and attachment in owner.attachments:
+            owner.attachments.remove(attachment)
     db.session.delete(attachment)
     db.session.flush()
+
+
+def file_ids(answers) -> set[str]:
+    """Public ids of every file named anywhere in an answers tree (top level or inside groups)."""
+    found, stack = set(), [answers]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if "sha256" in value and isinstance(value.get("id"), str):
+                found.add(value["id"])
+            else:
+                stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
+
+
+def draft_attachments(draft) -> list[Attachment]:
+    """The attachments uploaded for a draft (queried: the relationship may not be loaded yet)."""
+    return list(db.session.scalars(select(Attachment).where(Attachment.draft_id == draft.id)))
+
+
+def drop_unreferenced(draft, answers) -> list[Attachment]:
+    """Remove the draft's attachments no answer refers to (replaced files, hidden fields); the rest."""
+    referenced, kept = file_ids(answers), []
+    for attachment in draft_attachments(draft):
+        if attachment.public_id in referenced:
+            kept.append(attachment)
+        else:
+            remove_attachment(attachment)
+    return kept
 
 
 def clean_filename(name: str | None) -> str:
