@@ -44,17 +44,25 @@ def _name(common_name: str, unit: str | None = None) -> x509.Name:
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, TEST_ORG),
     ]
     if unit:
-        attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit[:MAX_CN]))
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, _shorten(unit, "")))
     attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     return x509.Name(attrs)
 
 
 def labelled_cn(name: str) -> str:
-    """`<name> (TEST – nicht für den Produktivbetrieb)`, shortened to `<name> (TEST)` to fit 64 chars."""
+    """`<name> (TEST – nicht für den Produktivbetrieb)`, else `<name> (TEST)`, within 64 UTF-8 bytes."""
     full = f"{name} ({TEST_LABEL})"
-    if len(full) <= MAX_CN:
-        return full
-    return f"{name[: MAX_CN - 7].rstrip()} (TEST)"
+    return full if _fits(full) else _shorten(name, " (TEST)")
+
+
+def _shorten(name: str, suffix: str) -> str:
+    while not _fits(name + suffix):
+        name = name[:-1].rstrip()
+    return name + suffix
+
+
+def _fits(value: str) -> bool:
+    return len(value.encode("utf-8")) <= MAX_CN
 
 
 def _write_private(path: Path, data: bytes) -> None:

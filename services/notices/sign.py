@@ -1,5 +1,6 @@
 """PAdES B-LT sealing with pyHanko: key parsed once per process, timestamp + validation data embedded."""
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,16 @@ from services.notices.pki import DevPki, dev_pki_from_config
 
 FIELD_NAME = "Siegel"
 SIGNER_KEY_USAGE = {"digital_signature", "non_repudiation"}
+
+
+class _ExpectedOfflineWarning(logging.Filter):
+    """pyHanko warns on every signature that fetching is off; we hand it all CRLs on purpose."""
+
+    def filter(self, record):
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_ExpectedOfflineWarning())
 
 
 class SigningNotConfigured(RuntimeError):
