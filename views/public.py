@@ -2,11 +2,12 @@
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_babel import format_currency, get_locale
 from flask_babel import lazy_gettext as _l
 
 from services import catalog, health
+from services.formdefs import latest_version
 
 bp = Blueprint("public", __name__)
 
@@ -50,8 +51,10 @@ def service(slug):
     svc = catalog.find_active_service(slug)
     if svc is None:
         abort(404)
+    # "Antrag starten" only where it leads somewhere: the citizen journey exists and a form is published.
+    can_apply = "citizen.start" in current_app.view_functions and latest_version(svc) is not None
     return render_template(
-        "public/service.html", service=svc, topic=catalog.topic_for(svc), fee=format_fee(svc.fee_cents)
+        "public/service.html", service=svc, fee=format_fee(svc.fee_cents), can_apply=can_apply
     )
 
 

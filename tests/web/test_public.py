@@ -2,12 +2,11 @@
 
 import fakeredis
 import pytest
-from flask import url_for
 from sqlalchemy.exc import OperationalError
 
 from extensions import db as _db
 from extensions import limiter
-from tests.factories import DepartmentFactory, ServiceFactory
+from tests.factories import DepartmentFactory, ServiceFactory, form_version_for
 from tests.support import IsolatedClient
 
 
@@ -135,13 +134,14 @@ def test_service_page_without_fee_says_free(client, city):
     assert "gebührenfrei" in _html(client.get("/leistungen/hundesteuer-anmeldung"))
 
 
-def test_service_page_start_button_follows_citizen_blueprint(app, client, city):
+def test_service_page_start_button_only_with_published_form(client, city):
+    form_version_for(city["park"])
+    _db.session.commit()
     html = _html(client.get("/leistungen/bewohnerparkausweis"))
-    if "citizen.start" in app.view_functions:
-        href = url_for("citizen.start", slug="bewohnerparkausweis")
-        assert f'class="kern-btn kern-btn--primary" href="{href}"' in html and "Antrag starten" in html
-    else:
-        assert "Antrag starten" not in html and "gerade nicht verfügbar" in html
+    assert 'class="kern-btn kern-btn--primary" href="/antrag/bewohnerparkausweis/starten"' in html
+    assert "Antrag starten" in html
+    html = _html(client.get("/leistungen/hundesteuer-anmeldung"))  # no form published yet
+    assert "Antrag starten" not in html and "gerade nicht verfügbar" in html
 
 
 @pytest.mark.parametrize("slug", ["alt", "gibt-es-nicht"])
