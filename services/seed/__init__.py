@@ -19,6 +19,7 @@ from extensions import db
 SEED_STEPS: list[str] = [
     "services.seed.catalog:seed_catalog",
     "services.seed.users:seed_users",
+    "services.seed.notices:seed_notice_templates",
 ]
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"

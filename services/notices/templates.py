@@ -1,0 +1,117 @@
+"""Notice templates: edit the draft, publish an immutable version (only if it renders with sample data)."""
+
+import json
+
+from jinja2 import TemplateSyntaxError
+from sqlalchemy import select
+
+from extensions import db
+from models import NoticeKind, NoticeTemplate, NoticeTemplateVersion
+from services.errors import InvalidDefinition
+from services.notices import NOTICE_KINDS, notice_title
+from services.notices.render import RenderFailed, qr_svg, render_pdf
+from services.notices.templates_env import TemplateRenderError, render_template
+
+SAMPLE_URL = "https://amtsweg.invalid/verify/ABCD-EFGH-JKMN"
+
+
+def get_template(service, kind: str) -> NoticeTemplate | None:
+    """The template of `service` (None: the city-wide default) for `kind`."""
+    owner = (
+        NoticeTemplate.service_id.is_(None) if service is None else NoticeTemplate.service_id == service.id
+    )
+    return db.session.scalar(select(NoticeTemplate).where(owner, NoticeTemplate.kind == kind))
+
+
+def update_template_draft(template: NoticeTemplate, html: str, css: str = "") -> NoticeTemplate:
+    """Store an edited draft (not used for notices until published)."""
+    template.draft_html, template.draft_css = html, css or ""
+    db.session.flush()
+    return template
+
+
+def publish_template(template: NoticeTemplate, actor=None, change_note: str = "") -> NoticeTemplateVersion:
+    """Freeze the draft as the next version; raises InvalidDefinition if it does not render."""
+    errors = check_template(template.kind, template.draft_html, template.draft_css)
+    if errors:
+        raise InvalidDefinition(errors)
+    latest = template.latest
+    version = NoticeTemplateVersion(
+        template=template,
+        number=(latest.number + 1) if latest else 1,
+        html=template.draft_html,
+        css=template.draft_css or "",
+        change_note=change_note,
+        published_by_id=actor.id if actor is not None else None,
+    )
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def check_template(kind: str, html: str, css: str = "") -> list[tuple[str, str]]:
+    """[(part, reason)]: empty when the template renders to a PDF with realistic sample data."""
+    if kind not in NOTICE_KINDS:
+        return [("kind", f"Unbekannte Bescheidart: {kind}")]
+    try:
+        context = sample_context(kind)
+        page = render_template(html, context)
+        render_pdf(page, css, json.dumps({"sample": True}))
+    except TemplateSyntaxError as exc:
+        return [("html", f"Zeile {exc.lineno}: {exc.message}")]
+    except TemplateRenderError as exc:
+        return [("html", f"Vorlage nicht erlaubt oder fehlerhaft: {exc}")]
+    except (RenderFailed, ValueError) as exc:
+        return [("html", str(exc))]
+    return []
+
+
+def sample_context(kind: str) -> dict:
+    """Realistic example data (same shape as services.notices.context.build_context) for previews."""
+    return {
+        "notice": {
+            "kind": kind,
+            "title": notice_title(kind),
+            "reference": "DU-2026-000123",
+            "revision": 1,
+            "date": "2026-03-02T09:30:00+00:00",
+            "verification_code": "ABCD-EFGH-JKMN",
+            "verify_url": SAMPLE_URL,
+            "verify_base_url": SAMPLE_URL.rsplit("/", 1)[0],
+            "test_mode": True,
+        },
+        "department": {
+            "name": "Straßenverkehrsamt",
+            "address_lines": ["Musterstraße 1", "47051 Duisburg"],
+            "email": "verkehr@stadt-duisburg.invalid",
+            "phone": "0203 000-0",
+        },
+        "service": {"title": "Bewohnerparkausweis", "leika_key": ""},
+        "applicant": {"name": "Erika Mustermann", "address_lines": ["Beispielweg 5", "47057 Duisburg"]},
+        "request": {"reference": "DU-2026-000123", "submitted_at": "2026-02-20T14:05:00+00:00"},
+        "answers": [
+            {
+                "title": "Angaben",
+                "rows": [
+                    {"label": "Name", "value": "Erika Mustermann", "key": "name"},
+                    {"label": "Kennzeichen", "value": "DU-EM 123", "key": "kennzeichen"},
+                ],
+            }
+        ],
+        "relevant_answers": [{"label": "Kennzeichen", "value": "DU-EM 123", "key": "kennzeichen"}],
+        "attachments": [{"name": "fahrzeugschein.pdf", "size": 183_204, "sha256": "0" * 64}],
+        "decision": {
+            "text": "Beispieltext der Entscheidung.",
+            "reasons": "Beispielbegründung.",
+            "documents": ["Meldebescheinigung"],
+            "deadline": "2026-03-16",
+        },
+        "fee": {
+            "positions": [{"label": "Verwaltungsgebühr", "cents": 3070}],
+            "total_cents": 3070,
+            "due_date": "2026-04-01",
+        }
+        if kind in (NoticeKind.FEE, NoticeKind.APPROVAL)
+        else None,
+        "qr_svg": qr_svg(SAMPLE_URL),
+    }
