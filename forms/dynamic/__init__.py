@@ -5,6 +5,7 @@ docs/form-definitions.md.
 """
 
 from forms.dynamic.builder import page_action, page_item_counts
+from forms.dynamic.conditions import is_visible
 from forms.dynamic.engine import (
     PageInvalid,
     Row,
@@ -14,7 +15,6 @@ from forms.dynamic.engine import (
     extract_page_answers,
     form_error_pairs,
     format_answers,
-    is_visible,
     prune_hidden,
     remove_file_answer,
     validate_answers,

@@ -12,6 +12,7 @@ from threading import Lock
 import wtforms
 from werkzeug.datastructures import MultiDict
 
+from forms.dynamic.conditions import depends_on, is_visible
 from forms.dynamic.spec import FieldSpec, FormSpec, PageSpec
 
 _CACHE_SIZE = 512
@@ -34,6 +35,8 @@ class PageForm(wtforms.Form):
 
     entries: tuple[Entry, ...] = ()
     item_counts: dict = {}
+    answers: dict = {}
+    page: PageSpec
 
     def bound(self, entry: Entry):
         """The bound WTForms field of an entry, or None (static text stores no answer)."""
@@ -41,6 +44,32 @@ class PageForm(wtforms.Form):
 
     def group_entries(self, group_key: str, index: int) -> list[Entry]:
         return [e for e in self.entries if e.group == group_key and e.index == index]
+
+    def shown(self, field: FieldSpec, group_key: str | None = None, index: int | None = None) -> bool:
+        """Whether to render a field: its condition holds on the saved answers, or it depends on
+        an answer on this very page (then it is shown, and only validated/kept when it applies)."""
+        if field.condition is None:
+            return True
+        data = dict(self.answers)
+        if group_key is not None:
+            items = self.answers.get(group_key)
+            item = items[index] if isinstance(items, list) and index < len(items) else {}
+            data["item"] = item if isinstance(item, dict) else {}
+        page_keys = {f.key for f in self.page.fields}
+        return is_visible(field.condition, data) or depends_on(field.condition, page_keys)
+
+    def count(self, group_key: str) -> int:
+        return self.item_counts.get(group_key, 0)
+
+    def files(self, key: str) -> list[dict]:
+        """Files already stored for a file field (listed with a remove button)."""
+        value = self.answers.get(key)
+        return [f for f in value if isinstance(f, dict)] if isinstance(value, list) else []
+
+    @property
+    def needs_multipart(self) -> bool:
+        """True when the page has a file field (the form tag needs enctype=multipart/form-data)."""
+        return any(e.spec.ftype.holds_files for e in self.entries)
 
 
 def child_name(group_key: str, index: int, child_key: str) -> str:

@@ -12,9 +12,10 @@ from forms.dynamic.builder import (
     page_action,
     page_item_counts,
 )
+from forms.dynamic.conditions import is_visible
 from forms.dynamic.registry import FieldError
 from forms.dynamic.spec import FieldSpec, FormSpec, PageSpec
-from services.jsonlogic import JsonLogicError, evaluate, truthy
+from services.jsonlogic import JsonLogicError, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +49,6 @@ class Section:
 
 
 # --- conditions --------------------------------------------------------------------------------
-
-
-def is_visible(rule, data: dict) -> bool:
-    """Whether a condition holds; no condition means visible, a broken rule means hidden."""
-    if rule is None:
-        return True
-    try:
-        return truthy(evaluate(rule, data))
-    except (JsonLogicError, RecursionError, TypeError, ValueError):
-        log.warning("condition could not be evaluated: %r", rule)
-        return False
 
 
 def visible_pages(spec: FormSpec, answers: dict) -> list[PageSpec]:
@@ -108,7 +98,7 @@ def build_page_form(
     elif item_counts is None:
         formdata, counts = apply_item_action(page, formdata, counts, page_action(formdata))
     form = form_class(spec, page, counts, locale)(formdata=formdata)
-    form.spec, form.page, form.locale = spec, page, locale
+    form.spec, form.page, form.locale, form.answers = spec, page, locale, answers
     for bound in form:
         bound.errors = []
     return form

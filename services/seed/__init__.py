@@ -20,6 +20,7 @@ SEED_STEPS: list[str] = [
     "services.seed.catalog:seed_catalog",
     "services.seed.users:seed_users",
     "services.seed.notices:seed_notice_templates",
+    "services.seed.forms:seed_forms",
 ]
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
