@@ -9,6 +9,20 @@ from services.accounts import MAX_PASSWORD_LENGTH
 from services.passwords import MIN_PASSWORD_LENGTH
 
 
+class BaseForm(FlaskForm):
+    """FlaskForm whose error messages are plain strings in the request's language.
+
+    Validator messages are lazy strings (declared at import time); the form macros render only
+    `str` errors, so they are resolved here once validation has run.
+    """
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for field in self:
+            field.errors = [str(e) if not isinstance(e, (dict, list)) else e for e in field.errors]
+        return valid
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -48,14 +62,14 @@ def _new_password_fields(label):
     return password, confirm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     email = email_field(strict=False)
     password = PasswordField(
         _l("Passwort"), validators=[InputRequired(message=_l("Bitte geben Sie Ihr Passwort ein."))]
     )
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(BaseForm):
     full_name = StringField(
         _l("Vor- und Nachname"),
         validators=[
@@ -68,15 +82,15 @@ class RegisterForm(FlaskForm):
     password, password_confirm = _new_password_fields(_l("Passwort"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(BaseForm):
     email = email_field(strict=False)
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(BaseForm):
     password, password_confirm = _new_password_fields(_l("Neues Passwort"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(BaseForm):
     current_password = PasswordField(
         _l("Aktuelles Passwort"),
         validators=[InputRequired(message=_l("Bitte geben Sie Ihr aktuelles Passwort ein."))],
@@ -84,5 +98,5 @@ class ChangePasswordForm(FlaskForm):
     password, password_confirm = _new_password_fields(_l("Neues Passwort"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(BaseForm):
     """A form with only the CSRF token, for buttons that change state (resend, logout...)."""

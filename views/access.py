@@ -1,6 +1,6 @@
 """Central access-checked loaders: anything the current user may not see is a 404."""
 
-from flask import abort
+from flask import abort, current_app
 from flask_login import current_user
 
 from extensions import db
@@ -43,3 +43,21 @@ def load_department_for_admin(department_id: int):
     if dept is None or not access.may_administer_department(current_user, dept):
         abort(404)
     return dept
+
+
+def require_platform_admin() -> None:
+    """Guard for /betrieb: anonymous users go to the login page, everyone else but platform admins 404."""
+    if not current_user.is_authenticated:
+        abort(current_app.login_manager.unauthorized())
+    if not access.is_platform_admin(current_user):
+        abort(404)
+
+
+def load_staff_user(user_id: int):
+    """A staff account (for platform admins managing staff), else 404."""
+    from models import User
+
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_staff:
+        abort(404)
+    return user
