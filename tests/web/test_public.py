@@ -148,6 +148,7 @@ def test_service_page_start_button_only_with_published_form(client, city):
 def test_inactive_or_unknown_service_is_404(client, city, slug):
     resp = client.get(f"/leistungen/{slug}")
     assert resp.status_code == 404 and "Seite nicht gefunden" in _html(resp)
+    assert 'href="/leistungen">Alle Leistungen anzeigen' in _html(resp)
 
 
 @pytest.mark.parametrize(
