@@ -255,6 +255,18 @@ def _reserve(certs) -> int:
     return (2 * der // 1024 + 1) * 1024
 
 
+def _keep_xmp(writer) -> None:
+    """Hand pyHanko the document's parsed XMP, so it updates it (ModDate, Producer) instead of
+    replacing it: a fresh packet would drop the PDF/A identification (pdfaid:part/conformance)."""
+    from pyhanko.pdf_utils.metadata import xmp_xml
+
+    if "/Metadata" not in writer.root:
+        return
+    xmp = xmp_xml.parse_xmp(BytesIO(writer.root["/Metadata"].data))
+    writer.root["/Metadata"] = writer.add_object(xmp_xml.MetadataStream.from_xmp(xmp))
+    writer.update_root()
+
+
 def sign_pdf(pdf: bytes, department_slug: str, department_name: str, config, reason: str = "") -> bytes:
     """Seal `pdf` (PAdES B-LT, invisible field) with the department's seal; returns the signed bytes."""
     seal = get_seal(department_slug, department_name, config)
@@ -270,6 +282,7 @@ def sign_pdf(pdf: bytes, department_slug: str, department_name: str, config, rea
         location="Duisburg",
     )
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    _keep_xmp(writer)
     out = BytesIO()
     signers.PdfSigner(meta, signer=seal.signer, timestamper=seal.timestamper).sign_pdf(
         writer, output=out, bytes_reserved=seal.bytes_reserved
