@@ -4,6 +4,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from wtforms import RadioField, SelectField, SelectMultipleField
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms.dynamic.registry import FieldError, FieldType, first_text, register
@@ -42,6 +43,10 @@ def _option_errors(doc, path):
     return errors
 
 
+def _choices(pairs):
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def _label_of(spec, value, locale):
     for option_value, label in _options(spec, locale):
         if option_value == value:
@@ -69,9 +74,9 @@ class SingleChoice(FieldType):
     def wtforms_field(self, spec, locale):
         choices = _options(spec, locale)
         if spec.get("widget") == "select":
-            choices = [("", _("Bitte auswählen")), *choices]
+            choices = _choices([("", _("Bitte auswählen")), *choices])
             return _TolerantSelect(spec.label(locale), choices=choices, validate_choice=False)
-        return _TolerantRadio(spec.label(locale), choices=choices, validate_choice=False)
+        return _TolerantRadio(spec.label(locale), choices=_choices(choices), validate_choice=False)
 
     def required_message(self, spec, locale):
         return _("Wählen Sie eine Antwort für „%(label)s“ aus.", label=spec.label(locale))
@@ -106,7 +111,9 @@ class MultipleChoice(FieldType):
         return "-0"
 
     def wtforms_field(self, spec, locale):
-        return _TolerantCheckboxes(spec.label(locale), choices=_options(spec, locale), validate_choice=False)
+        return _TolerantCheckboxes(
+            spec.label(locale), choices=_choices(_options(spec, locale)), validate_choice=False
+        )
 
     def raw(self, field):
         return [v for v in (field.data or ()) if isinstance(v, str)]
@@ -149,7 +156,7 @@ class YesNo(FieldType):
 
     def wtforms_field(self, spec, locale):
         return _TolerantRadio(
-            spec.label(locale), choices=[("yes", _("Ja")), ("no", _("Nein"))], validate_choice=False
+            spec.label(locale), choices=_choices([("yes", _("Ja")), ("no", _("Nein"))]), validate_choice=False
         )
 
     def required_message(self, spec, locale):

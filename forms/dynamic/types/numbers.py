@@ -12,7 +12,7 @@ _INTEGER = re.compile(r"-?(\d{1,15}|\d{1,3}(\.\d{3}){1,4})")
 _DECIMAL = re.compile(r"-?\d{1,15}([.,]\d{1,10})?")
 _MONEY_PLAIN = re.compile(r"\d{1,9}([.,]\d{1,2})?")
 _MONEY_GROUPED_DE = re.compile(r"\d{1,3}(\.\d{3}){1,2}(,\d{1,2})?")
-_MONEY_GROUPED_EN = re.compile(r"\d{1,3}(,\d{3}){1,2}(\.\d{1,2})?")
+_MONEY_GROUPED_EN = re.compile(r"\d{1,3}(,\d{3}){1,2}\.\d{1,2}")  # "1,234" alone is German 1,234
 
 
 def _min_max_errors(doc, path, low_key="min", high_key="max"):

@@ -1,0 +1,291 @@
+"""Definition validation (schema + semantics, exact JSON paths), publishing and loading."""
+
+import copy
+import json
+
+import pytest
+
+from forms.dynamic import type_names
+from forms.dynamic.patterns import pattern_problem
+from models import FormDefinition
+from services.errors import InvalidDefinition
+from services.formdefs import (
+    SCHEMA_PATH,
+    checksum,
+    latest_version,
+    load_spec,
+    publish_form,
+    validate_definition,
+)
+from services.seed.forms import demo_documents
+from tests.factories import ServiceFactory
+
+
+def L(text):
+    return {"de": text, "en": text}
+
+
+def good_doc():
+    return {
+        "schema_version": 1,
+        "title": L("Testformular"),
+        "pages": [
+            {
+                "key": "eins",
+                "title": L("Seite 1"),
+                "fields": [
+                    {
+                        "key": "name",
+                        "type": "text",
+                        "label": L("Name"),
+                        "required": True,
+                        "privacy": "personal",
+                    },
+                    {
+                        "key": "art",
+                        "type": "choice",
+                        "label": L("Art"),
+                        "options": [{"value": "a", "label": L("A")}, {"value": "b", "label": L("B")}],
+                    },
+                ],
+            },
+            {
+                "key": "zwei",
+                "title": L("Seite 2"),
+                "condition": {"==": [{"var": "art"}, "b"]},
+                "fields": [
+                    {
+                        "key": "hunde",
+                        "type": "group",
+                        "label": L("Hunde"),
+                        "fields": [
+                            {"key": "hund", "type": "text", "label": L("Hund")},
+                            {
+                                "key": "chip",
+                                "type": "text",
+                                "label": L("Chip"),
+                                "condition": {"!=": [{"var": "item.hund"}, ""]},
+                            },
+                        ],
+                    },
+                ],
+            },
+        ],
+        "computed": {"fee_cents": {"*": [{"var": "_count.hunde"}, 1000]}},
+    }
+
+
+def errors_after(change):
+    doc = good_doc()
+    change(doc)
+    return validate_definition(doc)
+
+
+def test_good_document_and_every_seeded_definition_are_valid():
+    assert validate_definition(good_doc()) == []
+    documents = demo_documents()
+    assert set(documents) == {
+        "bewohnerparkausweis",
+        "hundesteuer-anmeldung",
+        "gewerbeanmeldung",
+        "sondernutzungserlaubnis",
+        "meldebescheinigung",
+    }
+    for slug, document in documents.items():
+        assert validate_definition(document) == [], slug
+
+
+def test_schema_lists_exactly_the_registered_types():
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert set(schema["$defs"]["field"]["properties"]["type"]["enum"]) == set(type_names())
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d.pop("title"), ("$", "'title' is a required property")),
+        (
+            lambda d: d["pages"][0]["fields"][0].update(type="signature"),
+            ("$.pages[0].fields[0].type", "unknown field type 'signature'"),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"][0].update(key="Name!"),
+            ("$.pages[0].fields[0].key", "'Name!' does not match '^[a-z][a-z0-9_]{0,59}$'"),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"][0]["label"].pop("en"),
+            ("$.pages[0].fields[0].label", "'en' is a required property"),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"][0].update(colour="red"),
+            ("$.pages[0].fields[0]", "unknown property: 'colour' was unexpected"),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"][1].update(max_length=5),
+            ("$.pages[0].fields[1]", "unknown property: 'max_length' was unexpected"),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"][1].pop("options"),
+            ("$.pages[0].fields[1]", "'options' is a required property"),
+        ),
+    ],
+)
+def test_schema_errors_name_the_exact_path(change, expected):
+    assert expected in errors_after(change)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["pages"][1].update(key="eins"), ("$.pages[1].key", "duplicate page key 'eins'")),
+        (
+            lambda d: d["pages"][1]["fields"][0]["fields"][0].update(key="name"),
+            ("$.pages[1].fields[0].fields[0].key", "duplicate field key 'name'"),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"][1]["options"][1].update(value="a"),
+            ("$.pages[0].fields[1].options[1].value", "duplicate option value 'a'"),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"][0].update(condition={"==": [{"var": "art"}, "a"]}),
+            (
+                "$.pages[0].fields[0].condition",
+                "condition refers to 'art', which is not a field declared before it",
+            ),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"][1].update(condition={"regex": [{"var": "name"}, "x"]}),
+            ("$.pages[0].fields[1].condition", "unknown operator 'regex'"),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"][1].update(condition={"and": [True, {"eval": "x"}]}),
+            ("$.pages[0].fields[1].condition.and[1]", "unknown operator 'eval'"),
+        ),
+        (
+            lambda d: d["pages"][1]["fields"][0]["fields"][0].update(condition={"var": "item.chip"}),
+            (
+                "$.pages[1].fields[0].fields[0].condition",
+                "condition refers to 'item.chip', which is not a field declared before it",
+            ),
+        ),
+        (
+            lambda d: d["computed"].update(total={"var": "unbekannt"}),
+            ("$.computed.total", "condition refers to 'unbekannt', which is not a field declared before it"),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"][0].update(pattern="(a+)+$"),
+            ("$.pages[0].fields[0].pattern", "nested quantifiers risk catastrophic backtracking"),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"][0].update(pattern="(a|a)*b"),
+            (
+                "$.pages[0].fields[0].pattern",
+                "alternatives inside a repetition overlap (catastrophic backtracking risk)",
+            ),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"][0].update(pattern="([a-z"),
+            (
+                "$.pages[0].fields[0].pattern",
+                "invalid regular expression: unterminated character set at position 1",
+            ),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"][0].update(min_length=9, max_length=3),
+            ("$.pages[0].fields[0].min_length", "must not be greater than max_length"),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"].append(
+                {"key": "zahl", "type": "integer", "label": L("Zahl"), "min": 5, "max": 1}
+            ),
+            ("$.pages[0].fields[2].min", "must not be greater than max"),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"].append(
+                {"key": "tag", "type": "date", "label": L("Tag"), "min": "morgen"}
+            ),
+            ("$.pages[0].fields[2].min", 'expected "YYYY-MM-DD", "today" or "today+N"/"today-N"'),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"].append(
+                {"key": "tag", "type": "date", "label": L("Tag"), "min": "2026-02-30"}
+            ),
+            ("$.pages[0].fields[2].min", "not a valid calendar date"),
+        ),
+        (
+            lambda d: d["pages"][1]["fields"][0]["fields"].append(
+                {"key": "foto", "type": "file", "label": L("Foto")}
+            ),
+            ("$.pages[1].fields[0].fields[2].type", "a 'file' field cannot be inside a repeating group"),
+        ),
+        (
+            lambda d: d["pages"][1]["fields"][0].update(min_items=5, max_items=2),
+            ("$.pages[1].fields[0].min_items", "must not be greater than max_items"),
+        ),
+    ],
+)
+def test_semantic_errors_name_the_exact_path(change, expected):
+    assert expected in errors_after(change)
+
+
+def test_pattern_length_is_capped():
+    long_pattern = "[a-z]" * 41
+    assert ("$.pages[0].fields[0].pattern", "'" + long_pattern + "' is too long") in errors_after(
+        lambda d: d["pages"][0]["fields"][0].update(pattern=long_pattern)
+    )
+    assert pattern_problem(long_pattern) == "pattern longer than 200 characters"
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"[0-9]{5}", r"[A-ZÄÖÜ]{1,3}[- ][A-Z]{1,2} ?[0-9]{1,4}[EH]?", r"(\d{1,3}\.){3}\d{1,3}", r"(ab|cd)+"],
+)
+def test_harmless_patterns_pass(pattern):
+    assert pattern_problem(pattern) is None
+
+
+@pytest.mark.parametrize("pattern", [r"(a*)*", r"(x+x+)+y", r"([a-z]{1,5})+", r"\d*\d*\d*x", r"(a|ab)*c"])
+def test_risky_patterns_are_rejected(pattern):
+    assert pattern_problem(pattern) is not None
+
+
+# --- publishing ---------------------------------------------------------------------------------
+
+
+def test_publish_freezes_versions_with_checksum(db):
+    service = ServiceFactory()
+    definition = FormDefinition(service=service, draft=good_doc())
+    db.session.add(definition)
+    first = publish_form(definition, None, "Erste Fassung")
+    assert (first.number, first.checksum) == (1, checksum(good_doc()))
+    assert publish_form(definition, None) is first  # unchanged draft: no new version
+    changed = copy.deepcopy(good_doc())
+    changed["title"]["de"] = "Neuer Titel"
+    definition.draft = changed
+    second = publish_form(definition, None, "Titel")
+    assert second.number == 2
+    assert latest_version(service) is second
+    assert first.document["title"]["de"] == "Testformular"  # old version untouched
+
+
+def test_publish_rejects_invalid_draft_and_changes_nothing(db):
+    service = ServiceFactory()
+    bad = good_doc()
+    bad["pages"][0]["fields"][0]["type"] = "signature"
+    definition = FormDefinition(service=service, draft=bad)
+    db.session.add(definition)
+    with pytest.raises(InvalidDefinition) as info:
+        publish_form(definition, None)
+    assert info.value.errors == [("$.pages[0].fields[0].type", "unknown field type 'signature'")]
+    assert latest_version(service) is None
+
+
+def test_load_spec_is_cached_per_version(db):
+    service = ServiceFactory()
+    definition = FormDefinition(service=service, draft=good_doc())
+    db.session.add(definition)
+    version = publish_form(definition, None)
+    assert load_spec(version) is load_spec(version)
+    spec = load_spec(version)
+    assert [p.key for p in spec.pages] == ["eins", "zwei"]
+    assert spec.field("hunde.chip").label("de") == "Chip"
