@@ -1,0 +1,74 @@
+"""CSRF protection (Flask-WTF) on state-changing routes: no token → 400 with a friendly page."""
+
+import pytest
+
+from extensions import db as _db
+from extensions import limiter
+from models import User
+from tests.conftest import csrf_token_from
+from tests.factories import PASSWORD, CitizenFactory, StaffFactory
+from tests.support import IsolatedClient
+
+
+@pytest.fixture
+def client(app, db, monkeypatch):
+    limiter.reset()
+    monkeypatch.setattr(app, "test_client_class", IsolatedClient)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    return app.test_client()
+
+
+def _assert_rejected(resp):
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "Formular abgelaufen" in page and "laden Sie die Seite" in page
+
+
+def test_login_without_token_is_rejected_and_with_token_succeeds(client):
+    user = CitizenFactory()
+    _db.session.commit()
+    _assert_rejected(client.post("/anmelden", data={"email": user.email, "password": PASSWORD}))
+    _assert_rejected(
+        client.post("/anmelden", data={"email": user.email, "password": PASSWORD, "csrf_token": "forged"})
+    )
+    token = csrf_token_from(client.get("/anmelden"))
+    resp = client.post("/anmelden", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert resp.status_code == 303
+
+
+def _logged_in(client, user):
+    token = csrf_token_from(client.get("/anmelden"))
+    client.post("/anmelden", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+
+
+def test_logout_and_password_change_need_the_token(client):
+    user = CitizenFactory()
+    _db.session.commit()
+    _logged_in(client, user)
+    _assert_rejected(client.post("/abmelden"))
+    data = {"current_password": PASSWORD, "password": "x" * 12 + "neu", "password_confirm": "x" * 12 + "neu"}
+    _assert_rejected(client.post("/konto/passwort", data=data))
+    assert client.get("/konto").status_code == 200  # still logged in, nothing changed
+    token = csrf_token_from(client.get("/konto"))
+    assert client.post("/konto/passwort", data={**data, "csrf_token": token}).status_code == 303
+    token = csrf_token_from(client.get("/konto"))
+    assert client.post("/abmelden", data={"csrf_token": token}).status_code == 303
+    assert client.get("/konto").status_code == 302
+
+
+def test_registration_without_token_creates_nothing(client):
+    data = {"full_name": "A", "email": "a@example.org", "password": "p" * 12, "password_confirm": "p" * 12}
+    _assert_rejected(client.post("/registrieren", data=data))
+    assert _db.session.scalar(_db.select(User).where(User.email == "a@example.org")) is None
+
+
+def test_token_from_another_session_is_rejected(app, client):
+    admin = StaffFactory(is_platform_admin=True)
+    _db.session.commit()
+    _logged_in(client, admin)
+    stranger = app.test_client()
+    foreign_token = csrf_token_from(stranger.get("/anmelden"))
+    data = {"full_name": "Eve", "email": "eve@example.org", "role": "platform-admin"}
+    data["csrf_token"] = foreign_token
+    _assert_rejected(client.post("/betrieb/mitarbeitende/neu", data=data))
+    assert _db.session.scalar(_db.select(User).where(User.email == "eve@example.org")) is None
