@@ -46,6 +46,11 @@ class ServiceRequest(db.Model):
     __table_args__ = (
         Index("ix_service_requests_queue", "department_id", "state", "due_at", "id"),
         Index("ix_service_requests_submitted", "department_id", "submitted_at", "id"),
+        # Reference search by prefix (LIKE 'DU-2026-00%') whatever the database collation (clerk queue).
+        Index(
+            "ix_service_requests_reference_prefix", "reference",
+            postgresql_ops={"reference": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import Integer, and_, bindparam, false, func, or_, select, tuple_
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import ServiceRequest
@@ -170,8 +170,8 @@ def overdue_condition(now):
 def search_condition(q: str):
     """Reference number (exact or prefix) or applicant name (substring); both case-insensitive."""
     if _REFERENCE_RE.match(q):
-        ref = q.upper()
-        return or_(ServiceRequest.reference == ref, ServiceRequest.reference.startswith(ref, autoescape=True))
+        # A prefix match includes the exact one; on PostgreSQL it uses ix_service_requests_reference_prefix.
+        return ServiceRequest.reference.startswith(q.upper(), autoescape=True)
     if len(q) < 2:
         return false()
     return func.lower(ServiceRequest.applicant_name).contains(q.lower(), autoescape=True)
@@ -187,11 +187,16 @@ def _after_condition(column, descending, value, ident):
     return or_(key < bound if descending else key > bound, column.is_(None))
 
 
+def page_statement(department_ids, flt: QueueFilter, actor_id: int, limit=PAGE_SIZE, now=None):
+    """The one SELECT behind a queue page: limit + 1 rows (to know whether a next page exists)."""
+    stmt = queue_query(department_ids, flt, actor_id, now).limit(limit + 1)
+    # Many-to-one: joined in the same round trip (the LIMIT still applies to requests only).
+    return stmt.options(joinedload(ServiceRequest.service), joinedload(ServiceRequest.assignee))
+
+
 def list_queue(department_ids, flt: QueueFilter, actor_id: int, limit=PAGE_SIZE, now=None) -> QueuePage:
     """One page of the queue of `department_ids` (the clerk's departments) under `flt`."""
-    stmt = queue_query(department_ids, flt, actor_id, now).limit(limit + 1)
-    stmt = stmt.options(selectinload(ServiceRequest.service), selectinload(ServiceRequest.assignee))
-    rows = list(db.session.scalars(stmt))
+    rows = list(db.session.scalars(page_statement(department_ids, flt, actor_id, limit, now)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

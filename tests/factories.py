@@ -92,13 +92,16 @@ MINIMAL_FORM = {
 }
 
 
-def form_version_for(service):
-    """The service's published form version (created with a minimal form when missing)."""
+def form_version_for(service, document=None):
+    """The service's published form version (created from `document` or a minimal form when missing)."""
     from models import FormDefinition, FormVersion
+    from services.formdefs import checksum
 
-    definition = service.form_definition or FormDefinition(service=service, draft=MINIMAL_FORM)
+    document = document or MINIMAL_FORM
+    definition = service.form_definition or FormDefinition(service=service, draft=document)
     if not definition.versions:
-        db.session.add(FormVersion(definition=definition, number=1, document=MINIMAL_FORM, checksum="0" * 64))
+        version = FormVersion(definition=definition, number=1, document=document, checksum=checksum(document))
+        db.session.add(version)
         db.session.flush()
     return definition.versions[-1]
 

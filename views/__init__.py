@@ -7,6 +7,7 @@ BLUEPRINT_MODULES = [
     "views.public",
     "views.auth",
     "views.citizen",
+    "views.citizen_requests",
     "views.clerk",
     "views.admin",
     "views.ops",

@@ -24,7 +24,9 @@ def req(dept):
 def _kinds(req):
     from extensions import db
 
-    return [e.kind for e in db.session.query(RequestEvent).filter_by(request_id=req.id).order_by(RequestEvent.seq)]
+    return [
+        e.kind for e in db.session.query(RequestEvent).filter_by(request_id=req.id).order_by(RequestEvent.seq)
+    ]
 
 
 def test_claim_request_sets_assignee_and_event(req, dept):

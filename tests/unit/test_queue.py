@@ -42,11 +42,15 @@ def test_queue_filters_state_service_assignee_overdue(dept):
     now = utcnow()
     a = ServiceRequestFactory(service=svc_a, state="in_bearbeitung", assignee=clerk)
     b = ServiceRequestFactory(service=svc_b, state="eingegangen", due_at=now - timedelta(days=1))
-    c = ServiceRequestFactory(service=svc_b, state="eingegangen", due_at=now - timedelta(days=1),
-                              clock_paused_at=now)
+    c = ServiceRequestFactory(
+        service=svc_b, state="eingegangen", due_at=now - timedelta(days=1), clock_paused_at=now
+    )
     ids = [dept.id]
     assert _refs(list_queue(ids, QueueFilter(state="in_bearbeitung"), clerk.id)) == [a.reference]
-    assert set(_refs(list_queue(ids, QueueFilter(service_id=svc_b.id), clerk.id))) == {b.reference, c.reference}
+    assert set(_refs(list_queue(ids, QueueFilter(service_id=svc_b.id), clerk.id))) == {
+        b.reference,
+        c.reference,
+    }
     assert _refs(list_queue(ids, QueueFilter(assignee="me"), clerk.id)) == [a.reference]
     assert set(_refs(list_queue(ids, QueueFilter(assignee="nobody"), clerk.id))) == {b.reference, c.reference}
     assert _refs(list_queue(ids, QueueFilter(overdue=True), clerk.id)) == [b.reference]
@@ -73,7 +77,9 @@ def test_queue_keyset_pagination_visits_every_row_once(dept, sort):
     made = []
     for i in range(23):
         due = None if i % 7 == 0 else base + timedelta(days=i % 5)  # ties and NULLs
-        made.append(ServiceRequestFactory(service=svc, due_at=due, submitted_at=base - timedelta(hours=i % 4)))
+        made.append(
+            ServiceRequestFactory(service=svc, due_at=due, submitted_at=base - timedelta(hours=i % 4))
+        )
     seen, flt = [], QueueFilter(sort=sort)
     while True:
         page = list_queue([dept.id], flt, 0, limit=5)
@@ -86,7 +92,7 @@ def test_queue_keyset_pagination_visits_every_row_once(dept, sort):
     if sort == "due":
         dues = [r.due_at for r in sorted(made, key=lambda r: seen.index(r.id))]
         dated = [d for d in dues if d is not None]
-        assert dated == sorted(dated) and dues[len(dated):] == [None] * (len(dues) - len(dated))
+        assert dated == sorted(dated) and dues[len(dated) :] == [None] * (len(dues) - len(dated))
 
 
 def test_iter_queue_returns_all_rows(dept):
@@ -104,27 +110,41 @@ def test_state_counts(dept):
 
 
 def test_parse_queue_args_accepts_known_values():
-    flt = parse_queue_args(MultiDict({"state": "rueckfrage", "service": "3", "assignee": "me", "overdue": "1",
-                                      "q": " DU-2026 ", "sort": "submitted"}),
-                           known_states={"rueckfrage"}, known_service_ids={3})
+    flt = parse_queue_args(
+        MultiDict(
+            {
+                "state": "rueckfrage",
+                "service": "3",
+                "assignee": "me",
+                "overdue": "1",
+                "q": " DU-2026 ",
+                "sort": "submitted",
+            }
+        ),
+        known_states={"rueckfrage"},
+        known_service_ids={3},
+    )
     assert flt == QueueFilter("rueckfrage", 3, "me", True, "DU-2026", "submitted", None)
     assert parse_queue_args(MultiDict()) == QueueFilter()
 
 
-@pytest.mark.parametrize("args", [
-    {"sort": "due_at; DROP TABLE users"},
-    {"sort": "id"},
-    {"assignee": "boss"},
-    {"overdue": "yes"},
-    {"state": "unknown"},
-    {"state": "Robert'); --"},
-    {"service": "abc"},
-    {"service": "99"},
-    {"order": "asc"},
-    {"q": "x" * 101},
-    {"after": "not-a-cursor"},
-    {"after": encode_cursor("submitted", utcnow(), 1)},  # cursor of another sort order
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"sort": "due_at; DROP TABLE users"},
+        {"sort": "id"},
+        {"assignee": "boss"},
+        {"overdue": "yes"},
+        {"state": "unknown"},
+        {"state": "Robert'); --"},
+        {"service": "abc"},
+        {"service": "99"},
+        {"order": "asc"},
+        {"q": "x" * 101},
+        {"after": "not-a-cursor"},
+        {"after": encode_cursor("submitted", utcnow(), 1)},  # cursor of another sort order
+    ],
+)
 def test_parse_queue_args_rejects_unknown_values(args):
     with pytest.raises(ValidationFailed):
         parse_queue_args(MultiDict(args), known_states={"eingegangen"}, known_service_ids={3})

@@ -1,0 +1,177 @@
+"""Conversation about a request: clerk questions (Rückfrage), citizen answers, internal notes.
+
+The state changes go through the workflow engine; this module stores what was said and sent.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from extensions import db
+from models import Attachment, Message
+from models.base import utcnow
+from services import uploads
+from services.errors import (
+    NotFound,
+    PermissionDenied,
+    StaleObject,
+    TransitionNotAllowed,
+    UploadRejected,
+    ValidationFailed,
+)
+from services.events import append_event
+from services.workflow import apply_transition, available_transitions, load_spec, state_kind
+
+WAITING = "waiting_for_citizen"
+
+
+def add_note(req, actor, text: str):
+    """Append an internal note (RequestEvent kind 'note', never shown to the citizen)."""
+    if not (actor.is_staff and req.department_id in actor.department_ids()):
+        raise PermissionDenied(_("Sie gehören nicht zur zuständigen Abteilung."))
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed(_("Geben Sie eine Notiz ein."))
+    return append_event(req, "note", actor=actor, data={"text": text}, visible_to_citizen=False)
+
+
+def run_clerk_transition(req, name: str, actor, data: dict, expected_row_version: int):
+    """Fire a workflow transition; a move into a waiting-for-citizen state also records the question."""
+    event = apply_transition(req, name, actor, data, expected_row_version)
+    fields = event.data.get("fields") or {}
+    waiting = state_kind(req.workflow_version, req.state) == WAITING
+    if event.kind == "transition" and waiting and fields.get("message"):
+        db.session.add(Message(
+            request_id=req.id, author_id=actor.id, from_citizen=False, body=fields["message"],
+            requested_documents=list(fields.get("documents") or []),
+        ))
+        db.session.flush()
+    return event
+
+
+def open_questions(req) -> list[Message]:
+    """Unanswered questions of the clerks, while the request waits for the citizen."""
+    if req.workflow_version is None or state_kind(req.workflow_version, req.state) != WAITING:
+        return []
+    return [m for m in req.messages if not m.from_citizen and m.answered_at is None]
+
+
+def find_question(req, message_id: int) -> Message:
+    """An open question of `req`, else NotFound."""
+    question = next((m for m in open_questions(req) if m.id == message_id), None)
+    if question is None:
+        raise NotFound(_("Diese Rückfrage ist nicht mehr offen."))
+    return question
+
+
+def answer_question(req, question, citizen, body: str, files, expected_row_version: int) -> Message:
+    """Store the citizen's answer (text + files) and return the request to the clerks' queue."""
+    if req.applicant_id != citizen.id:
+        raise NotFound()
+    if req.row_version != expected_row_version:
+        raise StaleObject(_("Der Antrag wurde zwischenzeitlich geändert. Bitte laden Sie die Seite neu."))
+    if question.request_id != req.id or question.from_citizen or question.answered_at is not None:
+        raise NotFound(_("Diese Rückfrage ist nicht mehr offen."))
+    answer = Message(request_id=req.id, author_id=citizen.id, from_citizen=True, body=body.strip(),
+                     in_reply_to_id=question.id)
+    db.session.add(answer)
+    db.session.flush()
+    for file in files:
+        store_message_file(req, answer, file, citizen)
+    question.answered_at = utcnow()
+    resume = _citizen_transition(req, citizen, "open")
+    if resume is not None:
+        apply_transition(req, resume.name, citizen, {}, expected_row_version)
+    else:  # the clerks already resumed (e.g. answer came by post): keep the answer, note it in the history
+        append_event(req, "message", actor=citizen, data={"message_id": answer.id}, visible_to_citizen=True)
+    return answer
+
+
+def store_message_file(req, message, file, actor) -> Attachment:
+    """Check and store one file sent with a message (same rules as form uploads)."""
+    data = uploads._read_limited(file, current_app.config["MAX_UPLOAD_BYTES"])
+    mime = uploads._check_type(data, uploads.DEFAULT_ALLOWED_MIME)
+    total = select(func.coalesce(func.sum(Attachment.size), 0)).where(Attachment.request_id == req.id)
+    if db.session.scalar(total) + len(data) > current_app.config["MAX_REQUEST_UPLOAD_BYTES"]:
+        raise UploadRejected(_("Alle Dateien zusammen dürfen höchstens %(size)s groß sein.",
+                               size=uploads.human_size(current_app.config["MAX_REQUEST_UPLOAD_BYTES"])))
+    attachment = Attachment(
+        request_id=req.id, message_id=message.id, field_key=f"message.{message.id}",
+        original_name=uploads.clean_filename(file.filename), stored_name=uploads._write_file(data),
+        mime_type=mime, size=len(data), sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=actor.id,
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment
+
+
+def _citizen_transition(req, citizen, target_kind: str):
+    """The first transition the applicant may fire now that leads to a state of `target_kind`."""
+    for transition in available_transitions(req, citizen):
+        if "citizen" in transition.roles and state_kind(req.workflow_version, transition.to) == target_kind:
+            return transition
+    return None
+
+
+def withdraw_transition(req, citizen):
+    """The transition the applicant may use to withdraw the request now, or None."""
+    if req.applicant_id != citizen.id:
+        return None
+    return _citizen_transition(req, citizen, "closed")
+
+
+def withdraw_request(req, citizen, expected_row_version: int):
+    """Withdraw the request on the applicant's own wish."""
+    transition = withdraw_transition(req, citizen)
+    if transition is None:
+        raise TransitionNotAllowed(_("Dieser Antrag kann nicht mehr zurückgezogen werden."))
+    return apply_transition(req, transition.name, citizen, {}, expected_row_version)
+
+
+@dataclass
+class TimelineEntry:
+    at: object
+    title: str
+    details: list  # (label, text) pairs that are public by the workflow document
+
+
+def citizen_timeline(req, locale: str | None = None) -> list[TimelineEntry]:
+    """The request's history in plain language for the applicant (visible events only, newest first)."""
+    locale = locale or str(get_locale() or "de")
+    spec = load_spec(req.workflow_version) if req.workflow_version is not None else None
+    entries = []
+    for event in req.events:
+        if event.visible_to_citizen:
+            entries.append(TimelineEntry(event.created_at, _event_title(event, spec, locale),
+                                         _public_details(event, spec, locale)))
+    return entries[::-1]
+
+
+def _event_title(event, spec, locale) -> str:
+    to = event.data.get("to")
+    if event.kind in ("transition", "approval_confirmed") and spec is not None and spec.state(to):
+        return spec.state(to).label(locale, "citizen")
+    titles = {
+        "submitted": _("Antrag eingereicht"),
+        "routed": _("An die zuständige Stelle übermittelt"),
+        "message": _("Ihre Antwort ist eingegangen"),
+        "forwarded": _("An eine andere zuständige Stelle weitergegeben"),
+    }
+    return titles.get(event.kind, _("Ihr Antrag wurde bearbeitet"))
+
+
+def _public_details(event, spec, locale) -> list[tuple[str, str]]:
+    transition = spec.transitions.get(event.data.get("transition")) if spec is not None else None
+    if transition is None:
+        return []
+    fields = event.data.get("fields") or {}
+    details = []
+    for field in transition.form_fields:
+        value = fields.get(field.key)
+        if field.public and value and field.key not in ("message", "documents") and field.type != "checkbox":
+            details.append((field.label(locale), ", ".join(value) if isinstance(value, list) else str(value)))
+    return details

@@ -1,0 +1,265 @@
+"""Clerk request detail and actions: claim/assign, workflow transitions, Rückfrage round trip,
+stale forms, notes, forwarding, downloads, four-eyes, citizen answer and withdraw."""
+
+import io
+import re
+
+import pytest
+from sqlalchemy import select
+
+from extensions import db as _db
+from models import Message, Notice, NoticeState, RequestEvent
+from models.base import new_public_id
+from tests.factories import CitizenFactory, DepartmentFactory, ServiceFactory, clerk_of, started_request
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+STALE = "Der Antrag wurde zwischenzeitlich geändert. Bitte laden Sie die Seite neu."
+
+
+@pytest.fixture(autouse=True)
+def _no_notice_rendering(monkeypatch):
+    """Effects may ask for notices; rendering/signing is the notices area's (tested there)."""
+    monkeypatch.setattr("services.notices.request_notice", lambda *a, **k: None, raising=False)
+
+
+@pytest.fixture
+def dept(db):
+    return DepartmentFactory()
+
+
+@pytest.fixture
+def req(dept):
+    r = started_request(service=ServiceFactory(department=dept))
+    _db.session.commit()
+    return r
+
+
+def _url(req, tail=""):
+    return f"/sachbearbeitung/antraege/{req.public_id}{tail}"
+
+
+def _fresh(req):
+    _db.session.expire_all()
+    return _db.session.get(type(req), req.id)
+
+
+def _kinds(req):
+    stmt = select(RequestEvent.kind).where(RequestEvent.request_id == req.id).order_by(RequestEvent.seq)
+    return list(_db.session.scalars(stmt))
+
+
+def test_detail_shows_request_and_actions(client, req, dept, login_as):
+    login_as(clerk_of(dept))
+    resp = client.get(_url(req))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert req.reference in html
+    assert "Bearbeitung beginnen" in html or "bearbeitung_beginnen" in html
+    assert 'name="claim-row_version"' in html
+
+
+def test_detail_of_other_department_or_unknown_is_404(client, req, login_as):
+    login_as(clerk_of(DepartmentFactory()))
+    assert client.get(_url(req)).status_code == 404
+    assert client.get(f"/sachbearbeitung/antraege/{new_public_id()}").status_code == 404
+    assert (
+        client.post(_url(req, "/uebernehmen"), data={"claim-row_version": req.row_version}).status_code == 404
+    )
+
+
+def test_claim_and_stale_claim(client, req, dept, login_as):
+    clerk = login_as(clerk_of(dept))
+    version = req.row_version
+    resp = client.post(_url(req, "/uebernehmen"), data={"claim-row_version": version})
+    assert resp.status_code == 303
+    assert _fresh(req).assignee_id == clerk.id
+    resp = client.post(_url(req, "/zurueckgeben"), data={"release-row_version": version})  # old version
+    assert resp.status_code == 409
+    assert STALE in resp.get_data(as_text=True)
+    assert _fresh(req).assignee_id == clerk.id
+
+
+def test_transition_with_required_reason(client, req, dept, login_as):
+    login_as(clerk_of(dept))
+    client.post(
+        _url(req, "/aktion/bearbeitung_beginnen"),
+        data={"t-bearbeitung_beginnen-row_version": req.row_version},
+    )
+    req = _fresh(req)
+    assert req.state == "in_bearbeitung"
+    resp = client.post(_url(req, "/aktion/ablehnen"), data={"t-ablehnen-row_version": req.row_version})
+    assert resp.status_code == 400
+    assert "Fehler" in resp.get_data(as_text=True)
+    assert _fresh(req).state == "in_bearbeitung"
+    resp = client.post(
+        _url(req, "/aktion/ablehnen"),
+        data={"t-ablehnen-row_version": req.row_version, "t-ablehnen-f_reason": "Unterlagen unvollständig"},
+    )
+    assert resp.status_code == 303
+    assert _fresh(req).state == "abgelehnt"
+
+
+def test_stale_transition_never_overwrites(client, req, dept, login_as):
+    login_as(clerk_of(dept))
+    old = req.row_version
+    client.post(_url(req, "/aktion/bearbeitung_beginnen"), data={"t-bearbeitung_beginnen-row_version": old})
+    resp = client.post(_url(req, "/aktion/genehmigen"), data={"t-genehmigen-row_version": old})
+    assert resp.status_code == 409
+    assert STALE in resp.get_data(as_text=True) or "geändert" in resp.get_data(as_text=True)
+    assert _fresh(req).state == "in_bearbeitung"
+
+
+def test_unavailable_transition_is_409(client, req, dept, login_as):
+    login_as(clerk_of(dept))
+    resp = client.post(_url(req, "/aktion/genehmigen"), data={"t-genehmigen-row_version": req.row_version})
+    assert resp.status_code == 409
+    assert _fresh(req).state == "eingegangen"
+
+
+def test_rueckfrage_round_trip_with_citizen_answer(client, req, dept, login_as):
+    login_as(clerk_of(dept))
+    client.post(
+        _url(req, "/aktion/bearbeitung_beginnen"),
+        data={"t-bearbeitung_beginnen-row_version": req.row_version},
+    )
+    req = _fresh(req)
+    resp = client.post(
+        _url(req, "/aktion/rueckfrage_stellen"),
+        data={
+            "t-rueckfrage_stellen-row_version": req.row_version,
+            "t-rueckfrage_stellen-f_message": "Bitte senden Sie den Grundriss.",
+            "t-rueckfrage_stellen-f_documents": "Grundriss\nLageplan",
+        },
+    )
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:2000]
+    req = _fresh(req)
+    assert req.state == "rueckfrage" and req.clock_paused_at is not None
+    question = _db.session.scalar(select(Message).where(Message.request_id == req.id))
+    assert question.requested_documents == ["Grundriss", "Lageplan"]
+    client.post("/abmelden")
+    login_as(req.applicant)
+    url = f"/meine-antraege/{req.public_id}/rueckfrage/{question.id}"
+    resp = client.post(url, data={f"q{question.id}-row_version": req.row_version, f"q{question.id}-body": ""})
+    assert resp.status_code == 400
+    resp = client.post(
+        url,
+        data={
+            f"q{question.id}-row_version": req.row_version,
+            f"q{question.id}-body": "Anbei der Grundriss.",
+            f"q{question.id}-files": (io.BytesIO(PDF), "grundriss.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:2000]
+    req = _fresh(req)
+    assert req.state == "in_bearbeitung" and req.clock_paused_at is None
+    answer = _db.session.scalar(
+        select(Message).where(Message.request_id == req.id, Message.from_citizen.is_(True))
+    )
+    assert answer.body == "Anbei der Grundriss." and [a.original_name for a in answer.attachments] == [
+        "grundriss.pdf"
+    ]
+    assert client.post(url, data={f"q{question.id}-body": "nochmal"}).status_code == 404  # no longer open
+
+
+def test_internal_note_is_not_shown_to_citizen(client, req, dept, login_as):
+    login_as(clerk_of(dept))
+    client.post(_url(req, "/notiz"), data={"note-text": "Vermerk: Nachbar hat angerufen"})
+    assert "note" in _kinds(req)
+    assert "Vermerk: Nachbar" in client.get(_url(req)).get_data(as_text=True)
+    visible = _db.session.scalar(select(RequestEvent.visible_to_citizen).where(RequestEvent.kind == "note"))
+    assert visible is False
+
+
+def test_forward_requires_reason_and_moves_request(client, req, dept, login_as):
+    target = DepartmentFactory()
+    _db.session.commit()
+    login_as(clerk_of(dept))
+    data = {"forward-row_version": req.row_version, "forward-department": target.id}
+    assert client.post(_url(req, "/weiterleiten"), data=data).status_code == 400
+    resp = client.post(_url(req, "/weiterleiten"), data={**data, "forward-reason": "Zuständigkeit Nord"})
+    assert resp.status_code == 303
+    assert _fresh(req).department_id == target.id
+    assert client.get(_url(req)).status_code == 404  # no longer ours
+
+
+def test_attachment_download_has_safe_headers(client, req, dept, login_as, app):
+    from services.messages import store_message_file
+
+    class Upload:
+        filename = "ausweis.pdf"
+        stream = io.BytesIO(PDF)
+
+    msg = Message(request_id=req.id, from_citizen=True, body="x")
+    _db.session.add(msg)
+    _db.session.flush()
+    att = store_message_file(req, msg, Upload(), req.applicant)
+    _db.session.commit()
+    login_as(clerk_of(dept))
+    resp = client.get(_url(req, f"/dateien/{att.public_id}"))
+    assert resp.status_code == 200 and resp.data == PDF
+    assert resp.headers["Content-Disposition"].startswith("attachment")
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert "private" in resp.headers["Cache-Control"]
+    resp.close()
+    assert client.get(_url(req, f"/dateien/{new_public_id()}")).status_code == 404
+
+
+def test_failed_notice_is_shown_prominently(client, req, dept, login_as):
+    _db.session.add(
+        Notice(
+            public_id=new_public_id(),
+            request_id=req.id,
+            kind="approval",
+            state=NoticeState.FAILED,
+            verification_code=new_public_id()[:20],
+        )
+    )
+    _db.session.commit()
+    login_as(clerk_of(dept))
+    assert "Bescheid konnte nicht erstellt werden" in client.get(_url(req)).get_data(as_text=True)
+
+
+def test_four_eyes_second_approval_queue(client, dept, login_as):
+    req = started_request(service=ServiceFactory(department=dept), variant="vier_augen")
+    proposer, approver = clerk_of(dept), clerk_of(dept)
+    _db.session.commit()
+    login_as(proposer)
+    client.post(
+        _url(req, "/aktion/bearbeitung_beginnen"),
+        data={"t-bearbeitung_beginnen-row_version": req.row_version},
+    )
+    req = _fresh(req)
+    client.post(_url(req, "/aktion/genehmigen"), data={"t-genehmigen-row_version": req.row_version})
+    req = _fresh(req)
+    assert req.state == "zur_freigabe"
+    assert req.reference not in client.get("/sachbearbeitung/freigaben").get_data(as_text=True)
+    assert "freigabe_bestaetigen" not in client.get(_url(req)).get_data(as_text=True)
+    client.post("/abmelden")
+    login_as(approver)
+    assert req.reference in client.get("/sachbearbeitung/freigaben").get_data(as_text=True)
+    resp = client.post(
+        _url(req, "/aktion/freigabe_bestaetigen"),
+        data={"t-freigabe_bestaetigen-row_version": req.row_version},
+    )
+    assert resp.status_code == 303
+    assert _fresh(req).state == "genehmigt"
+
+
+def test_citizen_withdraws_with_confirmation(client, req, login_as):
+    login_as(req.applicant)
+    url = f"/meine-antraege/{req.public_id}/zurueckziehen"
+    page = client.get(url)
+    assert page.status_code == 200
+    version = re.search(r'name="row_version"[^>]*value="(\d+)"', page.get_data(as_text=True))
+    version = version.group(1) if version else req.row_version
+    assert client.post(url, data={"row_version": version}).status_code == 400  # not confirmed
+    assert client.post(url, data={"row_version": version, "confirm": "y"}).status_code == 303
+    assert _fresh(req).state == "zurueckgezogen"
+    assert client.get(url).status_code == 404  # nothing left to withdraw
+
+
+def test_other_citizen_cannot_answer_or_withdraw(client, req, login_as):
+    login_as(CitizenFactory())
+    assert client.get(f"/meine-antraege/{req.public_id}/zurueckziehen").status_code == 404
+    assert client.post(f"/meine-antraege/{req.public_id}/rueckfrage/1", data={}).status_code == 404

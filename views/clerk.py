@@ -1,0 +1,194 @@
+"""Clerk work queue (Arbeitskorb): list, request detail, claim/assign, workflow actions, dashboard."""
+
+from functools import wraps
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from extensions import db
+from forms.clerk import ClaimForm, NoteForm, transition_data
+from models import Department, MembershipRole, User
+from services import assignment, dashboard, export, messages, queue
+from services.errors import DomainError, StaleObject, ValidationFailed
+from services.tx import transaction
+from services.uploads import attachment_path
+from services.workflow import forward_request, pending_approvals
+from views import clerk_detail
+from views.access import load_request_for_staff
+
+bp = Blueprint("clerk", __name__, url_prefix="/sachbearbeitung")
+
+
+def staff_required(view):
+    """Logged-in staff with at least one department membership; others get 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not (current_user.is_staff and current_user.memberships):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _queue_filter():
+    try:
+        return queue.parse_queue_args(request.args, known_states=clerk_detail.known_states(),
+                                      known_service_ids=clerk_detail.known_service_ids())
+    except ValidationFailed as exc:
+        abort(400, exc.message)
+
+
+@bp.get("/", endpoint="queue")
+@staff_required
+def queue_view():
+    flt = _queue_filter()
+    depts = current_user.department_ids()
+    page = queue.list_queue(depts, flt, current_user.id)
+    return render_template("clerk/queue.html", page=page, flt=flt, counts=queue.state_counts(depts),
+                           **clerk_detail.queue_context(flt))
+
+
+
+@bp.get("/export.csv")
+@staff_required
+def queue_export():
+    flt = _queue_filter()
+    rows = queue.iter_queue(current_user.department_ids(), flt, current_user.id)
+    body = export.queue_csv(rows, clerk_detail.locale(), current_user.department_ids(MembershipRole.ADMIN),
+                            clerk_detail.staff_state_label, clerk_detail.assignee_name)
+    headers = {"Content-Disposition": 'attachment; filename="arbeitskorb.csv"',
+               "Cache-Control": "private, no-store"}
+    return Response(body, mimetype="text/csv", headers=headers)
+
+
+@bp.post("/naechster")
+@staff_required
+def queue_claim_next():
+    with transaction():
+        req = assignment.claim_next(current_user, current_user.department_ids())
+        target = req.public_id if req is not None else None
+    if target is None:
+        flash(_("Es gibt keinen offenen, unbearbeiteten Antrag."), "info")
+        return redirect(url_for(".queue"))
+    flash(_("Sie bearbeiten jetzt diesen Antrag."), "success")
+    return redirect(url_for(".request_detail", public_id=target))
+
+
+@bp.get("/uebersicht", endpoint="dashboard")
+@staff_required
+def dashboard_view():
+    figures = dashboard.department_figures(current_user.department_ids())
+    return render_template("clerk/dashboard.html", figures=figures, periods=dashboard.PERIODS,
+                           overdue=dashboard.overdue_count(current_user.department_ids()),
+                           services=clerk_detail.services_by_id(f.service_id for f in figures))
+
+
+
+@bp.get("/freigaben")
+@staff_required
+def approvals():
+    rows = db.session.scalars(pending_approvals(current_user)).all()
+    return render_template("clerk/approvals.html", rows=rows)
+
+
+@bp.get("/antraege/<public_id>")
+@staff_required
+def request_detail(public_id):
+    return clerk_detail.render_detail(load_request_for_staff(public_id))
+
+
+@bp.get("/antraege/<public_id>/dateien/<attachment_id>")
+@staff_required
+def attachment_download(public_id, attachment_id):
+    req = load_request_for_staff(public_id)
+    att = next((a for a in req.attachments if a.public_id == attachment_id), None)
+    if att is None:
+        abort(404)
+    resp = send_file(attachment_path(att), mimetype=att.mime_type, as_attachment=True,
+                     download_name=att.original_name, max_age=0)
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return resp
+
+
+def _act(req, form, action, success, target=None):
+    """Validate `form`, run `action()` in one transaction, flash, redirect; errors re-render the page."""
+    if not form.validate_on_submit():
+        return clerk_detail.render_detail(req, status=400, forms={form._prefix.rstrip("-"): form})
+    try:
+        with transaction():
+            action()
+    except StaleObject:
+        db.session.refresh(req)
+        flash(clerk_detail.stale_message(), "error")
+        return clerk_detail.render_detail(req, status=409)
+    except ValidationFailed as exc:
+        clerk_detail.attach_errors(form, exc)
+        return clerk_detail.render_detail(req, status=400, forms={form._prefix.rstrip("-"): form})
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return clerk_detail.render_detail(req, status=exc.status)
+    flash(success, "success")
+    return redirect(target or url_for(".request_detail", public_id=req.public_id), 303)
+
+
+@bp.post("/antraege/<public_id>/uebernehmen")
+@staff_required
+def request_claim(public_id):
+    req, form = load_request_for_staff(public_id), ClaimForm(prefix="claim")
+    return _act(req, form, lambda: assignment.claim_request(req, current_user, form.expected_row_version),
+                _("Sie bearbeiten jetzt diesen Antrag."))
+
+
+@bp.post("/antraege/<public_id>/zurueckgeben")
+@staff_required
+def request_release(public_id):
+    req, form = load_request_for_staff(public_id), ClaimForm(prefix="release")
+    return _act(req, form, lambda: assignment.release_request(req, current_user, form.expected_row_version),
+                _("Der Antrag ist wieder im Arbeitskorb der Abteilung."))
+
+
+@bp.post("/antraege/<public_id>/zuweisen")
+@staff_required
+def request_assign(public_id):
+    req = load_request_for_staff(public_id)
+    form = clerk_detail.assign_form(req)
+    return _act(req, form, lambda: assignment.assign_request(
+        req, db.session.get(User, form.assignee.data), current_user, form.expected_row_version),
+        _("Der Antrag wurde zugewiesen."))
+
+
+@bp.post("/antraege/<public_id>/notiz")
+@staff_required
+def request_note(public_id):
+    req, form = load_request_for_staff(public_id), NoteForm(prefix="note")
+    return _act(req, form, lambda: messages.add_note(req, current_user, form.text.data),
+                _("Die interne Notiz wurde gespeichert."))
+
+
+@bp.post("/antraege/<public_id>/weiterleiten")
+@staff_required
+def request_forward(public_id):
+    req = load_request_for_staff(public_id)
+    form = clerk_detail.forward_form(req)
+    return _act(req, form, lambda: forward_request(
+        req, db.session.get(Department, form.department.data), current_user, form.reason.data.strip(),
+        form.expected_row_version), _("Der Antrag wurde weitergeleitet."), target=url_for(".queue"))
+
+
+@bp.post("/antraege/<public_id>/aktion/<name>")
+@staff_required
+def request_transition(public_id, name):
+    req = load_request_for_staff(public_id)
+    transition = clerk_detail.find_transition(req, name)
+    if transition is None:
+        return clerk_detail.unavailable(req)
+    form = clerk_detail.transition_form(req, transition)
+    return _act(req, form, lambda: messages.run_clerk_transition(
+        req, name, current_user, transition_data(form, transition), form.expected_row_version),
+        _("Die Aktion „%(label)s“ wurde ausgeführt.", label=transition.label(clerk_detail.locale())))
+

@@ -1,0 +1,181 @@
+"""Page assembly for the clerk views: the request detail page, its forms, queue choices.
+
+Kept apart from views/clerk.py so that the route functions stay a few lines each. Read-only: the
+state changes all happen in services.
+"""
+
+from flask import flash, render_template
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from extensions import db
+from forms.clerk import AssignForm, ClaimForm, ForwardForm, NoteForm, transition_form_class
+from models import Department, NoticeState, RoutingRule, Service, User, WorkflowVersion
+from services import assignment, messages
+from services.workflow import available_transitions, deadline_status, load_spec, open_proposal, state_label
+
+
+def stale_message() -> str:
+    return _("Der Antrag wurde zwischenzeitlich geändert. Bitte laden Sie die Seite neu.")
+
+
+def locale() -> str:
+    return str(get_locale() or "de")
+
+
+def known_states() -> set[str]:
+    """Every state of every published workflow version (the allow-list of the state filter)."""
+    states = set()
+    for version in db.session.scalars(select(WorkflowVersion)):
+        states |= set(load_spec(version).states)
+    return states
+
+
+def known_service_ids() -> set[int]:
+    return set(db.session.scalars(select(Service.id)))
+
+
+def queue_services() -> list[Service]:
+    """Services whose requests reach the clerk's departments (owned or routed there)."""
+    depts = current_user.department_ids()
+    routed = select(RoutingRule.service_id).where(RoutingRule.department_id.in_(depts))
+    stmt = select(Service).where(or_(Service.department_id.in_(depts), Service.id.in_(routed)))
+    return list(db.session.scalars(stmt.order_by(Service.title_de)))
+
+
+def queue_context(flt) -> dict:
+    """Choices and labels for the queue page's filter form."""
+    return {
+        "services": queue_services(),
+        "states": sorted(known_states()),
+        "state_name": _state_name,
+        "staff_state_label": staff_state_label,
+        "deadline_status": deadline_status,
+        "claim_next_form": ClaimForm(prefix="next"),
+    }
+
+
+def _state_name(state: str) -> str:
+    """A staff label for a bare state key (the first workflow that knows it)."""
+    for version in db.session.scalars(select(WorkflowVersion).order_by(WorkflowVersion.id.desc())):
+        found = load_spec(version).state(state)
+        if found is not None:
+            return found.label(locale(), "staff")
+    return state
+
+
+def staff_state_label(req) -> str:
+    if req.workflow_version is None:
+        return req.state
+    return state_label(req.workflow_version, req.state, locale(), audience="staff")
+
+
+def assignee_name(req) -> str:
+    return req.assignee.full_name or req.assignee.email if req.assignee is not None else ""
+
+
+def services_by_id(ids) -> dict[int, Service]:
+    ids = list(ids)
+    return {s.id: s for s in db.session.scalars(select(Service).where(Service.id.in_(ids or [-1])))}
+
+
+def assign_form(req):
+    form = AssignForm(prefix="assign")
+    colleagues = assignment.department_colleagues(req.department_id)
+    form.assignee.choices = [(u.id, u.full_name or u.email) for u in colleagues]
+    return form
+
+
+def forward_form(req):
+    form = ForwardForm(prefix="forward")
+    depts = db.session.scalars(
+        select(Department).where(Department.active.is_(True), Department.id != req.department_id)
+        .order_by(Department.name_de)
+    )
+    form.department.choices = [(d.id, d.name(locale())) for d in depts]
+    return form
+
+
+def find_transition(req, name):
+    return next((t for t in available_transitions(req, current_user) if t.name == name), None)
+
+
+def transition_form(req, transition):
+    return transition_form_class(transition, locale())(prefix=f"t-{transition.name}")
+
+
+def unavailable(req):
+    text = _("Diese Aktion ist für diesen Antrag gerade nicht möglich. Bitte laden Sie die Seite neu.")
+    flash(text, "error")
+    return render_detail(req, status=409)
+
+
+def attach_errors(form, exc) -> None:
+    """Put the engine's (field key, message) errors onto the form's fields."""
+    for key, message in exc.details.get("errors") or [("", exc.message)]:
+        field = getattr(form, f"f_{key}", None) or getattr(form, key, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)
+
+
+def _simple_forms(req):
+    return {
+        "claim": ClaimForm(prefix="claim"),
+        "release": ClaimForm(prefix="release"),
+        "assign": assign_form(req),
+        "note": NoteForm(prefix="note"),
+        "forward": forward_form(req),
+    }
+
+
+def _with_version(form, req):
+    if hasattr(form, "row_version") and not form.is_submitted():
+        form.row_version.data = str(req.row_version)
+    return form
+
+
+def _answer_sections(req):
+    from forms.dynamic import format_answers  # the form engine (imported late: built in parallel)
+    from services.formdefs import load_spec as load_form_spec
+
+    return format_answers(load_form_spec(req.form_version), req.answers, locale(), fmt="html")
+
+
+def render_detail(req, status=200, forms=None):
+    """The request detail page; `forms` (by prefix) replaces fresh forms with submitted ones."""
+    forms = dict(forms or {})
+    simple = {name: forms.get(name) or form for name, form in _simple_forms(req).items()}
+    transitions = [
+        (t, forms.get(f"t-{t.name}") or transition_form(req, t))
+        for t in available_transitions(req, current_user)
+    ]
+    for form in [*simple.values(), *(f for _t, f in transitions)]:
+        _with_version(form, req)
+    context = {
+        "req": req,
+        "forms": simple,
+        "transitions": transitions,
+        "sections": _answer_sections(req),
+        "state": staff_state_label(req),
+        "deadline": deadline_status(req),
+        "proposal": open_proposal(req),
+        "failed_notices": [n for n in getattr(req, "notices", []) if n.state == NoticeState.FAILED],
+        "people": _people(req),
+        "departments": {d.id: d for d in db.session.scalars(select(Department))},
+        "event_state": lambda key: state_label(req.workflow_version, key, locale(), "staff")
+        if req.workflow_version is not None else key,
+        "is_assignee": req.assignee_id == current_user.id,
+        "has_errors": status == 400,
+        "open_questions": messages.open_questions(req),
+    }
+    return render_template("clerk/request_detail.html", **context), status
+
+
+def _people(req) -> dict[int, User]:
+    ids = {e.actor_id for e in req.events if e.actor_id} | {m.author_id for m in req.messages if m.author_id}
+    ids |= {e.data.get("assignee_id") for e in req.events if isinstance(e.data.get("assignee_id"), int)}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids or {-1})))}
