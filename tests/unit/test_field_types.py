@@ -10,11 +10,14 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from forms.dynamic import (
     PageInvalid,
     build_page_form,
+    compute_values,
     extract_page_answers,
     form_error_pairs,
     format_answers,
     get_type,
     type_names,
+    validate_answers,
+    visible_pages,
 )
 from forms.dynamic.types.dates import today
 from services.errors import UploadRejected
@@ -467,3 +470,96 @@ def test_prefilled_form_resubmits_the_same_value(field_doc, value):
     page = spec.pages[0]
     prefilled = build_page_form(spec, page, {"x": value}, "de")
     assert extract_page_answers(spec, page, prefilled, {"x": value}) == {"x": value}
+
+
+# --- conditions, pages, computed values ---------------------------------------------------------
+
+
+def conditional_spec():
+    return load_spec(
+        {
+            "schema_version": 1,
+            "title": L("T"),
+            "pages": [
+                {
+                    "key": "eins",
+                    "title": L("Eins"),
+                    "fields": [
+                        field("firmenwagen", "yesno"),
+                        field("arbeitgeber", condition={"==": [{"var": "firmenwagen"}, True]}),
+                    ],
+                },
+                {
+                    "key": "zwei",
+                    "title": L("Zwei"),
+                    "condition": {"==": [{"var": "firmenwagen"}, True]},
+                    "fields": [
+                        field("nachweis", "text"),
+                    ],
+                },
+                {"key": "drei", "title": L("Drei"), "fields": [field("anzahl", "integer")]},
+            ],
+            "computed": {
+                "fee_cents": {"*": [{"var": ["anzahl", 1]}, 1000.4]},
+                "label": {"cat": ["n=", {"var": "anzahl"}]},
+            },
+        }
+    )
+
+
+def test_hidden_fields_are_neither_validated_nor_stored():
+    spec = conditional_spec()
+    page = spec.page("eins")
+    form = build_page_form(
+        spec, page, {}, "de", formdata=MultiDict({"firmenwagen": "no", "arbeitgeber": "\x00"})
+    )
+    assert extract_page_answers(spec, page, form, {}) == {"firmenwagen": False}
+    form = build_page_form(
+        spec, page, {}, "de", formdata=MultiDict({"firmenwagen": "yes", "arbeitgeber": ""})
+    )
+    with pytest.raises(PageInvalid):
+        extract_page_answers(spec, page, form, {})
+
+
+def test_same_page_dependants_are_rendered_other_hidden_ones_not():
+    spec = conditional_spec()
+    form = build_page_form(spec, spec.page("eins"), {"firmenwagen": False}, "de")
+    assert form.shown(spec.field("arbeitgeber"))  # depends on an answer of this page
+
+
+def test_changing_an_answer_drops_what_became_hidden():
+    spec = conditional_spec()
+    before = {"firmenwagen": True, "arbeitgeber": "Stadtwerke", "nachweis": "ok", "anzahl": 2}
+    page = spec.page("eins")
+    form = build_page_form(spec, page, before, "de", formdata=MultiDict({"firmenwagen": "no"}))
+    assert extract_page_answers(spec, page, form, before) == {"firmenwagen": False, "anzahl": 2}
+    assert [p.key for p in visible_pages(spec, {"firmenwagen": False})] == ["eins", "drei"]
+    assert [p.key for p in visible_pages(spec, before)] == ["eins", "zwei", "drei"]
+
+
+def test_validate_answers_reports_pages_and_paths():
+    spec = conditional_spec()
+    assert validate_answers(spec, {"firmenwagen": False, "anzahl": 3}) == {}
+    problems = validate_answers(spec, {"firmenwagen": True, "anzahl": "drei"})
+    assert problems == {
+        "eins": [("arbeitgeber", "Füllen Sie das Feld „Feld“ aus.")],
+        "zwei": [("nachweis", "Füllen Sie das Feld „Feld“ aus.")],
+        "drei": [("anzahl", "Geben Sie eine ganze Zahl ein, zum Beispiel 12.")],
+    }
+
+
+def test_compute_values_rounds_cents_and_defaults():
+    spec = conditional_spec()
+    assert compute_values(spec, {"anzahl": 3}) == {"fee_cents": 3001, "label": "n=3"}
+    assert compute_values(spec, {}) == {"fee_cents": 1000, "label": "n="}
+    assert compute_values(spec, {"anzahl": "x"})["fee_cents"] == 0
+
+
+def test_seeded_dog_tax_counts_dogs():
+    from services.seed.forms import demo_documents
+
+    spec = load_spec(demo_documents()["hundesteuer-anmeldung"])
+    one = {"hunde": [{"gefaehrlich": False}]}
+    two = {"hunde": [{"gefaehrlich": False}, {"gefaehrlich": False}]}
+    dangerous = {"hunde": [{"gefaehrlich": True}]}
+    assert [compute_values(spec, a)["tax_cents"] for a in (one, two, dangerous)] == [15600, 36000, 80400]
