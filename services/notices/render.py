@@ -116,7 +116,7 @@ def render_pdf(html: str, css: str = "", attachment_json: str | None = None, tit
                     )
                 )
             document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
-            return document.write_pdf(
+            pdf = document.write_pdf(
                 stylesheets=stylesheets,
                 font_config=state["font_config"],
                 pdf_variant="pdf/a-3b",
@@ -127,3 +127,6 @@ def render_pdf(html: str, css: str = "", attachment_json: str | None = None, tit
         raise RenderFailed(f"Nicht erlaubte Ressource in der Vorlage: {', '.join(fetcher.refused)}") from exc
     except RefusedResource as exc:
         raise RenderFailed(str(exc)) from exc
+    if fetcher.refused:  # some WeasyPrint paths (SVG <image>) log fetch errors instead of raising
+        raise RenderFailed(f"Nicht erlaubte Ressource in der Vorlage: {', '.join(fetcher.refused)}")
+    return pdf

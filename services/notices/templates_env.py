@@ -51,6 +51,39 @@ _SAFE_BUILTIN_FILTERS = (
 TemplateRenderError = (TemplateError, SecurityError)
 
 
+class RefusedAttribute(SecurityError, AttributeError):
+    """Underscore attribute on undefined data (`lipsum.__globals__`): refused; hasattr() stays False."""
+
+
+class NoticeUndefined(ChainableUndefined):
+    """Missing optional data renders as nothing; an attribute the sandbox refused raises SecurityError."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str):
+        if isinstance(name, str) and name.startswith("_"):
+            raise RefusedAttribute(f"Zugriff auf {name!r} ist in Bescheidvorlagen nicht erlaubt.")
+        return self
+
+    __getitem__ = __getattr__
+
+    def _refused(self) -> bool:
+        return self._undefined_exception is SecurityError
+
+    def __str__(self) -> str:
+        if self._refused():
+            self._fail_with_undefined_error()
+        return super().__str__()
+
+    def __html__(self) -> str:
+        return str(self)
+
+    def __bool__(self) -> bool:
+        if self._refused():
+            self._fail_with_undefined_error()
+        return False
+
+
 class NoticeSandbox(ImmutableSandboxedEnvironment):
     """Immutable sandbox that also refuses every underscore attribute and `safe`-style escapes."""
 
@@ -103,7 +136,7 @@ def _build_env() -> NoticeSandbox:
     env = NoticeSandbox(
         loader=FileSystemLoader(str(LAYOUT_DIR)),
         autoescape=True,
-        undefined=ChainableUndefined,
+        undefined=NoticeUndefined,
         auto_reload=False,
     )
     env.filters = {name: env.filters[name] for name in _SAFE_BUILTIN_FILTERS}

@@ -1,0 +1,133 @@
+"""Notice templates are untrusted input: no escape from the sandbox, no resource outside the bundle,
+answers are always escaped — and nothing is ever fetched (proved with a local server counting hits)."""
+
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from services.notices.context import bundled_source
+from services.notices.render import RenderFailed, render_pdf
+from services.notices.templates import check_template, sample_context
+from services.notices.templates_env import TemplateRenderError, render_template
+from tests.unit.notice_helpers import issue_notice
+
+
+class _Counter(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):
+        type(self).hits.append(self.path)
+        body = b"<svg xmlns='http://www.w3.org/2000/svg'/>"
+        self.send_response(200)
+        self.send_header("Content-Type", "image/svg+xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def bait_server():
+    """A local HTTP server that records every request it receives."""
+    _Counter.hits = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Counter)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", _Counter.hits
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+SSTI_PAYLOADS = [
+    "{{ ''.__class__ }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ notice.__class__.__init__.__globals__ }}",
+    "{{ self._TemplateReference__context }}",
+    "{{ (1).__class__.__base__ }}",
+    "{{ ''|attr('__class__') }}",
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "{{ lipsum.__globals__['os'] }}",
+    "{{ range.__self__ }}",
+    "{{ decision.update({'x': 1}) }}",
+    "{% include '../base.html' %}",
+    "{% extends '../../config.py' %}",
+    "{% import 'approval.html' as x %}",
+]
+
+
+@pytest.mark.parametrize("payload", SSTI_PAYLOADS)
+def test_template_escape_payloads_are_refused(payload):
+    with pytest.raises(TemplateRenderError):
+        render_template(payload, sample_context("approval"))
+    assert check_template("approval", payload) != []
+
+
+def test_app_globals_are_not_reachable_from_templates():
+    source = (
+        "[{{ config }}|{{ session }}|{{ g }}|{{ url_for }}|{{ current_user }}|{{ get_flashed_messages }}]"
+    )
+    assert render_template(source, sample_context("fee")) == "[|||||]"
+
+
+def test_template_output_escapes_data():
+    context = sample_context("approval")
+    context["decision"] = {"text": "<script>alert(1)</script>{{ 7*7 }}"}
+    page = render_template(bundled_source("approval"), context)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}" in page and "<script>" not in page
+
+
+def _remote_references(base: str) -> list[tuple[str, str]]:
+    """(html, css) pairs each referencing one non-bundled resource."""
+    body = "<p>x</p>"
+    return [
+        (f'<img src="{base}/img.svg">{body}', ""),
+        (f'<link rel="stylesheet" href="{base}/a.css">{body}', ""),
+        (f'<style>@import url("{base}/b.css");</style>{body}', ""),
+        (f'<div style="background: url({base}/c.svg)">x</div>', ""),
+        (body, f'body {{ background-image: url("{base}/d.svg"); }}'),
+        (body, f'@font-face {{ font-family: X; src: url("{base}/e.woff2"); }} p {{ font-family: X; }}'),
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg"><image href="{base}/f.svg" width="9"/></svg>',
+            "",
+        ),
+        (f'<object data="{base}/g.svg" type="image/svg+xml"></object>{body}', ""),
+        (f'<a rel="attachment" href="{base}/h.txt">Anhang</a>', ""),
+        (f'<base href="{base}/"><img src="relative.svg">{body}', ""),
+        ('<img src="file:///etc/passwd">' + body, ""),
+        (body, 'p { background: url("file:///etc/hostname"); }'),
+        (
+            '<img src="data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=">',
+            "",
+        ),
+        ('<img src="asset:../../../config.py">' + body, ""),
+    ]
+
+
+def test_non_bundled_resources_in_templates_are_refused_and_never_fetched(bait_server):
+    base, hits = bait_server
+    for html, css in _remote_references(base):
+        with pytest.raises(RenderFailed):
+            render_pdf(html, css)
+        assert check_template("approval", html, css) != [], html
+    assert hits == []
+
+
+def test_bundled_assets_render(bait_server):
+    pdf = render_pdf('<p style="font-weight: 700">Fira <img src="asset:brief.css" alt=""></p>')
+    assert pdf.startswith(b"%PDF-")
+
+
+def test_answers_with_payloads_are_printed_literally_and_fetch_nothing(db, bait_server, tmp_path):
+    base, hits = bait_server
+    evil = f'{{{{ 7*7 }}}} <img src="{base}/answer.svg"> <link rel="stylesheet" href="file:///etc/passwd">'
+    _, pdf = issue_notice("receipt", answers={"name": evil}, applicant_name=evil)
+    path = tmp_path / "n.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "{{ 7*7 }}" in text and f'<img src="{base}/answer.svg">' in text.replace("\n", " ")
+    assert hits == []
