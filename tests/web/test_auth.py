@@ -305,3 +305,20 @@ def test_staff_login_goes_to_their_start_page(client):
     _db.session.commit()
     resp = _login(client, staff.email)
     assert resp.status_code == 303
+
+
+def test_resend_confirmation_is_rate_limited(app, client, mailbox, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "2 per minute")
+    user = CitizenFactory(email_confirmed_at=None)
+    _db.session.commit()
+    _login(client, user.email)
+    assert [client.post("/konto/bestaetigung").status_code for _ in range(3)] == [303, 303, 429]
+    assert len(mailbox.deliver(user.email)) == 2
+
+
+def test_login_required_page_returns_after_login(client):
+    user = CitizenFactory()
+    _db.session.commit()
+    location = client.get("/konto").headers["Location"]
+    resp = client.post(location, data={"email": user.email, "password": PASSWORD})
+    assert resp.status_code == 303 and resp.headers["Location"] == "/konto"
