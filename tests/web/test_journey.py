@@ -1,0 +1,293 @@
+"""The citizen journey over HTTP: pages, conditions, groups, uploads, drafts, review, submit, access."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from models import Attachment, Draft, ServiceRequest
+from services.formdefs import latest_version, load_spec
+from tests.factories import CitizenFactory
+from tests.web.journey import (
+    PDF,
+    PNG,
+    TEST_ANSWERS,
+    fill_all_pages,
+    page_formdata,
+    seeded,
+    seeded_citizen,
+    start_draft,
+    test_service,
+)
+
+FIXTURES = (seeded, seeded_citizen, test_service)  # imported for pytest
+pytestmark = pytest.mark.usefixtures("test_service")
+
+
+@pytest.fixture
+def citizen(db, login_as):
+    user = CitizenFactory(full_name="Erika Mustermann")
+    db.session.commit()
+    return login_as(user)
+
+
+def _spec(service):
+    return load_spec(latest_version(service))
+
+
+def _page(spec, key):
+    return spec.page(key)
+
+
+def _post(client, draft_id, page_key, data, **query):
+    url = f"/antrag/{draft_id}/{page_key}" + (
+        f"?{'&'.join(f'{k}={v}' for k, v in query.items())}" if query else ""
+    )
+    return client.post(url, data=data, content_type="multipart/form-data")
+
+
+def _draft(db, draft_id):
+    db.session.expire_all()
+    return db.session.scalar(select(Draft).where(Draft.public_id == draft_id))
+
+
+def _submit(client, draft_id, declaration=True):
+    return client.post(f"/antrag/{draft_id}/absenden", data={"declaration": "y"} if declaration else {})
+
+
+def _complete_draft(client, test_service):
+    draft_id = start_draft(client, test_service.slug)
+    location = fill_all_pages(
+        client, draft_id, _spec(test_service), TEST_ANSWERS, {"dokument": [(PDF, "nachweis.pdf")]}
+    )
+    assert location.endswith(f"/antrag/{draft_id}/pruefen")
+    return draft_id
+
+
+def test_start_page_explains_and_anonymous_start_goes_to_login(client, test_service):
+    page = client.get("/antrag/testantrag/starten")
+    assert page.status_code == 200 and "Anmelden und Antrag starten" in page.get_data(as_text=True)
+    resp = client.post("/antrag/testantrag/starten")
+    assert resp.status_code == 302 and "/anmelden" in resp.headers["Location"]
+    assert "next=" in resp.headers["Location"]
+    assert client.get("/antrag/unbekannt/starten").status_code == 404
+
+
+def test_full_journey_with_condition_group_upload_and_submit(client, db, citizen, test_service):
+    spec = _spec(test_service)
+    draft_id = start_draft(client, "testantrag")
+    first = client.get(f"/antrag/{draft_id}/person").get_data(as_text=True)
+    assert "Schritt 1 von 3" in first and "novalidate" in first and "Zurück" in first
+    resp = _post(client, draft_id, "person", page_formdata(_page(spec, "person"), TEST_ANSWERS))
+    assert resp.headers["Location"].endswith(f"/antrag/{draft_id}/firma")  # the condition made it visible
+    assert "Schritt 2 von 4" in client.get(f"/antrag/{draft_id}/firma").get_data(as_text=True)
+    _post(client, draft_id, "firma", page_formdata(_page(spec, "firma"), TEST_ANSWERS))
+    one_dog = {**TEST_ANSWERS, "hunde": TEST_ANSWERS["hunde"][:1]}
+    added = _post(
+        client, draft_id, "hunde", {**page_formdata(_page(spec, "hunde"), one_dog), "add_item": "hunde"}
+    )
+    assert added.status_code == 200 and 'name="hunde-1-hundename"' in added.get_data(as_text=True)
+    assert (
+        _post(client, draft_id, "hunde", page_formdata(_page(spec, "hunde"), TEST_ANSWERS)).status_code == 302
+    )
+    files = {"dokument": [(PDF, "Nachweis Müller.pdf")]}
+    resp = _post(client, draft_id, "nachweis", page_formdata(_page(spec, "nachweis"), TEST_ANSWERS, files))
+    assert resp.headers["Location"].endswith(f"/antrag/{draft_id}/pruefen")
+
+    review = client.get(f"/antrag/{draft_id}/pruefen").get_data(as_text=True)
+    assert "Angaben prüfen" in review and "Stadtwerke Duisburg" in review and "Luna" in review
+    assert "20,00" in review and "Antrag verbindlich absenden" in review
+    assert f"/antrag/{draft_id}/hunde?zurueck=pruefen" in review
+
+    refused = _submit(client, draft_id, declaration=False)
+    assert refused.status_code == 400 and "Fehler: " in refused.get_data(as_text=True)
+    done = _submit(client, draft_id)
+    assert done.status_code == 302 and "/bestaetigung" in done.headers["Location"]
+    req = db.session.scalar(select(ServiceRequest))
+    assert req.answers["hunde"][1]["hundename"] == "Luna" and req.computed["fee_cents"] == 2000
+    confirmation = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert req.reference in confirmation and "Wie es weitergeht" in confirmation
+
+    detail = client.get(f"/antraege/{req.public_id}").get_data(as_text=True)
+    assert "Bello" in detail and "Stadtwerke Duisburg" in detail and req.reference in detail
+    attachment = db.session.scalar(select(Attachment).where(Attachment.request_id == req.id))
+    link = f"/antraege/{req.public_id}/dateien/{attachment.public_id}"
+    assert link in detail
+    download = client.get(link)
+    assert download.data == PDF and download.mimetype == "application/pdf"
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert "filename*=UTF-8''Nachweis%20M%C3%BCller.pdf" in download.headers["Content-Disposition"]
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert "private" in download.headers["Cache-Control"]
+    download.close()
+
+
+def test_invalid_page_keeps_answers_and_shows_errors(client, citizen, db):
+    draft_id = start_draft(client, "testantrag")
+    resp = _post(client, draft_id, "person", {"vorname": "Erika", "nachname": "", "weiter": "1"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert re.search(r"<title>\s*Fehler: ", body) and "Es gibt ein Problem" in body
+    assert 'value="Erika"' in body and 'href="#nachname"' in body
+    assert _draft(db, draft_id).answers == {}
+
+
+def test_hidden_page_answers_are_dropped_when_condition_changes(client, citizen, db, test_service):
+    spec = _spec(test_service)
+    draft_id = _complete_draft(client, test_service)
+    no_company = {**TEST_ANSWERS, "firmenwagen": False}
+    resp = _post(
+        client, draft_id, "person", page_formdata(_page(spec, "person"), no_company), zurueck="pruefen"
+    )
+    assert resp.headers["Location"].endswith(f"/antrag/{draft_id}/pruefen")
+    assert "firma_name" not in _draft(db, draft_id).answers
+    assert client.get(f"/antrag/{draft_id}/firma").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (PNG, "foto.pdf", "Typ"),
+        (b"", "leer.pdf", "leer"),
+        (PDF + b"0" * 3000, "gross.pdf", "zu groß"),  # MAX_UPLOAD_BYTES is lowered to 2 KB below
+    ],
+)
+def test_upload_errors_are_shown_at_the_field(
+    app, client, citizen, db, monkeypatch, test_service, content, name, message
+):
+    monkeypatch.setitem(app.config, "MAX_UPLOAD_BYTES", 2048)
+    spec = _spec(test_service)
+    draft_id = start_draft(client, "testantrag")
+    resp = _post(
+        client,
+        draft_id,
+        "nachweis",
+        page_formdata(_page(spec, "nachweis"), {}, {"dokument": [(content, name)]}),
+    )
+    assert resp.status_code == 400
+    assert message in resp.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Attachment.id))) == 0
+
+
+def test_upload_kept_when_other_field_fails_and_can_be_removed(client, citizen, db, test_service):
+    spec = _spec(test_service)
+    draft_id = start_draft(client, "testantrag")
+    _post(
+        client,
+        draft_id,
+        "nachweis",
+        page_formdata(_page(spec, "nachweis"), {}, {"dokument": [(PDF, "a.pdf")]}),
+    )
+    draft = _draft(db, draft_id)
+    [stored] = draft.answers["dokument"]
+    page = client.get(f"/antrag/{draft_id}/nachweis").get_data(as_text=True)
+    assert "a.pdf" in page and f'name="remove_file" value="{stored["id"]}"' in page
+    resp = _post(client, draft_id, "nachweis", {"remove_file": stored["id"]})
+    assert resp.status_code == 302
+    assert "dokument" not in _draft(db, draft_id).answers or not _draft(db, draft_id).answers["dokument"]
+    assert db.session.scalar(select(func.count(Attachment.id))) == 0
+
+
+def test_oversized_request_shows_friendly_message_and_keeps_draft(
+    app, client, citizen, db, monkeypatch, test_service
+):
+    spec = _spec(test_service)
+    draft_id = start_draft(client, "testantrag")
+    _post(client, draft_id, "person", page_formdata(_page(spec, "person"), TEST_ANSWERS))
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2000)
+    resp = _post(
+        client,
+        draft_id,
+        "nachweis",
+        page_formdata(_page(spec, "nachweis"), {}, {"dokument": [(PDF + b"0" * 5000, "gross.pdf")]}),
+    )
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 413 and "zu groß" in body and "Nachweis" in body
+    assert _draft(db, draft_id).answers["vorname"] == "Erika"
+
+
+def test_save_and_resume_later_then_delete_draft(client, citizen, db, test_service):
+    spec = _spec(test_service)
+    draft_id = start_draft(client, "testantrag")
+    data = {**page_formdata(_page(spec, "person"), TEST_ANSWERS), "spaeter": "1"}
+    data.pop("weiter")
+    resp = _post(client, draft_id, "person", data)
+    assert resp.headers["Location"].endswith("/meine-antraege")
+    listing = client.get("/meine-antraege").get_data(as_text=True)
+    assert f"/antrag/{draft_id}/firma" in listing and "Fortsetzen" in listing
+    resumed = client.get(f"/antrag/{draft_id}/person").get_data(as_text=True)
+    assert 'value="Mustermann"' in resumed
+    assert client.post(f"/antrag/{draft_id}/loeschen").status_code == 302
+    assert _draft(db, draft_id) is None
+
+
+def test_double_submit_creates_one_request(client, citizen, db, test_service):
+    draft_id = _complete_draft(client, test_service)
+    first, second = _submit(client, draft_id), _submit(client, draft_id)
+    assert first.headers["Location"] == second.headers["Location"]
+    assert db.session.scalar(select(func.count(ServiceRequest.id))) == 1
+    assert client.get(f"/antrag/{draft_id}/pruefen").status_code == 404  # the draft is done
+
+
+def test_incomplete_draft_cannot_be_submitted(client, citizen, db):
+    draft_id = start_draft(client, "testantrag")
+    review = client.get(f"/antrag/{draft_id}/pruefen").get_data(as_text=True)
+    assert "noch nicht vollständig" in review
+    resp = _submit(client, draft_id)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/pruefen")
+    assert db.session.scalar(select(func.count(ServiceRequest.id))) == 0
+
+
+def test_unconfirmed_citizen_cannot_submit(client, db, login_as, test_service):
+    login_as(CitizenFactory(email_confirmed_at=None))
+    db.session.commit()
+    draft_id = _complete_draft(client, test_service)
+    resp = _submit(client, draft_id)
+    assert resp.headers["Location"].endswith(f"/antrag/{draft_id}/pruefen")
+    assert "bestätigen Sie zuerst" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(select(func.count(ServiceRequest.id))) == 0
+
+
+def test_my_requests_lists_submitted_request_with_state(client, citizen, db, test_service):
+    draft_id = _complete_draft(client, test_service)
+    _submit(client, draft_id)
+    req = db.session.scalar(select(ServiceRequest))
+    listing = client.get("/meine-antraege").get_data(as_text=True)
+    assert req.reference in listing and "Testantrag" in listing
+    assert "eingegangen" not in listing or "Eingegangen" in listing  # a label, not the raw state key
+
+
+def test_other_citizen_gets_404_everywhere(client, db, login_as, test_service):
+    owner = CitizenFactory()
+    db.session.commit()
+    login_as(owner)
+    draft_id = _complete_draft(client, test_service)
+    other_draft = start_draft(client, "testantrag")
+    _submit(client, draft_id)
+    req = db.session.scalar(select(ServiceRequest))
+    attachment = db.session.scalar(select(Attachment))
+    client.post("/abmelden")
+    login_as(CitizenFactory())
+    db.session.commit()
+    for url in (
+        f"/antrag/{other_draft}/person",
+        f"/antrag/{other_draft}/pruefen",
+        f"/antraege/{req.public_id}",
+        f"/antraege/{req.public_id}/bestaetigung",
+        f"/antraege/{req.public_id}/dateien/{attachment.public_id}",
+    ):
+        assert client.get(url).status_code == 404, url
+    for url in (
+        f"/antrag/{other_draft}/person",
+        f"/antrag/{other_draft}/absenden",
+        f"/antrag/{other_draft}/loeschen",
+        f"/antrag/{draft_id}/absenden",
+    ):
+        assert client.post(url, data={"declaration": "y", "vorname": "X"}).status_code == 404, url
+    assert _draft(db, other_draft) is not None
+
+
+def test_anonymous_user_is_sent_to_login(client, db):
+    for url in ("/meine-antraege", "/antrag/0123/person", "/antraege/0123"):
+        resp = client.get(url)
+        assert resp.status_code == 302 and "/anmelden" in resp.headers["Location"], url
