@@ -155,8 +155,8 @@ class DevPki:
 
     @contextmanager
     def _locked(self):
-        self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "seals").mkdir(exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (self.dir / "seals").mkdir(mode=0o700, exist_ok=True)
         with open(self.dir / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
