@@ -1,6 +1,6 @@
 """Application factory: config, extensions, blueprints, error handlers, CLI. No side effects."""
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 
 import commands
@@ -56,6 +56,8 @@ def _load_user(session_token: str):
 def select_locale() -> str:
     """Explicit choice (?lang or session) first, then the browser's preference, default German."""
     langs = ("de", "en")
+    if not has_request_context():  # workers and CLI: the default (jobs use force_locale per user)
+        return None
     chosen = request.args.get("lang") if request else None
     if chosen in langs:
         session["lang"] = chosen
