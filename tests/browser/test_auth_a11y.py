@@ -1,0 +1,76 @@
+"""Account and ops pages in headless Chromium: no axe-core (WCAG 2.1 AA) or CSP violations."""
+
+import pytest
+
+from extensions import db as _db
+from tests.factories import PASSWORD, CitizenFactory, DepartmentFactory, StaffFactory, clerk_of
+
+ANONYMOUS = [
+    "/anmelden",
+    "/registrieren",
+    "/passwort-vergessen",
+    "/registrieren/postfach",
+    "/passwort-vergessen/gesendet",
+    "/passwort-neu/kaputt",
+    "/bestaetigen/kaputt",
+    "/anmelden?lang=en",
+]
+
+
+def _login_in_browser(page, user):
+    """Through the real form: a cookie copied from the test client would fail Flask-Login's
+    "strong" session protection (different user agent)."""
+    _db.session.commit()
+    page.goto("/anmelden")
+    page.fill("#email", user.email)
+    page.fill("#password", PASSWORD)
+    page.locator("main button[type=submit]").first.click()
+    page.wait_for_load_state()
+    assert "/anmelden" not in page.url
+
+
+@pytest.mark.parametrize("path", ANONYMOUS)
+def test_auth_page_has_no_axe_violations(page, assert_no_axe_violations, path):
+    page.goto(path)
+    assert page.locator("h1").count() == 1
+    assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize("path", ["/anmelden", "/registrieren", "/passwort-vergessen"])
+def test_auth_form_errors_have_no_axe_violations(page, assert_no_axe_violations, path):
+    page.goto(path)
+    page.locator("main button[type=submit]").first.click()
+    assert page.title().startswith("Fehler:")
+    assert page.locator(".aw-error-summary a").count() >= 1
+    assert_no_axe_violations(page)
+
+
+def test_account_page_unconfirmed_has_no_axe_violations(page, assert_no_axe_violations):
+    _login_in_browser(page, CitizenFactory(email_confirmed_at=None))
+    page.goto("/konto")
+    assert "noch nicht bestätigt" in page.content()
+    assert_no_axe_violations(page)
+    page.locator("#password-heading ~ form button[type=submit]").click()
+    assert page.title().startswith("Fehler:")
+    assert_no_axe_violations(page)
+
+
+def test_ops_pages_have_no_axe_violations(page, assert_no_axe_violations):
+    dept = DepartmentFactory(name_de="Bürgeramt")
+    clerk = clerk_of(dept)
+    StaffFactory(is_active_account=False)
+    _db.session.commit()
+    _login_in_browser(page, StaffFactory(is_platform_admin=True))
+    for path in (
+        "/betrieb/",
+        "/betrieb/mitarbeitende",
+        "/betrieb/aemter",
+        f"/betrieb/mitarbeitende/{clerk.id}",
+        "/betrieb/mitarbeitende/neu",
+    ):
+        page.goto(path)
+        assert page.locator("h1").count() == 1, path
+        assert_no_axe_violations(page)
+    page.locator("main button[type=submit]").click()  # empty form: errors
+    assert page.title().startswith("Fehler:")
+    assert_no_axe_violations(page)
