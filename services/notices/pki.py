@@ -5,6 +5,7 @@ Production deployments load a PKCS#12 file or an HSM instead (see docs/notices.m
 """
 
 import fcntl
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ TEST_LABEL = "TEST – nicht für den Produktivbetrieb"
 ORG = "Stadt Duisburg"
 TEST_ORG = f"{ORG} ({TEST_LABEL})"
 MAX_CN = 64  # X.520 upper bound; longer names make every parser warn
+SLUG_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,79}")
 CRL_DAYS = 30
 CRL_REFRESH_BEFORE = timedelta(days=3)
 README = f"""Entwicklungs-PKI von Amtsweg ({TEST_LABEL}).
@@ -208,6 +210,8 @@ class DevPki:
         created.append("tsa")
 
     def seal_path(self, slug: str) -> Path:
+        if not SLUG_RE.fullmatch(slug or ""):
+            raise ValueError(f"unusable department slug for a seal file: {slug!r}")
         return self.dir / "seals" / slug
 
     def _ensure_seal(self, issuing, slug, department_name, created):

@@ -318,3 +318,30 @@ def test_bundled_templates_pass_the_publish_check(kind):
     from services.notices.context import bundled_source
 
     assert check_template(kind, bundled_source(kind)) == []
+
+
+def test_render_notice_job_runs_through_the_outbox_registry(db):
+    from workers.inline import run_outbox_job
+
+    req = ServiceRequestFactory()
+    notice = request_notice(req, "receipt")
+    db.session.commit()
+    job = db.session.scalars(db.select(OutboxJob).where(OutboxJob.kind == "render_notice")).one()
+
+    run_outbox_job(job.id)
+
+    db.session.refresh(notice)
+    assert notice.state == NoticeState.ISSUED and notice_file_path(notice) is not None
+
+
+def test_warm_up_prepares_every_department_seal(db, app):
+    from pathlib import Path
+
+    from services.notices import warm_up
+    from tests.factories import DepartmentFactory
+
+    departments = [DepartmentFactory(), DepartmentFactory()]
+    db.session.commit()
+    warm_up()
+    seals = Path(app.config["PKI_DIR"]) / "seals"
+    assert all((seals / f"{d.slug}.cert.pem").exists() for d in departments)
