@@ -34,7 +34,7 @@ def test_audit_intact_chains_verify(worked):
 
 
 def test_audit_edited_event_data_is_detected(db, worked):
-    first, second = worked
+    first, _ = worked
     run(
         db,
         "UPDATE request_events SET data = :d WHERE request_id = :r AND seq = 3",
@@ -53,7 +53,7 @@ def test_audit_edited_actor_is_detected(db, worked):
 
 
 def test_audit_deleted_event_is_detected(db, worked):
-    first, second = worked
+    first, _ = worked
     run(db, "DELETE FROM request_events WHERE request_id = :r AND seq = 2", r=first.id)
     breaks = verify_chains()
     assert [(b.request_id, b.seq) for b in breaks] == [(first.id, 3)]
@@ -61,7 +61,7 @@ def test_audit_deleted_event_is_detected(db, worked):
 
 
 def test_audit_deleted_first_event_and_renumbered_chain_are_detected(db, worked):
-    first, second = worked
+    _, second = worked
     run(db, "DELETE FROM request_events WHERE request_id = :r AND seq = 1", r=second.id)
     run(db, "UPDATE request_events SET seq = 1 WHERE request_id = :r AND seq = 2", r=second.id)
     assert [(b.request_id, b.seq) for b in verify_chains()] == [(second.id, 1)]

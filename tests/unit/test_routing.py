@@ -89,7 +89,7 @@ def test_routing_first_matching_rule_wins(db):
 
 
 def test_routing_tester_explains_which_rule_matched(districts):
-    service, north, _ = districts
+    service, _, _ = districts
     result = test_routing(service, answers("47249"))
     assert result.rule.label == "Süd"
     assert [(rule.label, matched) for rule, matched, _ in result.trace] == [("Nord", False), ("Süd", True)]
