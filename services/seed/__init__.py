@@ -21,6 +21,7 @@ SEED_STEPS: list[str] = [
     "services.seed.users:seed_users",
     "services.seed.notices:seed_notice_templates",
     "services.seed.forms:seed_forms",
+    "services.seed.workflows:seed_workflows",
 ]
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"

@@ -152,3 +152,24 @@ def test_forward_request_rejects_bad_input(db, case):
         forward_request(req, target, actor, reason, version)
     assert req.department_id != target.id or case == "same_department"
     assert [e.kind for e in req.events] == ["routed"]
+
+
+def test_seed_links_workflows_and_routes_demo_postcodes(db):
+    from models import Service
+    from services.seed import seed_demo
+    from services.workflow import workflow_for_service
+
+    seed_demo()
+    again = seed_demo()
+    mine = ("workflows", "workflow versions", "service workflows", "routing rules")
+    assert all(again.counts[k]["created"] + again.counts[k]["updated"] == 0 for k in mine), again.counts
+    services = {s.slug: s for s in db.session.scalars(db.select(Service))}
+    sonder = services["sondernutzungserlaubnis"]
+    assert workflow_for_service(sonder).document["approval_state"] == "zur_freigabe"
+    assert "approval_state" not in workflow_for_service(services["meldebescheinigung"]).document
+    for slug, field in (("sondernutzungserlaubnis", "ort"), ("bewohnerparkausweis", "meldeadresse")):
+        service = services[slug]
+        route = lambda plz: route_request(service, {field: {"postcode": plz}}).slug  # noqa: E731
+        assert (route("47169"), route("47138"), route("47249"), route("47051")) == (
+            "bezirksamt-nord", "bezirksamt-nord", "bezirksamt-sued", service.department.slug
+        )  # fmt: skip
