@@ -169,5 +169,6 @@ def test_seed_links_workflows_and_routes_demo_postcodes(db):
     assert "approval_state" not in workflow_for_service(services["meldebescheinigung"]).document
     for slug, field in (("sondernutzungserlaubnis", "ort"), ("bewohnerparkausweis", "meldeadresse")):
         service = services[slug]
-        routed = [route_request(service, {field: {"postcode": p}}).slug for p in ("47169", "47138", "47249", "47051")]
+        codes = ("47169", "47138", "47249", "47051")
+        routed = [route_request(service, {field: {"postcode": code}}).slug for code in codes]
         assert routed == ["bezirksamt-nord", "bezirksamt-nord", "bezirksamt-sued", service.department.slug]
