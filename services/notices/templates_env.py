@@ -6,6 +6,7 @@ short list of filters. They may extend the bundled layouts in templates/notices/
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -165,8 +166,9 @@ def _build_env() -> NoticeSandbox:
 ENV = _build_env()
 
 
+@lru_cache(maxsize=64)
 def compile_template(source: str):
-    """Compile a department template; raises TemplateSyntaxError/ValueError when it is unusable."""
+    """Compile a department template (cached by source); raises TemplateError/ValueError if unusable."""
     if len(source) > MAX_TEMPLATE_CHARS:
         raise ValueError(f"Vorlage zu groß (höchstens {MAX_TEMPLATE_CHARS} Zeichen).")
     _refuse_includes(source)
