@@ -1,0 +1,45 @@
+"""Citizen notifications: inbox entry + queued email, rendered in the applicant's language."""
+
+import pytest
+from sqlalchemy import select
+
+from models import InboxItem, OutboxJob
+from services.mail import render_mail
+from services.notifications import NOTIFICATION_KINDS, inbox_text, notify_citizen
+from services.workflow import apply_transition
+from tests.factories import clerk_of, started_request
+
+
+def test_notify_citizen_creates_inbox_item_and_outbox_mail(db):
+    req = started_request()
+    item = notify_citizen(req, "in_progress")
+    assert (item.user_id, item.request_id, item.kind) == (req.applicant_id, req.id, "in_progress")
+    job = db.session.scalar(select(OutboxJob).where(OutboxJob.kind == "send_email"))
+    assert job.payload == {"template": "request_in_progress", "user_id": req.applicant_id,
+                           "request_id": req.id, "params": {}}  # fmt: skip
+    assert inbox_text(item, "de") == f"Ihr Antrag {req.reference} wird bearbeitet."
+
+
+def test_notify_citizen_rejects_unknown_kind(db):
+    with pytest.raises(ValueError, match="unknown notification kind"):
+        notify_citizen(started_request(), "party")
+
+
+@pytest.mark.parametrize("kind", sorted(NOTIFICATION_KINDS))
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_every_notification_mail_renders(db, kind, locale):
+    req = started_request()
+    req.applicant.locale = locale
+    subject, body, _html, _attachments = render_mail(f"request_{kind}", req.applicant, request=req)
+    assert req.reference in subject and "\n" not in subject
+    assert req.reference in body and req.applicant.full_name in body
+    assert f"/antraege/{req.public_id}" in body
+    assert ("Eingegangen" if locale == "de" else "Received") in body  # the plain-language state label
+
+
+def test_workflow_mail_shows_new_state(db):
+    req = started_request()
+    apply_transition(req, "bearbeitung_beginnen", clerk_of(req.department), {}, req.row_version)
+    _subject, body, _html, _ = render_mail("request_in_progress", req.applicant, request=req)
+    assert "Aktueller Stand: In Bearbeitung" in body
+    assert db.session.scalar(select(InboxItem.kind)) == "in_progress"
