@@ -48,14 +48,15 @@ def needs_upgrade(draft) -> bool:
     return latest is not None and latest.id != draft.form_version_id
 
 
-def remove_draft_file(draft, attachment_public_id: str) -> None:
-    """Remove one uploaded file from the draft: its attachment row, its file and its answer entry."""
+def remove_draft_file(draft, attachment_public_id: str) -> bool:
+    """Remove one uploaded file from the draft (row, file, answer entry); False if it is already gone."""
     query = select(Attachment).where(Attachment.public_id == attachment_public_id)
     attachment = db.session.scalar(query.where(Attachment.draft_id == draft.id))
     if attachment is None:
-        raise NotFound()
+        return False  # a repeated click on "Entfernen": nothing left to do
     draft.answers = _without_file(draft.answers, attachment_public_id)
     remove_attachment(attachment)
+    return True
 
 
 def discard_draft(draft) -> None:

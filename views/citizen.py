@@ -227,8 +227,9 @@ class _PageContext:
 
 def _remove_file(ctx, attachment_public_id):
     with transaction():
-        drafts.remove_draft_file(ctx.draft, attachment_public_id)
-    flash(_("Die Datei wurde entfernt."), "success")
+        removed = drafts.remove_draft_file(ctx.draft, attachment_public_id)
+    if removed:
+        flash(_("Die Datei wurde entfernt."), "success")
     args = {"zurueck": RETURN_TO_REVIEW} if ctx.back_to_review else {}
     return redirect(url_for(".page", draft_id=ctx.draft.public_id, page_key=ctx.page.key, **args))
 

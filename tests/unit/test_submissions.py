@@ -13,6 +13,7 @@ from models import Attachment, Draft, FormDefinition, Notice, OutboxJob, Request
 from services import drafts, uploads
 from services.errors import AlreadySubmitted, EmailNotConfirmed, ValidationFailed
 from services.formdefs import publish_form
+from services.seed import SeedReport
 from services.seed.workflows import seed_workflows
 from services.submissions import applicant_name, submit_draft
 from services.tx import transaction
@@ -24,18 +25,48 @@ FORM = {
     "schema_version": 1,
     "title": {"de": "Testantrag", "en": "Test application"},
     "pages": [
-        {"key": "person", "title": {"de": "Person", "en": "Person"}, "fields": [
-            {"key": "vorname", "type": "text", "label": {"de": "Vorname", "en": "First name"},
-             "required": True, "privacy": "personal"},
-            {"key": "nachname", "type": "text", "label": {"de": "Nachname", "en": "Last name"},
-             "required": True, "privacy": "personal"},
-            {"key": "motorrad", "type": "yesno", "label": {"de": "Motorrad?", "en": "Motorcycle?"},
-             "required": True, "privacy": "public"},
-        ]},
-        {"key": "nachweis", "title": {"de": "Nachweis", "en": "Proof"}, "fields": [
-            {"key": "dokument", "type": "file", "label": {"de": "Nachweis", "en": "Proof"},
-             "required": False, "privacy": "personal", "accept": ["application/pdf"], "max_size_mb": 1},
-        ]},
+        {
+            "key": "person",
+            "title": {"de": "Person", "en": "Person"},
+            "fields": [
+                {
+                    "key": "vorname",
+                    "type": "text",
+                    "label": {"de": "Vorname", "en": "First name"},
+                    "required": True,
+                    "privacy": "personal",
+                },
+                {
+                    "key": "nachname",
+                    "type": "text",
+                    "label": {"de": "Nachname", "en": "Last name"},
+                    "required": True,
+                    "privacy": "personal",
+                },
+                {
+                    "key": "motorrad",
+                    "type": "yesno",
+                    "label": {"de": "Motorrad?", "en": "Motorcycle?"},
+                    "required": True,
+                    "privacy": "public",
+                },
+            ],
+        },
+        {
+            "key": "nachweis",
+            "title": {"de": "Nachweis", "en": "Proof"},
+            "fields": [
+                {
+                    "key": "dokument",
+                    "type": "file",
+                    "label": {"de": "Nachweis", "en": "Proof"},
+                    "required": False,
+                    "privacy": "personal",
+                    "accept": ["application/pdf"],
+                    "max_size_mb": 1,
+                },
+            ],
+        },
     ],
     "computed": {"fee_cents": {"if": [{"var": "motorrad"}, 1500, 3000]}},
 }
@@ -49,7 +80,7 @@ def service(db):
     db.session.add(definition)
     db.session.flush()
     publish_form(definition, None)
-    seed_workflows()
+    seed_workflows(SeedReport())
     return service
 
 
@@ -111,8 +142,11 @@ def test_submit_draft_on_old_version_allowed_unless_latest_required(db, service)
     publish_form(service.form_definition, None, "Zweite Fassung")
     assert submit_draft(old, user).form_version.number == 1
     service.form_definition.require_latest = True
-    stale = drafts.save_answers(Draft(user_id=user.id, service_id=service.id,
-                                      form_version_id=old.form_version_id, answers={}), VALID, "person")
+    stale = drafts.save_answers(
+        Draft(user_id=user.id, service_id=service.id, form_version_id=old.form_version_id, answers={}),
+        VALID,
+        "person",
+    )
     db.session.add(stale)
     with pytest.raises(ValidationFailed) as exc:
         submit_draft(stale, user)
@@ -155,8 +189,12 @@ def test_remove_draft_file_updates_answers(db, service):
 
 @pytest.mark.parametrize(
     ("answers", "expected"),
-    [({"vorname": "Max", "nachname": "Muster"}, "Max Muster"), ({"name": " Firma GmbH "}, "Firma GmbH"),
-     ({"vorname": "Max"}, "Konto Name"), ({"name": ["x"]}, "Konto Name")],
+    [
+        ({"vorname": "Max", "nachname": "Muster"}, "Max Muster"),
+        ({"name": " Firma GmbH "}, "Firma GmbH"),
+        ({"vorname": "Max"}, "Konto Name"),
+        ({"name": ["x"]}, "Konto Name"),
+    ],
 )
 def test_applicant_name(app_ctx, answers, expected):
     class _User:

@@ -184,6 +184,7 @@ def test_service(db):
     """A service with TEST_FORM published and the default workflow."""
     from models import FormDefinition
     from services.formdefs import publish_form
+    from services.seed import SeedReport
     from services.seed.workflows import seed_workflows
     from tests.factories import ServiceFactory
 
@@ -192,6 +193,124 @@ def test_service(db):
     db.session.add(definition)
     db.session.flush()
     publish_form(definition, None)
-    seed_workflows()
+    seed_workflows(SeedReport())
     db.session.commit()
     return service
+
+
+def _in_days(days: int) -> str:
+    from datetime import date, timedelta
+
+    return (date.today() + timedelta(days=days)).isoformat()
+
+
+DUISBURG = {"street": "Sonnenwall", "number": "73", "postcode": "47051", "city": "Duisburg"}
+PERSON = {
+    "vorname": "Erika",
+    "nachname": "Mustermann",
+    "geburtsdatum": "1984-03-12",
+    "email": "erika@example.org",
+    "telefon": "0203 2830",
+}
+
+# Complete answers per seeded service, choosing the branches that make conditional fields appear;
+# files per file field; the fee the form computes for them.
+SEEDED_JOURNEYS = {
+    "bewohnerparkausweis": (
+        {
+            **PERSON,
+            "meldeadresse": DUISBURG,
+            "wohnsitz": "haupt",
+            "bewohnerparkgebiet": "d1",
+            "kennzeichen": "DU-AB 1234",
+            "fahrzeugart": "pkw",
+            "halter_ist_antragsteller": False,
+            "halter_name": "Max Mustermann",
+            "firmenwagen": True,
+            "gueltigkeit": "24",
+        },
+        {
+            "fahrzeugschein": [(PDF, "fahrzeugschein.pdf")],
+            "arbeitgeberbestaetigung": [(PNG, "bestaetigung.png")],
+        },
+        6140,
+    ),
+    "gewerbeanmeldung": (
+        {
+            **PERSON,
+            "geburtsort": "Duisburg",
+            "staatsangehoerigkeit": "andere",
+            "wohnanschrift": DUISBURG,
+            "rechtsform": "gmbh",
+            "betriebsname": "Mustermann Bäckerei GmbH",
+            "registergericht": "Amtsgericht Duisburg",
+            "beschaeftigte_vollzeit": 3,
+            "beschaeftigte_teilzeit": 2,
+            "taetigkeit": "Herstellung und Verkauf von Backwaren",
+            "art": ["handwerk", "handel"],
+            "nebenerwerb": False,
+            "betriebsstaette": DUISBURG,
+            "art_betriebsstaette": "haupt",
+            "beginn": _in_days(30),
+            "grund": "neu",
+            "erlaubnispflichtig": True,
+            "handwerksrolle": True,
+        },
+        {"aufenthaltstitel": [(PDF, "aufenthaltstitel.pdf")], "erlaubnis": [(PDF, "erlaubnis.pdf")]},
+        2600,
+    ),
+    "hundesteuer-anmeldung": (
+        {
+            **PERSON,
+            "anschrift": DUISBURG,
+            "hunde": [
+                {
+                    "name": "Bello",
+                    "rasse": "Dackel",
+                    "wurfdatum": "2020-04-01",
+                    "haltungsbeginn": "2021-01-01",
+                    "chipnummer": "276098106543210",
+                    "gefaehrlich": False,
+                },
+                {
+                    "name": "Rex",
+                    "rasse": "Pitbull-Terrier",
+                    "wurfdatum": "2019-05-05",
+                    "haltungsbeginn": "2022-02-02",
+                    "gefaehrlich": True,
+                    "erlaubnis_aktenzeichen": "32-2024-17",
+                    "sachkunde": True,
+                },
+            ],
+            "lastschrift": True,
+            "kontoinhaber": "Erika Mustermann",
+            "iban": "DE89370400440532013000",
+        },
+        {},
+        0,
+    ),
+    "meldebescheinigung": (
+        {**PERSON, "anschrift": DUISBURG, "art": "erweitert", "zweck": "arbeitgeber", "anzahl": 2},
+        {},
+        2000,
+    ),
+    "sondernutzungserlaubnis": (
+        {
+            "ort": DUISBURG,
+            "ort_beschreibung": "Gehweg vor dem Haus, 3 m breit",
+            "flaeche": "12.50",
+            "zweck": "sonstiges",
+            "zweck_sonstiges": "Flohmarktstand",
+            "von": _in_days(10),
+            "bis": _in_days(12),
+            "firma": "",
+            "vorname": "Erika",
+            "nachname": "Mustermann",
+            "anschrift": DUISBURG,
+            "email": "erika@example.org",
+            "telefon": "0203 2830",
+        },
+        {"skizze": [(PDF, "skizze.pdf")]},
+        5000,
+    ),
+}

@@ -5,12 +5,13 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from models import Attachment, Draft, ServiceRequest
+from models import Attachment, Draft, Service, ServiceRequest
 from services.formdefs import latest_version, load_spec
 from tests.factories import CitizenFactory
 from tests.web.journey import (
     PDF,
     PNG,
+    SEEDED_JOURNEYS,
     TEST_ANSWERS,
     fill_all_pages,
     page_formdata,
@@ -291,3 +292,24 @@ def test_anonymous_user_is_sent_to_login(client, db):
     for url in ("/meine-antraege", "/antrag/0123/person", "/antraege/0123"):
         resp = client.get(url)
         assert resp.status_code == 302 and "/anmelden" in resp.headers["Location"], url
+
+
+@pytest.mark.parametrize("slug", sorted(SEEDED_JOURNEYS))
+def test_seeded_service_journey_end_to_end(client, db, seeded_citizen, slug):
+    answers, files, fee_cents = SEEDED_JOURNEYS[slug]
+    service = db.session.scalar(select(Service).where(Service.slug == slug))
+    spec = _spec(service)
+    draft_id = start_draft(client, slug)
+    assert fill_all_pages(client, draft_id, spec, answers, files).endswith(f"/antrag/{draft_id}/pruefen")
+    review = client.get(f"/antrag/{draft_id}/pruefen")
+    assert review.status_code == 200 and "noch nicht vollständig" not in review.get_data(as_text=True)
+    done = _submit(client, draft_id)
+    assert done.status_code == 302 and "/bestaetigung" in done.headers["Location"]
+    req = db.session.scalar(select(ServiceRequest))
+    expected = {k: v for k, v in answers.items() if v not in ("", None) and spec.field(k) is not None}
+    assert {k: req.answers.get(k) for k in expected} == expected
+    for key, uploaded in files.items():
+        assert [f["name"] for f in req.answers[key]] == [name for _, name in uploaded]
+    assert req.computed.get("fee_cents", 0) == fee_cents
+    assert len(req.attachments) == sum(len(v) for v in files.values())
+    assert client.get(f"/antraege/{req.public_id}").status_code == 200

@@ -1,0 +1,376 @@
+"""Submission throughput and latency under gunicorn + PostgreSQL, next to a bare-insert baseline.
+
+    .venv/bin/python bench/submit.py [--clients 20] [--requests 400] [--workers 4]
+
+Creates a fresh database (default `amtsweg_bench`), seeds one service with a realistic 15-field
+form and N citizens each holding complete drafts, starts gunicorn on the bench app
+(bench/bench_app.py: the production app + a bench-only `POST /bench/baseline` doing one INSERT),
+logs every client in through the real login form, then measures with the same client pool:
+  1. baseline: POST /bench/baseline
+  2. submit:   POST /antrag/<draft>/absenden (CSRF, declaration) -> 302 to the confirmation
+and prints throughput, p50/p95/p99 latency and the ratio. Checks afterwards that every draft became
+exactly one request with a unique reference number and an outbox row.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "Bench-Passwort-2026!"  # noqa: S105  (throwaway accounts in a throwaway database)
+SERVICE_SLUG = "bench-bewohnerparken"
+
+FORM = json.loads((Path(__file__).parent / "form_15_fields.json").read_text())  # 15 fields, 4 pages
+
+
+def answers_for(n: int) -> dict:
+    return {
+        "vorname": "Erika",
+        "nachname": f"Mustermann {n}",
+        "geburtsdatum": "1984-03-12",
+        "email": f"erika{n}@example.org",
+        "telefon": "0203 283-0",
+        "anschrift": {
+            "street": "Sonnenwall",
+            "number": str(n % 90 + 1),
+            "postcode": "47051",
+            "city": "Duisburg",
+        },
+        "wohnhaft_seit": "2019-07-01",
+        "kennzeichen": f"DU-AB {1000 + n % 8000}",
+        "fahrzeugart": "pkw",
+        "firmenwagen": False,
+        "hersteller": "Volkswagen",
+        "erstzulassung": "2020-05-15",
+        "iban": "DE89370400440532013000",
+        "kontoinhaber": f"Erika Mustermann {n}",
+        "bemerkung": "",
+    }
+
+
+# --- setup --------------------------------------------------------------------------------------
+
+
+def recreate_database(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://postgres@127.0.0.1/{name}"
+
+
+def bench_env(db_url: str, instance: Path, redis_url: str) -> dict:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": db_url,
+            "REDIS_URL": redis_url,
+            "AMTSWEG_INSTANCE": str(instance),
+            "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            "ARGON2_TIME_COST": "1",
+            "ARGON2_MEMORY_COST": "1024",
+            "LOGIN_RATE_LIMIT": "100000 per minute",
+            "MAIL_BACKEND": "file",
+        }
+    )
+    return env
+
+
+def seed(env: dict, clients: int, per_client: int) -> list[list[tuple[str, str]]]:
+    """Schema, service + form + workflow, users with drafts. Returns per client [(email, draft_id)]."""
+    os.environ.update(env)
+    from sqlalchemy import text
+
+    from bench.bench_app import BASELINE_TABLE, create_bench_app
+    from extensions import db
+    from forms.dynamic import validate_answers
+    from models import Department, Draft, FormDefinition, Service, User
+    from models.base import utcnow
+    from services.formdefs import load_spec, publish_form
+    from services.passwords import hash_password
+    from services.seed import SeedReport
+    from services.seed.workflows import seed_workflows
+
+    app = create_bench_app()
+    with app.app_context():
+        db.create_all()
+        db.session.execute(text(f"CREATE TABLE {BASELINE_TABLE} (id bigserial PRIMARY KEY, payload text)"))
+        dept = Department(
+            slug="strassenverkehrsamt", name_de="Straßenverkehrsamt", name_en="Road traffic office"
+        )
+        service = Service(
+            slug=SERVICE_SLUG,
+            title_de="Bewohnerparkausweis",
+            title_en="Resident parking permit",
+            department=dept,
+            fee_cents=3000,
+        )
+        db.session.add_all([dept, service])
+        db.session.flush()
+        definition = FormDefinition(service_id=service.id, draft=FORM)
+        db.session.add(definition)
+        db.session.flush()
+        version = publish_form(definition, None, "Bench")
+        seed_workflows(SeedReport())
+        spec = load_spec(version)
+        problems = validate_answers(spec, answers_for(0))
+        assert not problems, problems
+        password_hash = hash_password(PASSWORD)
+        plan = []
+        for c in range(clients):
+            user = User(
+                email=f"bench{c}@example.org",
+                password_hash=password_hash,
+                full_name=f"Bench {c}",
+                email_confirmed_at=utcnow(),
+            )
+            db.session.add(user)
+            db.session.flush()
+            drafts = [
+                Draft(
+                    user_id=user.id,
+                    service_id=service.id,
+                    form_version_id=version.id,
+                    answers=answers_for(c * per_client + i),
+                    last_page="zahlung",
+                )
+                for i in range(per_client)
+            ]
+            db.session.add_all(drafts)
+            db.session.flush()
+            plan.append([(user.email, d.public_id) for d in drafts])
+        db.session.commit()
+        db.engine.dispose()
+    return plan
+
+
+def verify(env: dict, expected: int) -> str:
+    from sqlalchemy import text
+
+    from bench.bench_app import create_bench_app
+    from extensions import db
+
+    app = create_bench_app()
+    with app.app_context():
+        q = db.session.execute(
+            text("SELECT count(*), count(DISTINCT reference), count(DISTINCT draft_id) FROM service_requests")
+        ).one()
+        outbox = db.session.scalar(text("SELECT count(DISTINCT request_id) FROM outbox_jobs"))
+        events = db.session.scalar(text("SELECT count(*) FROM request_events WHERE kind = 'submitted'"))
+        db.engine.dispose()
+    ok = q[0] == q[1] == q[2] == expected == outbox == events
+    return (
+        f"requests={q[0]} unique refs={q[1]} drafts={q[2]} with outbox={outbox} submitted events={events} "
+        f"-> {'OK' if ok else 'MISMATCH (expected ' + str(expected) + ')'}"
+    )
+
+
+# --- server ---------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(env: dict, port: int, workers: int, threads: int):
+    cmd = [
+        str(ROOT / ".venv/bin/gunicorn"),
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-k",
+        "gthread",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "--chdir",
+        str(ROOT),
+        "bench.bench_app:create_bench_app()",
+    ]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    stop(proc)
+    raise RuntimeError("gunicorn did not start")
+
+
+def stop(proc) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+# --- clients --------------------------------------------------------------------------------------
+
+
+class Client:
+    """One keep-alive HTTP connection with a cookie (the session) and a CSRF token."""
+
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.cookie = ""
+        self.csrf = ""
+
+    def request(self, method, path, form=None):
+        body = urllib.parse.urlencode(form) if form is not None else None
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        self.conn.request(method, path, body=body, headers=headers)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        for header, value in resp.getheaders():
+            if header.lower() == "set-cookie" and value.startswith("session="):
+                self.cookie = value.split(";", 1)[0]
+        return resp.status, resp.getheader("Location") or "", data.decode("utf-8", "replace")
+
+    def login(self, email: str, first_draft: str) -> None:
+        _, _, page = self.request("GET", "/anmelden")
+        self.csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        status, _, _ = self.request(
+            "POST", "/anmelden", {"email": email, "password": PASSWORD, "csrf_token": self.csrf}
+        )
+        assert status in (302, 303), f"login failed: {status}"
+        status, _, page = self.request("GET", f"/antrag/{first_draft}/pruefen")
+        assert status == 200, f"review page: {status}"
+        self.csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def run_phase(clients, jobs_per_client, make_call) -> tuple[float, list[float]]:
+    """Every client runs its jobs back to back; returns (wall seconds, latencies in ms)."""
+    latencies, errors, lock = [], [], threading.Lock()
+    barrier = threading.Barrier(len(clients) + 1)
+
+    def run(index, client):
+        mine = []
+        barrier.wait()
+        for job in jobs_per_client[index]:
+            started = time.perf_counter()
+            try:
+                make_call(client, job)
+            except Exception as exc:  # reported after the phase
+                errors.append(repr(exc))
+            mine.append((time.perf_counter() - started) * 1000)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed calls, first: {errors[0]}")
+    return wall, latencies
+
+
+def baseline_call(client, _job):
+    status, _, _ = client.request("POST", "/bench/baseline", {})
+    assert status == 204, status
+
+
+def submit_call(client, draft_id):
+    status, location, _ = client.request(
+        "POST", f"/antrag/{draft_id}/absenden", {"csrf_token": client.csrf, "declaration": "y"}
+    )
+    assert status in (302, 303) and "/bestaetigung" in location, (status, location)
+
+
+def pct(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def describe(name, wall, lat) -> tuple[float, str]:
+    rps = len(lat) / wall
+    line = (
+        f"{name:<9} {len(lat):>5} req in {wall:6.2f} s  {rps:8.1f} req/s  "
+        f"p50 {statistics.median(lat):6.1f} ms  p95 {pct(lat, 95):6.1f} ms  p99 {pct(lat, 99):6.1f} ms"
+    )
+    return rps, line
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=400, help="submissions in total (and baseline calls)")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--database", default="amtsweg_bench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+
+    per_client = max(1, args.requests // args.clients)
+    total = per_client * args.clients
+    instance = Path("/tmp") / f"amtsweg-bench-{os.getpid()}"
+    db_url = recreate_database(args.database)
+    env = bench_env(db_url, instance, args.redis_url)
+    print(f"seeding {args.clients} citizens x {per_client} drafts (15-field form) into {args.database} ...")
+    plan = seed(env, args.clients, per_client)
+    port = free_port()
+    proc = start_gunicorn(env, port, args.workers, args.threads)
+    try:
+        clients = [Client(port) for _ in range(args.clients)]
+        for client, jobs in zip(clients, plan, strict=True):
+            client.login(jobs[0][0], jobs[0][1])
+        warm = [[None] * 5 for _ in clients]
+        run_phase(clients, warm, baseline_call)
+        base_wall, base_lat = run_phase(clients, [[None] * per_client for _ in clients], baseline_call)
+        sub_wall, sub_lat = run_phase(clients, [[d for _, d in jobs] for jobs in plan], submit_call)
+    finally:
+        stop(proc)
+    base_rps, base_line = describe("baseline", base_wall, base_lat)
+    sub_rps, sub_line = describe("submit", sub_wall, sub_lat)
+    print(
+        f"gunicorn gthread workers={args.workers} threads={args.threads}, {args.clients} concurrent clients, "
+        f"PostgreSQL {args.database}"
+    )
+    print(base_line)
+    print(sub_line)
+    ratio = sub_rps / base_rps
+    p95 = pct(sub_lat, 95)
+    print(
+        f"ratio submit/baseline throughput: {ratio:.1%}  (target >= 50%)  "
+        f"submit p95 {p95:.1f} ms (target < 150 ms) -> {'MET' if ratio >= 0.5 and p95 < 150 else 'NOT MET'}"
+    )
+    print("check:", verify(env, total))
+    if not args.keep_db:
+        recreate_database(args.database)  # leave an empty database behind, not citizens' test data
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
