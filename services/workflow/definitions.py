@@ -6,6 +6,7 @@ from functools import cache
 from pathlib import Path
 
 import jsonschema
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from extensions import db
@@ -113,7 +114,7 @@ class WorkflowSpec:
 def validate_workflow(doc) -> list[tuple[str, str]]:
     """All problems of a workflow document as (json path, reason); [] when valid."""
     errors = [
-        ("/" + "/".join(str(p) for p in err.absolute_path), err.message)
+        ("/" + "/".join(str(p) for p in err.absolute_path), _schema_message(err))
         for err in sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     ]
     if errors:
@@ -121,50 +122,70 @@ def validate_workflow(doc) -> list[tuple[str, str]]:
     return _semantic_errors(doc)
 
 
-def _semantic_errors(doc) -> list[tuple[str, str]]:
-    from services.workflow.effects import effect_param_errors
+def _schema_message(err) -> str:
+    """The JSON Schema violation in words an administrator understands."""
+    messages = {
+        "required": lambda: _("Pflichtangabe fehlt: %(what)s", what=err.message.split("'")[1]),
+        "additionalProperties": lambda: _("Unbekannte Angabe: %(what)s", what=err.message),
+        "enum": lambda: _("Erlaubt sind: %(what)s", what=", ".join(map(str, err.validator_value))),
+        "pattern": lambda: _("Nur Kleinbuchstaben, Ziffern und _; beginnt mit einem Buchstaben."),
+        "type": lambda: _("Falscher Typ, erwartet: %(what)s", what=err.validator_value),
+        "minItems": lambda: _("Mindestens %(n)d Einträge.", n=err.validator_value),
+        "minLength": lambda: _("Darf nicht leer sein."),
+    }
+    build = messages.get(err.validator)
+    return build() if build else err.message
 
-    errors = []
+
+def _duplicates(path: str, names: list[str], message) -> list[tuple[str, str]]:
+    return [(f"{path}/{i}/key", message(name=n)) for i, n in enumerate(names) if n in names[:i]]
+
+
+def _semantic_errors(doc) -> list[tuple[str, str]]:
     states = [s["key"] for s in doc["states"]]
-    errors += [
-        (f"/states/{i}/key", f"Zustand „{k}“ ist doppelt") for i, k in enumerate(states) if k in states[:i]
-    ]
-    initials = [i for i, s in enumerate(doc["states"]) if s.get("initial")]
+    errors = _duplicates("/states", states, lambda name: _("Zustand „%(name)s“ ist doppelt.", name=name))
+    initials = [s for s in doc["states"] if s.get("initial")]
     if len(initials) != 1:
-        errors.append(("/states", f"Genau ein Anfangszustand nötig, gefunden: {len(initials)}"))
+        errors.append(
+            ("/states", _("Genau ein Anfangszustand ist nötig (gefunden: %(n)d).", n=len(initials)))
+        )
     approval = doc.get("approval_state")
     if approval is not None and approval not in states:
-        errors.append(("/approval_state", f"Unbekannter Zustand „{approval}“"))
-    names = []
+        errors.append(("/approval_state", _unknown_state(approval)))
+    names = [t["name"] for t in doc["transitions"]]
     for i, tr in enumerate(doc["transitions"]):
         path = f"/transitions/{i}"
-        if tr["name"] in names:
-            errors.append((f"{path}/name", f"Übergang „{tr['name']}“ ist doppelt"))
-        names.append(tr["name"])
-        errors += [
-            (f"{path}/from/{j}", f"Unbekannter Zustand „{s}“")
-            for j, s in enumerate(tr["from"])
-            if s not in states
-        ]
-        if tr["to"] not in states:
-            errors.append((f"{path}/to", f"Unbekannter Zustand „{tr['to']}“"))
-        errors += [
-            (f"{path}/roles/{j}", f"Unbekannte Rolle „{r}“")
-            for j, r in enumerate(tr["roles"])
-            if r not in ROLES
-        ]
-        if tr.get("second_approver") and approval is None:
-            errors.append((f"{path}/second_approver", "Vier-Augen-Prinzip braucht approval_state"))
-        if tr.get("second_approver") and "citizen" in tr["roles"]:
-            errors.append(
-                (f"{path}/second_approver", "Bürger:innen-Übergänge können keine Freigabe verlangen")
-            )
-        keys = [f["key"] for f in tr.get("fields", [])]
-        errors += [
-            (f"{path}/fields/{j}/key", f"Feld „{k}“ ist doppelt") for j, k in enumerate(keys) if k in keys[:j]
-        ]
-        for j, eff in enumerate(tr.get("effects", [])):
-            errors += [(f"{path}/effects/{j}{p}", r) for p, r in effect_param_errors(eff, keys)]
+        if tr["name"] in names[:i]:
+            errors.append((f"{path}/name", _("Übergang „%(name)s“ ist doppelt.", name=tr["name"])))
+        errors += _transition_errors(path, tr, states, approval)
+    return errors
+
+
+def _unknown_state(name: str) -> str:
+    return _("Unbekannter Zustand „%(name)s“.", name=name)
+
+
+def _transition_errors(path: str, tr: dict, states: list[str], approval) -> list[tuple[str, str]]:
+    from services.workflow.effects import effect_param_errors
+
+    errors = [(f"{path}/from/{j}", _unknown_state(s)) for j, s in enumerate(tr["from"]) if s not in states]
+    if tr["to"] not in states:
+        errors.append((f"{path}/to", _unknown_state(tr["to"])))
+    errors += [
+        (f"{path}/roles/{j}", _("Unbekannte Rolle „%(name)s“.", name=r))
+        for j, r in enumerate(tr["roles"])
+        if r not in ROLES
+    ]
+    if tr.get("second_approver") and approval is None:
+        errors.append((f"{path}/second_approver", _("Das Vier-Augen-Prinzip braucht einen approval_state.")))
+    if tr.get("second_approver") and "citizen" in tr["roles"]:
+        errors.append(
+            (f"{path}/second_approver", _("Übergänge der Antragsteller:in brauchen keine Freigabe."))
+        )
+    keys = [f["key"] for f in tr.get("fields", [])]
+    errors += _duplicates(f"{path}/fields", keys, lambda name: _("Feld „%(name)s“ ist doppelt.", name=name))
+    for j, effect in enumerate(tr.get("effects", [])):
+        errors += [(f"{path}/effects/{j}{p}", r) for p, r in effect_param_errors(effect, keys)]
     return errors
 
 
@@ -283,7 +304,7 @@ def workflow_for_service(service) -> WorkflowVersion:
     ) or db.session.scalar(select(WorkflowDefinition).where(WorkflowDefinition.key == DEFAULT_WORKFLOW_KEY))
     version = definition.latest if definition is not None else None
     if version is None:
-        raise InvalidDefinition([("/", "Für diese Leistung ist kein veröffentlichter Ablauf hinterlegt")])
+        raise InvalidDefinition([("/", _("Für diese Leistung ist kein veröffentlichter Ablauf hinterlegt."))])
     return version
 
 

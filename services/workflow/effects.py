@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from models import NoticeKind
 from models.base import utcnow
 from services.workflow import deadlines
@@ -81,15 +83,15 @@ def effect_param_errors(params: dict, field_keys) -> list[tuple[str, str]]:
     """Problems of one effect entry as (relative path, reason)."""
     effect = EFFECTS.get(params.get("type"))
     if effect is None:
-        return [("/type", f"Unbekannte Wirkung „{params.get('type')}“")]
+        return [("/type", _("Unbekannte Wirkung „%(name)s“.", name=params.get("type")))]
     errors = []
     kinds = effect.kinds() if effect.kinds is not None else None
     if kinds is not None and params.get("kind") not in kinds:
-        errors.append(("/kind", f"Art muss eine von {', '.join(kinds)} sein"))
+        errors.append(("/kind", _("Art muss eine von %(kinds)s sein.", kinds=", ".join(kinds))))
     if kinds is None and "kind" in params:
-        errors.append(("/kind", "Diese Wirkung hat keine Art"))
+        errors.append(("/kind", _("Diese Wirkung hat keine Art.")))
     if "if_field" in params and params["if_field"] not in field_keys:
-        errors.append(("/if_field", f"Unbekanntes Feld „{params['if_field']}“"))
+        errors.append(("/if_field", _("Unbekanntes Feld „%(name)s“.", name=params["if_field"])))
     return errors
 
 

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from extensions import db
@@ -62,15 +63,15 @@ def forward_request(req, department, actor, reason: str, expected_row_version: i
     from services.workflow.engine import actor_roles
 
     if req.row_version != expected_row_version:
-        raise StaleObject()
+        raise StaleObject(_("Dieser Antrag wurde inzwischen geändert. Bitte laden Sie die Seite neu."))
     if "clerk" not in actor_roles(req, actor):
-        raise PermissionDenied()
+        raise PermissionDenied(_("Nur die zuständige Dienststelle kann den Antrag weitergeben."))
     reason = (reason or "").strip()
     errors = []
     if not reason:
-        errors.append(("reason", "Bitte geben Sie einen Grund an."))
+        errors.append(("reason", _("Bitte geben Sie einen Grund an.")))
     if department is None or not department.active or department.id == req.department_id:
-        errors.append(("department", "Bitte wählen Sie eine andere, aktive Dienststelle."))
+        errors.append(("department", _("Bitte wählen Sie eine andere, aktive Dienststelle.")))
     if errors:
         raise ValidationFailed(errors[0][1], errors=errors)
     previous = req.department_id

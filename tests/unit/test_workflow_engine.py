@@ -319,7 +319,7 @@ def test_publish_rejects_invalid_draft(db):
     definition = create_definition("kaputt", "kaputt", doc)
     with pytest.raises(InvalidDefinition) as err:
         publish_workflow(definition, None)
-    assert err.value.errors == [("/transitions/0/to", "Unbekannter Zustand „nirgendwo“")]
+    assert err.value.errors == [("/transitions/0/to", "Unbekannter Zustand „nirgendwo“.")]
 
 
 def test_publish_numbers_versions_and_keeps_old_ones(db):
@@ -338,3 +338,12 @@ def test_service_without_workflow_cannot_start(db):
 
     with pytest.raises(InvalidDefinition):
         workflow_for_service(ServiceFactory())
+
+
+def test_definition_schema_errors_are_worded_for_admins(app_ctx):
+    doc = default_document()
+    del doc["states"][0]["kind"]
+    doc["transitions"][0]["name"] = "Großes B"
+    errors = dict(validate_workflow(doc))
+    assert errors["/states/0"] == "Pflichtangabe fehlt: kind"
+    assert errors["/transitions/0/name"].startswith("Nur Kleinbuchstaben")
