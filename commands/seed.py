@@ -3,6 +3,7 @@
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
 from extensions import db
 from models import Department, User
@@ -29,7 +30,8 @@ def demo(if_empty: bool, allow_production: bool) -> None:
         click.echo("Database already holds data: demo seed skipped.")
         _print_logins(_existing_demo_logins())
         return
-    with transaction():
+    # Demo content is German (the default language); a CLI run has no request to pick a locale from.
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]), transaction():
         report = seed_demo()
     click.echo("Demo city Stadt Duisburg is ready" + ("" if report.changed else " (nothing changed)") + ".")
     for line in report.lines():

@@ -1,6 +1,10 @@
 """Demo seed: a realistic Stadt Duisburg, one account per role, idempotent, printed logins."""
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import NoResultFound
@@ -12,6 +16,7 @@ from services.seed import seed_demo
 from services.seed.users import DEMO_USERS
 
 CALLS = []
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _count(model):
@@ -157,3 +162,42 @@ def test_cli_seed_demo_refuses_production(app, db, monkeypatch):
     result = app.test_cli_runner().invoke(args=["seed", "demo"])
     assert result.exit_code != 0 and "production" in result.output
     assert _count(Department) == 0
+
+
+@pytest.fixture
+def shell_db(app):
+    """The test database for a command run in a child process; tables emptied afterwards."""
+    yield app
+    from tests.conftest import _empty_tables
+
+    with app.app_context():
+        _db.session.remove()
+        _empty_tables()
+
+
+@pytest.mark.slow
+def test_flask_seed_demo_in_a_shell(shell_db):
+    """The real `flask seed demo` (as `make run` calls it): no request context, all seed steps."""
+    cfg = shell_db.config
+    env = {
+        **os.environ,
+        "FLASK_APP": "app:create_app",
+        "AMTSWEG_INSTANCE": cfg["INSTANCE_PATH"],
+        "DATABASE_URL": cfg["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": cfg["SECRET_KEY"],
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST": "1024",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "flask", "seed", "demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert DEMO_USERS[0].email in run.stdout and "Open http" in run.stdout
+    with shell_db.app_context():
+        assert _count(Department) == 6
