@@ -4,11 +4,12 @@ import logging
 import subprocess
 
 import redis
+from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db
-from services.redis_conn import get_redis
+from services.redis_conn import EmbeddedRedis, get_redis
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,11 @@ def check_database() -> bool:
 
 
 def check_redis() -> bool:
-    """True when Redis answers PING (starting the embedded server may fail too: that is 'down')."""
+    """True when Redis answers PING. A probe never starts the embedded server (`make run` owns it)."""
+    config = current_app.config
     try:
+        if not config.get("REDIS_URL"):
+            return EmbeddedRedis(config["INSTANCE_PATH"]).is_alive()
         return bool(get_redis().ping())
     except (redis.RedisError, OSError, RuntimeError, subprocess.SubprocessError) as exc:
         log.warning("readiness: redis unreachable (%s)", type(exc).__name__)

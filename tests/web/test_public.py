@@ -179,7 +179,8 @@ def test_healthz_answers_without_touching_the_database(client, monkeypatch):
     assert resp.status_code == 200 and resp.get_json() == {"status": "ok"}
 
 
-def test_readyz_ok_when_database_and_redis_answer(client, monkeypatch):
+def test_readyz_ok_when_database_and_redis_answer(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://redis.invalid:6379/0")  # served by fakeredis
     monkeypatch.setattr("services.health.get_redis", lambda: fakeredis.FakeRedis())
     resp = client.get("/readyz")
     assert resp.status_code == 200
@@ -198,12 +199,29 @@ def test_readyz_503_names_redis_when_it_is_down(app, client, monkeypatch):
     assert resp.get_json()["checks"] == {"database": "ok", "redis": "unavailable"}
 
 
-def test_readyz_503_names_database_when_it_is_down(client, monkeypatch):
+def test_readyz_503_names_database_when_it_is_down(app, client, monkeypatch):
     def down(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
 
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://redis.invalid:6379/0")  # served by fakeredis
     monkeypatch.setattr("services.health.get_redis", lambda: fakeredis.FakeRedis())
     monkeypatch.setattr(_db.session, "execute", down)
     resp = client.get("/readyz")
     assert resp.status_code == 503
     assert resp.get_json() == {"status": "unavailable", "checks": {"database": "unavailable", "redis": "ok"}}
+
+
+def test_readyz_embedded_mode_probes_without_starting_redis(app, client, monkeypatch, tmp_path):
+    from services.redis_conn import EmbeddedRedis
+
+    monkeypatch.setitem(app.config, "REDIS_URL", "")
+    monkeypatch.setitem(app.config, "INSTANCE_PATH", str(tmp_path))
+    embedded = EmbeddedRedis(tmp_path)
+    resp = client.get("/readyz")
+    assert resp.status_code == 503 and resp.get_json()["checks"]["redis"] == "unavailable"
+    assert not embedded.socket.exists()  # the probe did not start a server
+    try:
+        embedded.ensure_running()
+        assert client.get("/readyz").status_code == 200
+    finally:
+        embedded.stop()
