@@ -139,15 +139,26 @@ def load_requests(rows: int, workflow_version_id: int):
 
 
 def timed(fn, runs):
-    for _ in range(5):
-        fn()
-    samples = []
+    """p50 and p95 of `fn` in milliseconds (after a warm-up)."""
+    return timed_pair(fn, None, runs)[0]
+
+
+def timed_pair(fn, baseline, runs):
+    """p50/p95 of `fn` and of `baseline`, run alternately so that both see the same machine load."""
+    pairs = [(fn, []), (baseline, [])] if baseline is not None else [(fn, [])]
+    for f, _samples in pairs:
+        for _ in range(5):
+            f()
     for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+        for f, samples in pairs:
+            t0 = time.perf_counter()
+            f()
+            samples.append((time.perf_counter() - t0) * 1000)
+    out = []
+    for _f, samples in pairs:
+        samples.sort()
+        out.append((statistics.median(samples), samples[int(len(samples) * 0.95) - 1]))
+    return out
 
 
 def report(name, served, raw):
@@ -194,15 +205,15 @@ def measure(app, runs):
              f"/sachbearbeitung/?q={ref.lower()}", ref),
         ]
         for name, flt, _url, expect in cases:
-            raw = timed(raw_runner(compiled(page_statement(depts, flt, clerk.id))), runs)
+            raw_call = raw_runner(compiled(page_statement(depts, flt, clerk.id)))
 
             def service_call(flt=flt, expect=expect):
                 page = list_queue(depts, flt, clerk.id)
                 assert expect is None or [r.reference for r in page.rows] == [expect]
-                db.session.expunge_all()
-                db.session.rollback()
+                db.session.expunge_all()  # fresh objects each time (no identity-map shortcut)
 
-            results.append(report(f"{name} (services.queue)", timed(service_call, runs), raw))
+            served, raw = timed_pair(service_call, raw_call, runs)
+            results.append(report(f"{name} (services.queue)", served, raw))
             results[-1]["raw_timing"] = raw
         email = clerk.email
     client = app.test_client()

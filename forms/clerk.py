@@ -13,7 +13,17 @@ def _row_version_field():
     return HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
 
 
-class VersionedForm(FlaskForm):
+class BaseForm(FlaskForm):
+    """Error messages as plain strings (the KERN macros show only strings, not lazy texts)."""
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for field in self:
+            field.errors = [str(e) if not isinstance(e, str) else e for e in field.errors]
+        return valid
+
+
+class VersionedForm(BaseForm):
     """Every state-changing form carries the request's row_version (optimistic locking)."""
 
     row_version = _row_version_field()
@@ -31,7 +41,7 @@ class AssignForm(VersionedForm):
     assignee = SelectField(_l("Zuweisen an"), coerce=int, validate_choice=True)
 
 
-class NoteForm(FlaskForm):
+class NoteForm(BaseForm):
     text = TextAreaField(
         _l("Interne Notiz"),
         validators=[DataRequired(_l("Geben Sie eine Notiz ein.")), Length(max=MAX_TEXT)],
@@ -49,7 +59,7 @@ class ForwardForm(VersionedForm):
     )
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(BaseForm):
     """The citizen's answer to a question (Rückfrage): text and optional files."""
 
     body = TextAreaField(

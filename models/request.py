@@ -1,6 +1,6 @@
 """Drafts, submitted requests (Anträge), attachments, history, messages, inbox."""
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -51,6 +51,11 @@ class ServiceRequest(db.Model):
             "ix_service_requests_reference_prefix", "reference",
             postgresql_ops={"reference": "varchar_pattern_ops"},
         ),
+        # The clerk queue's default view and its counts per state cover requests not yet closed only.
+        Index("ix_service_requests_open_due", "department_id", "due_at", "id",
+              postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")),
+        Index("ix_service_requests_open_state", "department_id", "state",
+              postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

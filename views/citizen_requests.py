@@ -15,7 +15,7 @@ from services.errors import DomainError, StaleObject, UploadRejected
 from services.tx import transaction
 from views.access import load_request_for_citizen
 
-bp = Blueprint("citizen_requests", __name__, url_prefix="/meine-antraege")
+bp = Blueprint("citizen_requests", __name__, url_prefix="/antraege")
 
 
 @bp.app_context_processor

@@ -4,7 +4,7 @@ Kept apart from views/clerk.py so that the route functions stay a few lines each
 state changes all happen in services.
 """
 
-from flask import flash, render_template
+from flask import flash, g, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -25,12 +25,20 @@ def locale() -> str:
     return str(get_locale() or "de")
 
 
+def workflow_states() -> dict[str, str]:
+    """Staff label of every state of every published workflow version (newest wins), once per request."""
+    if "clerk_states" not in g:
+        names = {}
+        for version in db.session.scalars(select(WorkflowVersion).order_by(WorkflowVersion.id)):
+            states = load_spec(version).states
+            names.update({key: state.label(locale(), "staff") for key, state in states.items()})
+        g.clerk_states = names
+    return g.clerk_states
+
+
 def known_states() -> set[str]:
-    """Every state of every published workflow version (the allow-list of the state filter)."""
-    states = set()
-    for version in db.session.scalars(select(WorkflowVersion)):
-        states |= set(load_spec(version).states)
-    return states
+    """The allow-list of the state filter."""
+    return set(workflow_states())
 
 
 def known_service_ids() -> set[int]:
@@ -58,12 +66,8 @@ def queue_context(flt) -> dict:
 
 
 def _state_name(state: str) -> str:
-    """A staff label for a bare state key (the first workflow that knows it)."""
-    for version in db.session.scalars(select(WorkflowVersion).order_by(WorkflowVersion.id.desc())):
-        found = load_spec(version).state(state)
-        if found is not None:
-            return found.label(locale(), "staff")
-    return state
+    """A staff label for a bare state key."""
+    return workflow_states().get(state, state)
 
 
 def staff_state_label(req) -> str:

@@ -154,3 +154,13 @@ def test_cursor_roundtrip():
     now = utcnow()
     assert decode_cursor(encode_cursor("due", now, 42), "due") == (now, 42)
     assert decode_cursor(encode_cursor("due", None, 7), "due") == (None, 7)
+
+
+def test_queue_default_hides_closed_but_search_and_state_find_them(dept):
+    svc = ServiceFactory(department=dept)
+    closed = ServiceRequestFactory(service=svc, state="abgeschlossen", closed_at=utcnow())
+    open_ = ServiceRequestFactory(service=svc)
+    assert _refs(list_queue([dept.id], QueueFilter(), 0)) == [open_.reference]
+    assert _refs(list_queue([dept.id], QueueFilter(state="abgeschlossen"), 0)) == [closed.reference]
+    assert _refs(list_queue([dept.id], QueueFilter(q=closed.reference), 0)) == [closed.reference]
+    assert state_counts([dept.id]) == {"eingegangen": 1}

@@ -138,7 +138,7 @@ def test_rueckfrage_round_trip_with_citizen_answer(client, req, dept, login_as):
     assert question.requested_documents == ["Grundriss", "Lageplan"]
     client.post("/abmelden")
     login_as(req.applicant)
-    url = f"/meine-antraege/{req.public_id}/rueckfrage/{question.id}"
+    url = f"/antraege/{req.public_id}/rueckfrage/{question.id}"
     resp = client.post(url, data={f"q{question.id}-row_version": req.row_version, f"q{question.id}-body": ""})
     assert resp.status_code == 400
     resp = client.post(
@@ -248,7 +248,7 @@ def test_four_eyes_second_approval_queue(client, dept, login_as):
 
 def test_citizen_withdraws_with_confirmation(client, req, login_as):
     login_as(req.applicant)
-    url = f"/meine-antraege/{req.public_id}/zurueckziehen"
+    url = f"/antraege/{req.public_id}/zurueckziehen"
     page = client.get(url)
     assert page.status_code == 200
     version = re.search(r'name="row_version"[^>]*value="(\d+)"', page.get_data(as_text=True))
@@ -261,5 +261,24 @@ def test_citizen_withdraws_with_confirmation(client, req, login_as):
 
 def test_other_citizen_cannot_answer_or_withdraw(client, req, login_as):
     login_as(CitizenFactory())
-    assert client.get(f"/meine-antraege/{req.public_id}/zurueckziehen").status_code == 404
-    assert client.post(f"/meine-antraege/{req.public_id}/rueckfrage/1", data={}).status_code == 404
+    assert client.get(f"/antraege/{req.public_id}/zurueckziehen").status_code == 404
+    assert client.post(f"/antraege/{req.public_id}/rueckfrage/1", data={}).status_code == 404
+
+
+def test_citizen_request_page_shows_question_timeline_and_withdraw(client, req, dept, login_as):
+    from services.messages import run_clerk_transition
+
+    clerk = clerk_of(dept)
+    run_clerk_transition(req, "bearbeitung_beginnen", clerk, {}, req.row_version)
+    data = {"message": "Bitte Grundriss nachreichen.", "documents": ["Grundriss"]}
+    run_clerk_transition(req, "rueckfrage_stellen", clerk, data, req.row_version)
+    from services.messages import add_note
+
+    add_note(req, clerk, "Geheimer Vermerk")
+    _db.session.commit()
+    login_as(req.applicant)
+    html = client.get(f"/antraege/{req.public_id}").get_data(as_text=True)
+    assert "Bitte Grundriss nachreichen." in html and "Antwort senden" in html
+    assert "Verlauf Ihres Antrags" in html
+    assert "Antrag zurückziehen" in html
+    assert "Geheimer Vermerk" not in html
