@@ -72,18 +72,19 @@ def _note_csp(page, msg):
 
 
 @pytest.fixture
-def browser_login(app, live_server):
-    """Log `user` in through the real login form (test client) and hand its session to the browser."""
+def browser_login():
+    """Log `user` in through the real login form in the browser (the session is bound to the browser)."""
 
     def _login(page, user, password=PASSWORD):
         from extensions import db
 
         db.session.commit()  # the server thread must see the user
-        client = app.test_client()
-        resp = client.post("/anmelden", data={"email": user.email, "password": password})
-        assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:300]
-        cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-        page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server}])
+        page.goto("/anmelden")
+        page.fill('[name="email"]', user.email)
+        page.fill('[name="password"]', password)
+        page.locator("main form").get_by_role("button", name="Anmelden").click()
+        page.wait_for_load_state()
+        assert "/anmelden" not in page.url, f"login failed: {page.url}"
         return user
 
     return _login

@@ -1,0 +1,115 @@
+"""One citizen journey clicked through in Chromium, with axe-core (WCAG 2.1 AA) on every page.
+
+Bewohnerparkausweis: dates (three inputs), address, radios, select, yes/no, a conditional field and
+a file upload; the error state of a form page and of the check page are checked too.
+"""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from models import ServiceRequest
+from services.seed import seed_demo
+from tests.factories import CitizenFactory
+from tests.web.journey import PDF
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def citizen(db):
+    seed_demo()
+    user = CitizenFactory(full_name="Erika Mustermann")
+    db.session.commit()
+    return user
+
+
+def _weiter(page):
+    page.get_by_role("button", name="Weiter").click()
+
+
+def _date(page, name, day, month, year):
+    page.fill(f'[name="{name}-day"]', day)
+    page.fill(f'[name="{name}-month"]', month)
+    page.fill(f'[name="{name}-year"]', year)
+
+
+def test_citizen_journey_clicked_through_without_axe_violations(
+    page, citizen, browser_login, db, assert_no_axe_violations
+):
+    browser_login(page, citizen)
+    page.goto("/antrag/bewohnerparkausweis/starten")
+    assert_no_axe_violations(page)
+    page.get_by_role("button", name="Antrag starten").click()
+
+    # Page 1, first sent empty: error summary focused, title "Fehler: ", inline messages
+    page.wait_for_url(re.compile(r"/antragsteller$"))
+    assert "Schritt 1 von 4" in page.content()
+    assert_no_axe_violations(page)
+    _weiter(page)
+    assert page.title().startswith("Fehler: ")
+    assert page.evaluate("document.activeElement.classList.contains('aw-error-summary')")
+    assert_no_axe_violations(page)
+    page.fill('[name="vorname"]', "Erika")
+    page.fill('[name="nachname"]', "Mustermann")
+    _date(page, "geburtsdatum", "12", "3", "1984")
+    page.fill('[name="email"]', "erika@example.org")
+    _weiter(page)
+
+    page.wait_for_url(re.compile(r"/meldeadresse$"))
+    assert_no_axe_violations(page)
+    page.fill('[name="meldeadresse-street"]', "Sonnenwall")
+    page.fill('[name="meldeadresse-number"]', "73")
+    page.fill('[name="meldeadresse-postcode"]', "47051")
+    page.fill('[name="meldeadresse-city"]', "Duisburg")
+    page.check('[name="wohnsitz"][value="haupt"]')
+    page.select_option('[name="bewohnerparkgebiet"]', "d1")
+    _weiter(page)
+
+    page.wait_for_url(re.compile(r"/fahrzeug$"))
+    assert_no_axe_violations(page)
+    page.fill('[name="kennzeichen"]', "DU-AB 1234")
+    page.check('[name="fahrzeugart"][value="pkw"]')
+    page.check('[name="halter_ist_antragsteller"][value="yes"]')
+    page.check('[name="firmenwagen"][value="no"]')
+    page.check('[name="gueltigkeit"][value="12"]')
+    _weiter(page)
+
+    page.wait_for_url(re.compile(r"/nachweise$"))
+    assert_no_axe_violations(page)
+    page.set_input_files(
+        '[name="fahrzeugschein"]',
+        files=[{"name": "fahrzeugschein.pdf", "mimeType": "application/pdf", "buffer": PDF}],
+    )
+    _weiter(page)
+
+    page.wait_for_url(re.compile(r"/pruefen$"))
+    assert "fahrzeugschein.pdf" in page.content() and "DU-AB 1234" in page.content()
+    assert_no_axe_violations(page)
+    page.get_by_role("button", name="Antrag verbindlich absenden").click()
+    assert page.title().startswith("Fehler: ")  # the declaration was not ticked
+    assert_no_axe_violations(page)
+    page.get_by_label("Ich versichere, dass meine Angaben vollständig und richtig sind.").check()
+    page.get_by_role("button", name="Antrag verbindlich absenden").click()
+
+    page.wait_for_url(re.compile(r"/bestaetigung$"))
+    reference = db.session.scalar(select(ServiceRequest.reference))
+    assert reference and reference in page.content()
+    assert_no_axe_violations(page)
+    page.get_by_role("link", name="Antrag ansehen").click()
+    page.wait_for_url(re.compile(r"/antraege/[0-9a-f]{32}$"))
+    assert "Sonnenwall" in page.content()
+    assert_no_axe_violations(page)
+    page.goto("/meine-antraege")
+    assert reference in page.content()
+    assert_no_axe_violations(page)
+
+
+def test_axe_check_reports_a_real_violation(page, db):
+    """The fixture must be able to fail: an unlabeled input is found."""
+    from tests.browser.conftest import axe_violations
+
+    page.goto("/meine-antraege")  # redirects to the login page
+    page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<input type=text>')")
+    assert "label" in [v["id"] for v in axe_violations(page)]
