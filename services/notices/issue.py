@@ -129,16 +129,18 @@ def mark_notice_failed(notice_id: int, error: str) -> Notice | None:
 
 
 def warm_up(config=None) -> None:
-    """Import WeasyPrint, load fonts and base CSS, parse the seal keys and do one real render + seal."""
-    from services.notices.render import qr_svg
+    """Import WeasyPrint, load fonts and CSS, compile the bundled templates, parse every seal key and
+    do one real render + seal per department: afterwards the first job costs what the others do."""
+    from models import Department
+    from services.notices import NOTICE_KINDS
+    from services.notices.context import bundled_source
+    from services.notices.templates import sample_context
+    from services.notices.templates_env import compile_template
 
     config = config or current_app.config
-    html = (
-        '<html lang="de"><head><title>Warm-up</title></head><body><p>Vorwärmen – äöü ß €</p>'
-        f"<div>{qr_svg(config['BASE_URL'] + '/verify')}</div></body></html>"
-    )
+    for kind in NOTICE_KINDS:
+        compile_template(bundled_source(kind))
+    html = render_template(bundled_source("approval"), sample_context("approval"))
     pdf = render_pdf(html, "", '{"warm_up": true}')
-    from models import Department
-
     for department in db.session.scalars(select(Department).where(Department.active.is_(True))):
         sign_pdf(pdf, department.slug, department.name("de"), config)
