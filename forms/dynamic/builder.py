@@ -64,12 +64,16 @@ class PageForm(wtforms.Form):
     def files(self, key: str) -> list[dict]:
         """Files already stored for a file field (listed with a remove button)."""
         value = self.answers.get(key)
-        return [f for f in value if isinstance(f, dict)] if isinstance(value, list) else []
+        return [f for f in value if _is_file_entry(f)] if isinstance(value, list) else []
 
     @property
     def needs_multipart(self) -> bool:
         """True when the page has a file field (the form tag needs enctype=multipart/form-data)."""
         return any(e.spec.ftype.holds_files for e in self.entries)
+
+
+def _is_file_entry(entry) -> bool:
+    return isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("name"), str)
 
 
 def child_name(group_key: str, index: int, child_key: str) -> str:
@@ -199,5 +203,9 @@ def answers_to_formdata(page: PageSpec, answers: dict, counts: dict) -> MultiDic
 
 
 def _put(data: MultiDict, name: str, spec: FieldSpec, value):
-    for suffix, text in spec.ftype.to_formdata(spec, value).items():
+    try:
+        prefill = spec.ftype.to_formdata(spec, value)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        prefill = {}  # a stored value of an unexpected shape (e.g. older version): start empty
+    for suffix, text in prefill.items():
         data.setlist(name + suffix, text if isinstance(text, list) else [text])

@@ -1,7 +1,10 @@
 """The form engine's public operations over a FormSpec and a flat answers dict (pure, no DB)."""
 
+import json
 import logging
 from dataclasses import dataclass, field
+
+from markupsafe import escape
 
 from forms.dynamic.builder import (
     PageForm,
@@ -187,7 +190,7 @@ def validate_answers(spec: FormSpec, answers: dict) -> dict[str, list[tuple[str,
         try:
             extract_page_answers(spec, page, form, answers)
         except PageInvalid:
-            problems[page.key] = [(_dotted(anchor), message) for anchor, message in _field_errors(form)]
+            problems[page.key] = [(_dotted(entry.name), message) for entry, message in _entry_errors(form)]
     return problems
 
 
@@ -222,23 +225,34 @@ def format_answers(
         section = Section(page.title(locale), page.key)
         for f in page.fields:
             if f.key in answers and answers[f.key] is not None and f.ftype.stores_answer:
-                value = f.ftype.format(f, answers[f.key], locale, fmt, file_url=file_url)
+                value = _formatted(f, answers[f.key], locale, fmt, file_url)
                 section.rows.append(Row(f.label(locale), value, f.key, page.key))
         if section.rows:
             sections.append(section)
     return sections
 
 
+def _formatted(f: FieldSpec, value, locale, fmt, file_url):
+    try:
+        return f.ftype.format(f, value, locale, fmt, file_url=file_url)
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError):
+        log.warning("answer %s does not fit its field type %s", f.key, f.type)
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        return text if fmt == "text" else escape(text)
+
+
 def form_error_pairs(form: PageForm) -> list[tuple[str, str]]:
     """(anchor id, message) for the error summary, in page order; anchors point at an input."""
-    return _field_errors(form)
+    return [
+        (entry.name + entry.spec.ftype.anchor_suffix(entry.spec), message)
+        for entry, message in _entry_errors(form)
+    ]
 
 
-def _field_errors(form: PageForm) -> list[tuple[str, str]]:
+def _entry_errors(form: PageForm) -> list[tuple]:
     pairs = []
     for entry in form.entries:
         bound = form.bound(entry)
         if bound is not None and bound.errors:
-            anchor = entry.name + entry.spec.ftype.anchor_suffix(entry.spec)
-            pairs.extend((anchor, str(message)) for message in bound.errors)
+            pairs.extend((entry, str(message)) for message in bound.errors)
     return pairs

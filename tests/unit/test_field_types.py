@@ -563,3 +563,37 @@ def test_seeded_dog_tax_counts_dogs():
     two = {"hunde": [{"gefaehrlich": False}, {"gefaehrlich": False}]}
     dangerous = {"hunde": [{"gefaehrlich": True}]}
     assert [compute_values(spec, a)["tax_cents"] for a in (one, two, dangerous)] == [15600, 36000, 80400]
+
+
+def test_validate_answers_paths_name_fields_not_inputs():
+    spec = make_spec(field("geburt", "date"), group_field())
+    problems = validate_answers(
+        spec, {"geburt": "2026-02-31", "hunde": [{"name": "A"}, {"gefaehrlich": True}]}
+    )
+    assert [path for path, _message in problems["p"]] == ["geburt", "hunde.1.name", "hunde.1.erlaubnis"]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [{"a": 1}, ["x"], 12, "kein Datum", None, True, {"street": 1}, [{"id": 1}], "2026-13-45"],
+)
+def test_stored_values_of_an_unexpected_shape_never_crash(odd):
+    """Answers may come from an older form version: prefill, formatting and validation survive them."""
+    docs = [
+        field(),
+        field("n", "integer"),
+        field("m", "money"),
+        field("d", "date"),
+        field("y", "yesno"),
+        field("c", "multichoice", options=OPTIONS),
+        field("a", "address"),
+        field("f", "file"),
+        field("i", "iban"),
+        group_field(),
+    ]
+    spec = make_spec(*docs)
+    answers = {doc["key"]: odd for doc in docs}
+    build_page_form(spec, spec.pages[0], answers, "de")
+    for fmt in ("html", "text"):
+        format_answers(spec, answers, "de", fmt)
+    assert "p" in validate_answers(spec, answers)

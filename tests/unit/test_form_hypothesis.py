@@ -14,8 +14,10 @@ from werkzeug.datastructures import MultiDict
 from forms.dynamic import (
     PageInvalid,
     build_page_form,
+    compute_values,
     extract_page_answers,
     form_error_pairs,
+    format_answers,
     page_action,
     page_item_counts,
     validate_answers,
@@ -137,3 +139,33 @@ def test_nul_bytes_everywhere_are_rejected_with_messages(app_ctx, slug, page_key
     with pytest.raises(PageInvalid) as info:
         extract_page_answers(spec, page, form, {}, store_file=None)
     assert form_error_pairs(info.value.form)
+
+
+stored_value = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), hostile_text),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+
+
+@pytest.mark.parametrize("slug", sorted(SPECS))
+def test_odd_stored_answers_never_crash_prefill_summary_or_fees(app_ctx, slug):
+    """Answers from an older form version (or a bad import) may have any shape."""
+    spec = SPECS[slug]
+    keys = sorted({f.key for page in spec.pages for f in page.fields})
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.dictionaries(st.sampled_from(keys), stored_value, max_size=len(keys)))
+    def check(answers):
+        for page in spec.pages:
+            form = build_page_form(spec, page, answers, "de")
+            render_template_string(RENDER, form=form, page=page)
+        for fmt in ("html", "text"):
+            format_answers(spec, answers, "en", fmt)
+        validate_answers(spec, answers)
+        fee = compute_values(spec, answers)["fee_cents"]
+        assert isinstance(fee, int) and fee >= 0
+
+    check()

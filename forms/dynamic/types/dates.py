@@ -108,10 +108,10 @@ class DateType(FieldType):
             raise FieldError(_("Das Datum muss am oder vor dem %(date)s liegen.", date=_shown(high, locale)))
 
     def to_formdata(self, spec, value):
-        if not value:
+        parts = value.split("-") if isinstance(value, str) else []
+        if len(parts) != 3:
             return {"-day": "", "-month": "", "-year": ""}
-        day = date.fromisoformat(value)
-        return {"-day": str(day.day), "-month": str(day.month), "-year": str(day.year)}
+        return {"-day": parts[2].lstrip("0"), "-month": parts[1].lstrip("0"), "-year": parts[0]}
 
     def format_text(self, spec, value, locale):
         return _shown(date.fromisoformat(value), locale) if value else ""

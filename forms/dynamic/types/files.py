@@ -70,7 +70,8 @@ class FileUpload(FieldType):
         return _("Laden Sie eine Datei für „%(label)s“ hoch.", label=spec.label(locale))
 
     def clean(self, spec, field, locale, context):
-        existing = [f for f in (context.get("existing") or ()) if isinstance(f, dict)]
+        existing = context.get("existing")
+        existing = [f for f in existing if isinstance(f, dict)] if isinstance(existing, list) else []
         uploads = self.raw(field)
         if len(existing) + len(uploads) > spec.get("max_files", 1):
             if spec.get("max_files", 1) == 1:
@@ -104,13 +105,18 @@ class FileUpload(FieldType):
     def to_formdata(self, spec, value):
         return {}
 
+    def describe(self, entry: dict) -> str:
+        """ "Fahrzeugschein.pdf (120 KB)" for the list of uploaded files."""
+        size = entry.get("size")
+        return f"{entry.get('name', '')} ({human_size(size if isinstance(size, int) else 0)})"
+
     def format_text(self, spec, value, locale):
-        return ", ".join(f"{f.get('name', '')} ({human_size(int(f.get('size') or 0))})" for f in value or ())
+        return ", ".join(self.describe(f) for f in value or ())
 
     def format_html(self, spec, value, locale, file_url=None):
         items = []
         for f in value or ():
-            shown = f"{f.get('name', '')} ({human_size(int(f.get('size') or 0))})"
+            shown = self.describe(f)
             if file_url:
                 items.append(Markup('<li><a class="kern-link" href="%s">%s</a></li>') % (file_url(f), shown))
             else:
