@@ -28,7 +28,9 @@ def _init_extensions(app: Flask) -> None:
     import models  # noqa: F401  (registers every table on the metadata)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True, compare_type=True
+    )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Berlin")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
@@ -73,4 +75,15 @@ def _template_globals():
     return {
         "current_locale": str(get_locale()),
         "url_endpoints": current_app.view_functions.keys(),
+        "switch_language_url": _switch_language_url,
     }
+
+
+def _switch_language_url(lang: str) -> str:
+    """The current page in another language, keeping its query (search terms, filters)."""
+    from flask import url_for
+
+    if request.endpoint is None or request.method != "GET":
+        return url_for("public.index", lang=lang)
+    args = {k: v for k, v in request.args.items(multi=False) if k != "lang"}
+    return url_for(request.endpoint, **(request.view_args or {}), **args, lang=lang)

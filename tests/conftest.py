@@ -44,7 +44,10 @@ def app(tmp_path_factory):
     with app.app_context():
         _db.drop_all()
         _db.create_all()
-    return app
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()  # close pooled connections (PostgreSQL warns about unclosed ones)
 
 
 @pytest.fixture
@@ -85,8 +88,10 @@ def client(app, db):
 def login_as(client):
     """Log a user in through the real login form (so session rules are exercised)."""
 
-    def _login(user, password="correct horse battery staple"):
-        resp = client.post("/anmelden", data={"email": user.email, "password": password}, follow_redirects=False)
+    from tests.factories import PASSWORD
+
+    def _login(user, password=PASSWORD):
+        resp = client.post("/anmelden", data={"email": user.email, "password": password})
         assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:500]
         return user
 
@@ -113,7 +118,8 @@ def require_service(name: str, available: bool):
 
 @pytest.fixture
 def postgres(app):
-    require_service("PostgreSQL (DATABASE_URL)", app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"))
+    is_postgres = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    require_service("PostgreSQL (DATABASE_URL)", is_postgres)
     return app
 
 
