@@ -289,3 +289,17 @@ def test_load_spec_is_cached_per_version(db):
     spec = load_spec(version)
     assert [p.key for p in spec.pages] == ["eins", "zwei"]
     assert spec.field("hunde.chip").label("de") == "Chip"
+
+
+def test_seeded_forms_together_use_every_field_type():
+    used = set()
+
+    def collect(fields):
+        for f in fields:
+            used.add(f["type"])
+            collect(f.get("fields", ()))
+
+    for document in demo_documents().values():
+        for page in document["pages"]:
+            collect(page["fields"])
+    assert used == set(type_names())
