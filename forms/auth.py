@@ -27,10 +27,10 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def email_field(label=None, strict=True):
+def email_field(label=None, strict=True, required_message=None):
     """Email input; `strict` checks the syntax (new addresses), else only presence (log in)."""
     validators = [
-        DataRequired(message=_l("Bitte geben Sie Ihre E-Mail-Adresse ein.")),
+        DataRequired(message=required_message or _l("Bitte geben Sie Ihre E-Mail-Adresse ein.")),
         Length(max=254, message=_l("Die E-Mail-Adresse ist zu lang.")),
     ]
     if strict:

@@ -45,7 +45,9 @@ class StaffCreateForm(BaseForm):
             Length(max=200, message=_l("Der Name darf höchstens 200 Zeichen lang sein.")),
         ],
     )
-    email = email_field(_l("Dienstliche E-Mail-Adresse"))
+    email = email_field(
+        _l("Dienstliche E-Mail-Adresse"), required_message=_l("Bitte geben Sie die E-Mail-Adresse ein.")
+    )
     role = RadioField(
         _l("Rolle"),
         choices=[SelectChoice(k, label) for k, label in ROLE_LABELS.items()],
