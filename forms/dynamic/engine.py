@@ -243,10 +243,13 @@ def _formatted(f: FieldSpec, value, locale, fmt, file_url):
 
 def form_error_pairs(form: PageForm) -> list[tuple[str, str]]:
     """(anchor id, message) for the error summary, in page order; anchors point at an input."""
-    return [
-        (entry.name + entry.spec.ftype.anchor_suffix(entry.spec), message)
-        for entry, message in _entry_errors(form)
-    ]
+    pairs = []
+    for entry, message in _entry_errors(form):
+        if entry.group is not None:  # the summary names the item ("Hund 2: …"); inline it is obvious
+            group = form.spec.field(entry.group)
+            message = f"{group.ftype.item_label(group, form.locale, entry.index)}: {message}"
+        pairs.append((entry.name + entry.spec.ftype.anchor_suffix(entry.spec), message))
+    return pairs
 
 
 def _entry_errors(form: PageForm) -> list[tuple]:

@@ -409,7 +409,7 @@ def test_group_items_with_conditions_per_item():
     ]
     missing = {**data, "hunde-1-erlaubnis": ""}
     assert submit(make_spec(group_field()), missing)[1] == [
-        ("hunde-1-erlaubnis", "Füllen Sie das Feld „Feld“ aus.")
+        ("hunde-1-erlaubnis", "Feld 2: Füllen Sie das Feld „Feld“ aus.")
     ]
 
 
