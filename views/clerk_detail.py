@@ -58,14 +58,14 @@ def queue_context(flt) -> dict:
     return {
         "services": queue_services(),
         "states": sorted(known_states()),
-        "state_name": _state_name,
+        "state_name": state_name,
         "staff_state_label": staff_state_label,
         "deadline_status": deadline_status,
         "claim_next_form": ClaimForm(prefix="next"),
     }
 
 
-def _state_name(state: str) -> str:
+def state_name(state: str) -> str:
     """A staff label for a bare state key."""
     return workflow_states().get(state, state)
 
