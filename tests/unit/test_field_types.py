@@ -2,8 +2,10 @@
 
 import io
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
+from flask import render_template_string
 from markupsafe import Markup
 from werkzeug.datastructures import FileStorage, MultiDict
 
@@ -71,6 +73,10 @@ def text(spec_field, value, locale="de", fmt="text"):
 
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
+RENDER = (
+    '{% from "macros/dynamic_fields.html" import render_page_fields %}'
+    '{{ render_page_fields(form, page, "de") }}'
+)
 
 
 def test_registry_lists_every_documented_type():
@@ -597,3 +603,68 @@ def test_stored_values_of_an_unexpected_shape_never_crash(odd):
     for fmt in ("html", "text"):
         format_answers(spec, answers, "de", fmt)
     assert "p" in validate_answers(spec, answers)
+
+
+# --- rendering (templates/macros/dynamic_fields.html) -------------------------------------------
+
+
+class _Inputs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.label_for, self.controls, self.describedby = [], set(), [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        if tag == "label":
+            self.label_for.add(attrs.get("for"))
+        if tag in ("input", "select", "textarea") and attrs.get("type") != "hidden":
+            self.controls.append(attrs)
+        if "aria-describedby" in attrs:
+            self.describedby.extend(attrs["aria-describedby"].split())
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "bewohnerparkausweis",
+        "hundesteuer-anmeldung",
+        "gewerbeanmeldung",
+        "sondernutzungserlaubnis",
+        "meldebescheinigung",
+    ],
+)
+def test_rendered_pages_label_every_input_and_reference_existing_ids(slug):
+    from services.seed.forms import demo_documents
+
+    spec = load_spec(demo_documents()[slug])
+    for page in spec.pages:
+        form = build_page_form(spec, page, {}, "de", formdata=MultiDict())
+        with pytest.raises(PageInvalid) as info:  # every seeded page has a required field
+            extract_page_answers(spec, page, form, {})
+        html = render_template_string(RENDER, form=info.value.form, page=page)
+        parsed = _Inputs()
+        parsed.feed(html)
+        assert len(parsed.ids) == len(set(parsed.ids)), page.key
+        for control in parsed.controls:
+            assert control["id"] in parsed.label_for, (page.key, control["id"])
+        assert set(parsed.describedby) <= set(parsed.ids)
+        anchors = {anchor for anchor, _message in form_error_pairs(info.value.form)}
+        assert anchors <= set(parsed.ids), page.key
+
+
+def test_address_inputs_carry_autocomplete_tokens():
+    spec = make_spec(field("adr", "address"), field("mail", "email"), field("tel", "phone"))
+    html = render_template_string(
+        RENDER, form=build_page_form(spec, spec.pages[0], {}, "de"), page=spec.pages[0]
+    )
+    for token in (
+        'autocomplete="address-line1"',
+        'autocomplete="postal-code"',
+        'autocomplete="address-level2"',
+        'type="email"',
+        'type="tel"',
+        'autocomplete="email"',
+    ):
+        assert token in html
