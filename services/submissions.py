@@ -1,5 +1,7 @@
 """Submitting a draft: one transaction that writes the request, its first event and its outbox work."""
 
+import secrets
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -33,7 +35,7 @@ def submit_draft(draft, actor, locale: str = "de") -> ServiceRequest:
         raise AlreadySubmitted(request=existing)
     answers, computed = _checked_answers(draft)
     req = ServiceRequest(
-        reference=next_reference(),
+        reference=f"pending-{secrets.token_hex(12)}",  # the real number is drawn last, see below
         service_id=draft.service_id,
         form_version_id=draft.form_version_id,
         applicant_id=actor.id,
@@ -53,6 +55,8 @@ def submit_draft(draft, actor, locale: str = "de") -> ServiceRequest:
     append_event(req, "submitted", actor, data=_event_data(req), visible_to_citizen=True)
     start_request(req, actor)
     request_notice(req, "receipt")
+    # Drawn last: the counter row stays locked until the commit, so everything else happens before.
+    req.reference = next_reference()
     db.session.flush()
     return req
 
@@ -98,4 +102,4 @@ def _move_attachments(draft, req, answers: dict) -> None:
 
 
 def _event_data(req) -> dict:
-    return {"reference": req.reference, "form_version_id": req.form_version_id}
+    return {"form_version_id": req.form_version_id, "service_id": req.service_id}
