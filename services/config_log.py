@@ -1,0 +1,45 @@
+"""Configuration change log: who changed which setting of a department, when, and what."""
+
+from sqlalchemy import select
+
+from extensions import db
+from models import ConfigChange
+
+
+def record_change(department, actor, object_type: str, object_id, action: str, summary: str = "",
+                  details: dict | None = None) -> ConfigChange:
+    """Append one ConfigChange row (flushes). `department` may be None for installation-wide objects."""
+    change = ConfigChange(
+        department_id=department.id if department is not None else None,
+        actor_id=actor.id if actor is not None else None,
+        object_type=object_type,
+        object_id=str(object_id if object_id is not None else "")[:80],
+        action=action,
+        summary=summary or "",
+        details=details or {},
+    )
+    db.session.add(change)
+    db.session.flush()
+    return change
+
+
+def changes_for(department, limit: int = 200) -> list[ConfigChange]:
+    """The department's configuration changes, newest first."""
+    query = (
+        select(ConfigChange)
+        .where(ConfigChange.department_id == department.id)
+        .order_by(ConfigChange.created_at.desc(), ConfigChange.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def actor_names(changes) -> dict[int, str]:
+    """{user id: display name} for the actors of `changes` (one query)."""
+    from models import User
+
+    ids = {c.actor_id for c in changes if c.actor_id is not None}
+    if not ids:
+        return {}
+    users = db.session.scalars(select(User).where(User.id.in_(ids)))
+    return {u.id: u.full_name or u.email for u in users}

@@ -1,0 +1,616 @@
+"""Pure edit operations on a form definition document (the designer behind /verwaltung).
+
+Every operation takes a document, never changes it in place and returns an `Edit`: the new
+document plus the problems the publishing validator (`services.formdefs.validate_definition`)
+finds in it. Drafts are saved even when invalid, so nothing typed is lost; publishing refuses
+invalid documents. `locate_errors` maps the validator's JSON paths to page/field/attribute so
+the UI can show each problem next to the input concerned.
+"""
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from services.formdefs import validate_definition
+
+FIELD_TYPES = [
+    "text", "textarea", "integer", "decimal", "money", "date", "email", "phone", "postcode", "iban",
+    "choice", "multichoice", "yesno", "file", "address", "info", "group",
+]  # fmt: skip
+PRIVACY = ["public", "personal", "sensitive"]
+ACCEPT_TYPES = ["application/pdf", "image/jpeg", "image/png"]
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+
+# Type-specific settings: (name, kind). Kinds: int, number, str, i18n, list (one per line),
+# options (one "value | Bezeichnung | label" per line), accept (MIME types), bool, widget.
+SETTINGS: dict[str, list[tuple[str, str]]] = {
+    "text": [("min_length", "int"), ("max_length", "int"), ("pattern", "str"), ("pattern_message", "i18n"),
+             ("autocomplete", "str")],
+    "textarea": [("min_length", "int"), ("max_length", "int"), ("rows", "int")],
+    "email": [("autocomplete", "str")],
+    "phone": [("autocomplete", "str")],
+    "postcode": [("prefixes", "list"), ("prefix_message", "i18n"), ("autocomplete", "str")],
+    "iban": [("countries", "list")],
+    "integer": [("min", "int"), ("max", "int"), ("unit", "str")],
+    "decimal": [("min", "number"), ("max", "number"), ("decimal_places", "int"), ("unit", "str")],
+    "money": [("min_cents", "int"), ("max_cents", "int")],
+    "date": [("min", "str"), ("max", "str"), ("autocomplete", "str")],
+    "choice": [("options", "options"), ("widget", "widget")],
+    "multichoice": [("options", "options"), ("min_selected", "int"), ("max_selected", "int")],
+    "yesno": [("inline", "bool")],
+    "file": [("accept", "accept"), ("max_size_mb", "number"), ("max_files", "int")],
+    "address": [("postcode_prefixes", "list"), ("prefix_message", "i18n"), ("city", "str")],
+    "info": [("text", "i18n")],
+    "group": [("min_items", "int"), ("max_items", "int"), ("item_label", "i18n")],
+}  # fmt: skip
+ALL_SETTINGS = sorted({name for specs in SETTINGS.values() for name, _kind in specs})
+COMMON = ("key", "type", "label", "help", "required", "privacy", "condition")
+
+
+@dataclass
+class Edit:
+    """Result of one designer operation."""
+
+    document: dict
+    errors: list = field(default_factory=list)  # validator (path, reason) pairs
+    problem: str | None = None  # the operation itself was refused (nothing changed)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _result(doc: dict) -> Edit:
+    return Edit(doc, validate_definition(doc))
+
+
+def _refused(doc: dict, message: str) -> Edit:
+    return Edit(doc, validate_definition(doc), message)
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+
+def new_document(title_de: str, title_en: str = "") -> dict:
+    """A starter document: one page with one name field (valid, ready to be changed)."""
+    return {
+        "schema_version": 1,
+        "title": {"de": title_de, "en": title_en or title_de},
+        "pages": [
+            {
+                "key": "angaben",
+                "title": {"de": "Ihre Angaben", "en": "Your details"},
+                "fields": [
+                    {
+                        "key": "name",
+                        "type": "text",
+                        "label": {"de": "Vor- und Nachname", "en": "Full name"},
+                        "required": True,
+                        "privacy": "personal",
+                        "autocomplete": "name",
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def parse_import(text: str) -> tuple[dict | None, str | None]:
+    """A document from uploaded/pasted JSON, or (None, message with line and column)."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, _("Die Datei ist kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s).",
+                       line=exc.lineno, col=exc.colno, msg=exc.msg)
+    if not isinstance(doc, dict):
+        return None, _("Eine Formulardefinition muss ein JSON-Objekt sein.")
+    return doc, None
+
+
+def export_json(doc: dict) -> str:
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def pages(doc: dict) -> list[dict]:
+    value = doc.get("pages") if isinstance(doc, dict) else None
+    return [p for p in value if isinstance(p, dict)] if isinstance(value, list) else []
+
+
+def find_page(doc: dict, page_key: str) -> dict | None:
+    return next((p for p in pages(doc) if p.get("key") == page_key), None)
+
+
+def iter_fields(doc: dict):
+    """(page, field, parent_group_or_None) for every field, document order, group children included."""
+    for page in pages(doc):
+        for f in _field_list(page):
+            yield page, f, None
+            if f.get("type") == "group":
+                for child in _field_list(f):
+                    yield page, child, f
+
+
+def _field_list(container: dict) -> list[dict]:
+    value = container.get("fields")
+    return value if isinstance(value, list) else []
+
+
+def find_field(doc: dict, field_key: str):
+    """(page, field, parent_group) of the field with `field_key`, or None."""
+    return next(((p, f, g) for p, f, g in iter_fields(doc) if f.get("key") == field_key), None)
+
+
+def field_keys(doc: dict) -> set[str]:
+    return {f.get("key") for _p, f, _g in iter_fields(doc)}
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def add_page(doc: dict, key: str, title_de: str, title_en: str = "") -> Edit:
+    doc = copy.deepcopy(doc)
+    if find_page(doc, key) is not None:
+        return _refused(doc, _("Es gibt schon eine Seite mit dem Schlüssel „%(key)s“.", key=key))
+    doc.setdefault("pages", []).append(
+        {"key": key, "title": {"de": title_de, "en": title_en or title_de}, "fields": []}
+    )
+    return _result(doc)
+
+
+def update_page(doc: dict, page_key: str, key: str, title_de: str, title_en: str = "",
+                help_de: str = "", help_en: str = "") -> Edit:
+    doc = copy.deepcopy(doc)
+    page = find_page(doc, page_key)
+    if page is None:
+        return _refused(doc, _("Diese Seite gibt es nicht mehr."))
+    if key != page_key and find_page(doc, key) is not None:
+        return _refused(doc, _("Es gibt schon eine Seite mit dem Schlüssel „%(key)s“.", key=key))
+    page["key"] = key
+    page["title"] = {"de": title_de, "en": title_en or title_de}
+    _set_i18n_optional(page, "help", help_de, help_en)
+    return _result(doc)
+
+
+def delete_page(doc: dict, page_key: str) -> Edit:
+    doc = copy.deepcopy(doc)
+    doc["pages"] = [p for p in pages(doc) if p.get("key") != page_key]
+    return _result(doc)
+
+
+def move_page(doc: dict, page_key: str, step: int) -> Edit:
+    doc = copy.deepcopy(doc)
+    items = pages(doc)
+    index = next((i for i, p in enumerate(items) if p.get("key") == page_key), None)
+    if index is None:
+        return _refused(doc, _("Diese Seite gibt es nicht mehr."))
+    target = index + step
+    if 0 <= target < len(items):
+        items[index], items[target] = items[target], items[index]
+    doc["pages"] = items
+    return _result(doc)
+
+
+# --- fields ------------------------------------------------------------------------------------
+
+
+def add_field(doc: dict, page_key: str, data: dict, group_key: str | None = None) -> Edit:
+    """Append a field built from form `data` to a page (or to a repeating group on it)."""
+    doc = copy.deepcopy(doc)
+    page = find_page(doc, page_key)
+    if page is None:
+        return _refused(doc, _("Diese Seite gibt es nicht mehr."))
+    container = page
+    if group_key:
+        found = find_field(doc, group_key)
+        if found is None or found[1].get("type") != "group":
+            return _refused(doc, _("Diese Gruppe gibt es nicht mehr."))
+        container = found[1]
+    new = field_from_data(data)
+    if new["key"] in field_keys(doc):
+        return _refused(doc, _("Es gibt schon ein Feld mit dem Schlüssel „%(key)s“.", key=new["key"]))
+    container.setdefault("fields", []).append(new)
+    return _result(doc)
+
+
+def update_field(doc: dict, field_key: str, data: dict) -> Edit:
+    """Replace a field's settings with form `data` (condition and group children are kept)."""
+    doc = copy.deepcopy(doc)
+    found = find_field(doc, field_key)
+    if found is None:
+        return _refused(doc, _("Dieses Feld gibt es nicht mehr."))
+    _page, old, _group = found
+    new = field_from_data(data, old)
+    if new["key"] != field_key and new["key"] in field_keys(doc):
+        return _refused(doc, _("Es gibt schon ein Feld mit dem Schlüssel „%(key)s“.", key=new["key"]))
+    old.clear()
+    old.update(new)
+    return _result(doc)
+
+
+def delete_field(doc: dict, field_key: str) -> Edit:
+    doc = copy.deepcopy(doc)
+    container = _container_of(doc, field_key)
+    if container is not None:
+        container["fields"] = [f for f in _field_list(container) if f.get("key") != field_key]
+    return _result(doc)
+
+
+def move_field(doc: dict, field_key: str, step: int) -> Edit:
+    """Move a field up/down within its page or group; past the edge it moves to the neighbour page."""
+    doc = copy.deepcopy(doc)
+    container = _container_of(doc, field_key)
+    if container is None:
+        return _refused(doc, _("Dieses Feld gibt es nicht mehr."))
+    items = _field_list(container)
+    index = next(i for i, f in enumerate(items) if f.get("key") == field_key)
+    target = index + step
+    if 0 <= target < len(items):
+        items[index], items[target] = items[target], items[index]
+    elif "title" in container and "type" not in container:  # a page: move across the page border
+        all_pages = pages(doc)
+        p = all_pages.index(container)
+        q = p + (1 if step > 0 else -1)
+        if 0 <= q < len(all_pages):
+            moved = items.pop(index)
+            neighbour = all_pages[q].setdefault("fields", [])
+            if step > 0:
+                neighbour.insert(0, moved)
+            else:
+                neighbour.append(moved)
+    return _result(doc)
+
+
+def _container_of(doc: dict, field_key: str):
+    for page in pages(doc):
+        for f in _field_list(page):
+            if f.get("key") == field_key:
+                return page
+            if f.get("type") == "group" and any(c.get("key") == field_key for c in _field_list(f)):
+                return f
+    return None
+
+
+def field_from_data(data: dict, old: dict | None = None) -> dict:
+    """A field dict from flat form data (strings). Unparseable numbers are kept as typed so the
+    validator reports them at that attribute instead of losing the input."""
+    ftype = data.get("type") or (old or {}).get("type") or "text"
+    new: dict = {"key": (data.get("key") or "").strip(), "type": ftype}
+    new["label"] = {"de": (data.get("label_de") or "").strip(),
+                    "en": (data.get("label_en") or "").strip() or (data.get("label_de") or "").strip()}
+    _set_i18n_optional(new, "help", data.get("help_de") or "", data.get("help_en") or "")
+    new["required"] = bool(data.get("required"))
+    new["privacy"] = data.get("privacy") or "personal"
+    if old and "condition" in old:
+        new["condition"] = old["condition"]
+    for name, kind in SETTINGS.get(ftype, []):
+        value = _parse_setting(kind, name, data)
+        if value is not None:
+            new[name] = value
+    if ftype == "group":
+        new["fields"] = copy.deepcopy((old or {}).get("fields") or [])
+    return new
+
+
+def _parse_setting(kind: str, name: str, data: dict):
+    if kind == "i18n":
+        de, en = (data.get(f"{name}_de") or "").strip(), (data.get(f"{name}_en") or "").strip()
+        return {"de": de, "en": en or de} if de or en else None
+    if kind == "bool":
+        return True if data.get(name) else None
+    if kind == "accept":
+        value = data.get(name) or []
+        return list(value) if value else None
+    raw = data.get(name)
+    raw = raw.strip() if isinstance(raw, str) else raw
+    if raw in (None, ""):
+        return None
+    if kind == "int":
+        return int(raw) if re.fullmatch(r"-?\d{1,12}", raw) else raw
+    if kind == "number":
+        try:
+            number = float(raw.replace(",", "."))
+        except ValueError:
+            return raw
+        return int(number) if number.is_integer() else number
+    if kind == "list":
+        return [item.strip() for item in re.split(r"[\n,;]", raw) if item.strip()]
+    if kind == "options":
+        return [_parse_option(line) for line in raw.splitlines() if line.strip()]
+    return raw
+
+
+def _parse_option(line: str) -> dict:
+    parts = [p.strip() for p in line.split("|")]
+    value = parts[0]
+    label_de = parts[1] if len(parts) > 1 and parts[1] else value
+    label_en = parts[2] if len(parts) > 2 and parts[2] else label_de
+    return {"value": value, "label": {"de": label_de, "en": label_en}}
+
+
+def field_to_data(f: dict) -> dict:
+    """The inverse of field_from_data: flat strings for prefilling the field form."""
+    data = {
+        "key": f.get("key", ""), "type": f.get("type", "text"),
+        "label_de": _i18n(f.get("label"), "de"), "label_en": _i18n(f.get("label"), "en"),
+        "help_de": _i18n(f.get("help"), "de"), "help_en": _i18n(f.get("help"), "en"),
+        "required": bool(f.get("required")), "privacy": f.get("privacy", "personal"),
+    }  # fmt: skip
+    for name, kind in SETTINGS.get(f.get("type"), []):
+        value = f.get(name)
+        if value is None:
+            continue
+        if kind == "i18n":
+            data[f"{name}_de"], data[f"{name}_en"] = _i18n(value, "de"), _i18n(value, "en")
+        elif kind == "list" and isinstance(value, list):
+            data[name] = "\n".join(str(v) for v in value)
+        elif kind == "options" and isinstance(value, list):
+            data[name] = "\n".join(_option_line(o) for o in value)
+        elif kind in ("bool", "accept"):
+            data[name] = value
+        else:
+            data[name] = str(value)
+    return data
+
+
+def _option_line(option) -> str:
+    if not isinstance(option, dict):
+        return str(option)
+    label = option.get("label") or {}
+    return f"{option.get('value', '')} | {_i18n(label, 'de')} | {_i18n(label, 'en')}"
+
+
+def _i18n(value, lang: str) -> str:
+    return str(value.get(lang, "")) if isinstance(value, dict) else ""
+
+
+def _set_i18n_optional(target: dict, name: str, de: str, en: str) -> None:
+    de, en = (de or "").strip(), (en or "").strip()
+    if de or en:
+        target[name] = {"de": de or en, "en": en or de}
+    else:
+        target.pop(name, None)
+
+
+# --- computed values and form-level settings -------------------------------------------------
+
+
+def update_settings(doc: dict, title_de: str, title_en: str, fee_rule_json: str) -> Edit:
+    """Form title and the computed fee (JsonLogic as JSON text; empty removes it)."""
+    doc = copy.deepcopy(doc)
+    doc["title"] = {"de": title_de, "en": title_en or title_de}
+    computed = dict(doc.get("computed") or {})
+    if fee_rule_json.strip():
+        try:
+            computed["fee_cents"] = json.loads(fee_rule_json)
+        except json.JSONDecodeError as exc:
+            message = _("Die Gebührenregel ist kein gültiges JSON (Zeile %(line)s, Spalte %(col)s).",
+                        line=exc.lineno, col=exc.colno)
+            return _refused(doc, message)
+    else:
+        computed.pop("fee_cents", None)
+    if computed:
+        doc["computed"] = computed
+    else:
+        doc.pop("computed", None)
+    return _result(doc)
+
+
+# --- conditions --------------------------------------------------------------------------------
+
+OPERATORS = ("is", "is_not", "contains")
+NUMERIC = {"integer", "decimal", "money"}
+
+
+def set_condition(doc: dict, target: tuple[str, str], rule) -> Edit:
+    """Set (rule not None) or remove the condition of ("page"|"field", key)."""
+    doc = copy.deepcopy(doc)
+    kind, key = target
+    if kind == "page":
+        obj = find_page(doc, key)
+    else:
+        found = find_field(doc, key)
+        obj = found[1] if found else None
+    if obj is None:
+        return _refused(doc, _("Dieses Element gibt es nicht mehr."))
+    if rule is None:
+        obj.pop("condition", None)
+    else:
+        obj["condition"] = rule
+    return _result(doc)
+
+
+def condition_from_rows(doc: dict, rows: list[dict], combinator: str = "and"):
+    """Builder rows [{field, op, value}] → JsonLogic (None when no row names a field)."""
+    types = {f.get("key"): f.get("type") for _p, f, _g in iter_fields(doc)}
+    parts = []
+    for row in rows:
+        name = (row.get("field") or "").strip()
+        if not name:
+            continue
+        value = _typed_value(types.get(name.split(".")[0]), row.get("value") or "")
+        var = {"var": name}
+        op = row.get("op") or "is"
+        if op == "contains":
+            parts.append({"in": [value, var]})
+        elif op == "is_not":
+            parts.append({"!=": [var, value]})
+        else:
+            parts.append({"==": [var, value]})
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return {"or" if combinator == "or" else "and": parts}
+
+
+def _typed_value(ftype, raw: str):
+    raw = raw.strip()
+    if ftype == "yesno":
+        lowered = raw.lower()
+        if lowered in ("ja", "yes", "true", "1", "wahr"):
+            return True
+        if lowered in ("nein", "no", "false", "0", "falsch"):
+            return False
+    if ftype in NUMERIC and re.fullmatch(r"-?\d+([.,]\d+)?", raw):
+        number = float(raw.replace(",", "."))
+        return int(number) if number.is_integer() else number
+    return raw
+
+
+def rows_from_condition(rule):
+    """(combinator, rows) when `rule` has the builder's shape, else None (shown as JSON)."""
+    if rule is None:
+        return "and", []
+    combinator, parts = "and", [rule]
+    if isinstance(rule, dict) and len(rule) == 1 and next(iter(rule)) in ("and", "or"):
+        combinator = next(iter(rule))
+        parts = rule[combinator]
+        if not isinstance(parts, list) or not parts:
+            return None
+    rows = []
+    for part in parts:
+        row = _row_of(part)
+        if row is None:
+            return None
+        rows.append(row)
+    return combinator, rows
+
+
+def _row_of(part):
+    if not isinstance(part, dict) or len(part) != 1:
+        return None
+    op, args = next(iter(part.items()))
+    if not isinstance(args, list) or len(args) != 2:
+        return None
+    if op in ("==", "!="):
+        var, value = args
+        name = _var_name(var)
+        if name is None or not _is_literal(value):
+            return None
+        return {"field": name, "op": "is" if op == "==" else "is_not", "value": _display(value)}
+    if op == "in":
+        value, var = args
+        name = _var_name(var)
+        if name is None or not _is_literal(value):
+            return None
+        return {"field": name, "op": "contains", "value": _display(value)}
+    return None
+
+
+def _var_name(var):
+    if isinstance(var, dict) and set(var) == {"var"}:
+        name = var["var"]
+        if isinstance(name, list) and len(name) == 1:
+            name = name[0]
+        if isinstance(name, str) and name:
+            return name
+    return None
+
+
+def _is_literal(value) -> bool:
+    return isinstance(value, (str, int, float, bool)) and not isinstance(value, dict)
+
+
+def _display(value) -> str:
+    if value is True:
+        return "ja"
+    if value is False:
+        return "nein"
+    return str(value)
+
+
+def condition_fields(doc: dict, target: tuple[str, str]) -> list[dict]:
+    """Top-level fields a condition of `target` may refer to (declared before it, not info/file)."""
+    result = []
+    kind, key = target
+    for page in pages(doc):
+        if kind == "page" and page.get("key") == key:
+            break
+        stop = False
+        for f in _field_list(page):
+            if kind == "field" and (f.get("key") == key or any(c.get("key") == key for c in _field_list(f))):
+                stop = True
+                break
+            if f.get("type") not in ("info", "file", "group"):
+                result.append(f)
+        if stop:
+            break
+    return result
+
+
+# --- error locations ---------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"\[(\d+)\]|\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass
+class ErrorLocation:
+    path: str
+    reason: str
+    page: str | None = None  # page key
+    field: str | None = None  # field key (innermost)
+    attr: str = ""  # attribute path below the page/field, e.g. "label.de", "options[1].value"
+
+    @property
+    def input_id(self) -> str:
+        """Id of the designer input showing `attr` (label.de → label_de, options[2].value → options)."""
+        parts = [p for p in re.split(r"[.\[\]]", self.attr) if p]
+        if not parts:
+            return "key"
+        if len(parts) > 1 and parts[1] in ("de", "en"):
+            return f"{parts[0]}_{parts[1]}"
+        return parts[0]
+
+
+def locate_errors(doc: dict, errors) -> list[ErrorLocation]:
+    return [locate(doc, path, explain(reason)) for path, reason in errors]
+
+
+def locate(doc: dict, path: str, reason: str) -> ErrorLocation:
+    tokens = [int(i) if i else name for i, name in _TOKEN.findall(path[1:] if path.startswith("$") else path)]
+    loc = ErrorLocation(path, reason)
+    node, rest = doc, list(tokens)
+    try:
+        if rest[:1] == ["pages"] and len(rest) >= 2:
+            node = doc["pages"][rest[1]]
+            loc.page = node.get("key") if isinstance(node, dict) else None
+            rest = rest[2:]
+            while rest[:1] == ["fields"] and len(rest) >= 2 and isinstance(rest[1], int):
+                node = node["fields"][rest[1]]
+                loc.field = node.get("key") if isinstance(node, dict) else None
+                rest = rest[2:]
+    except (KeyError, IndexError, TypeError):
+        pass
+    loc.attr = "".join(f"[{t}]" if isinstance(t, int) else f".{t}" for t in rest).lstrip(".")
+    return loc
+
+
+_EXPLAIN = [
+    (re.compile(r"^duplicate field key '(.+)'$"), _l("Der Feldschlüssel „%(a)s“ kommt mehrfach vor.")),
+    (re.compile(r"^duplicate page key '(.+)'$"), _l("Der Seitenschlüssel „%(a)s“ kommt mehrfach vor.")),
+    (re.compile(r"^'(.*)' is not of type '(?:integer|number)'$"), _l("„%(a)s“ ist keine gültige Zahl.")),
+    (re.compile(r"^'(.*)' does not match .*"), _l("„%(a)s“ hat nicht das erlaubte Format (Kleinbuchstaben, "
+                                                  "Ziffern und _, am Anfang ein Buchstabe).")),
+    (re.compile(r"^'(.+)' is a required property$"), _l("Die Angabe „%(a)s“ fehlt.")),
+    (re.compile(r"^\[\] should be non-empty$|^\[\] is too short$"),
+     _l("Hier muss mindestens ein Eintrag stehen.")),
+    (re.compile(r"^'' should be non-empty$|^'' is too short$"), _l("Dieses Feld darf nicht leer sein.")),
+    (re.compile(r"^condition refers to '(.+)', which is not a field declared before it$"),
+     _l("Die Bedingung bezieht sich auf „%(a)s“, aber dieses Feld steht nicht davor.")),
+    (re.compile(r"^unknown property: (.+)$"), _l("Unbekannte Einstellung: %(a)s")),
+]  # fmt: skip
+
+
+def explain(reason: str) -> str:
+    """German wording for the validator's most common reasons (others are shown as they are)."""
+    for pattern, template in _EXPLAIN:
+        match = pattern.match(reason)
+        if match:
+            groups = [g for g in match.groups() if g]
+            text = str(template)
+            return text % {"a": groups[0]} if groups else text
+    return reason
