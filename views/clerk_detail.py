@@ -61,7 +61,6 @@ def queue_context(flt) -> dict:
         "state_name": state_name,
         "staff_state_label": staff_state_label,
         "deadline_status": deadline_status,
-        "claim_next_form": ClaimForm(prefix="next"),
     }
 
 

@@ -174,3 +174,11 @@ def test_export_csv_sensitive_only_for_department_admin(client, dept, db, login_
     client.post("/abmelden")
     login_as(admin)
     assert "Diagnose X" in client.get("/sachbearbeitung/export.csv").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/sachbearbeitung/?lang=en", "/sachbearbeitung/uebersicht?lang=en"])
+def test_clerk_pages_render_in_english(client, dept, clerk, path):
+    started_request(service=ServiceFactory(department=dept))
+    resp = client.get(path)
+    assert resp.status_code == 200
+    assert 'lang="en"' in resp.get_data(as_text=True)
