@@ -42,34 +42,74 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+class EuroField(DecimalField):
+    """Amount in euros; accepts a decimal comma ("30,70") and says so in German when unreadable."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            raw = valuelist[0].strip().replace(" ", "").replace("€", "")
+            if "," in raw:
+                raw = raw.replace(".", "").replace(",", ".")
+            try:
+                self.data = Decimal(raw) if raw else None
+            except ArithmeticError as exc:
+                self.data = None
+                raise ValueError(_l("Bitte geben Sie einen Betrag in Euro ein, z. B. 30,70.")) from exc
+
+
 class ActionForm(FlaskForm):
     """Only the CSRF token (buttons: move, delete, reset)."""
 
 
 class ServiceForm(BaseForm):
-    title_de = StringField(_l("Titel (deutsch)"), filters=[_strip], validators=[
-        DataRequired(_l("Bitte geben Sie einen Titel ein.")), Length(max=200)])
+    title_de = StringField(
+        _l("Titel (deutsch)"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Bitte geben Sie einen Titel ein.")), Length(max=200)],
+    )
     title_en = StringField(_l("Titel (englisch)"), filters=[_strip], validators=[Length(max=200)])
     summary_de = TextAreaField(_l("Kurzbeschreibung (deutsch)"), filters=[_strip])
     summary_en = TextAreaField(_l("Kurzbeschreibung (englisch)"), filters=[_strip])
     description_de = TextAreaField(_l("Beschreibung (deutsch)"), filters=[_strip])
     description_en = TextAreaField(_l("Beschreibung (englisch)"), filters=[_strip])
     leika_key = StringField(_l("LeiKa-Schlüssel"), filters=[_strip])
-    fee = DecimalField(_l("Gebühr in Euro"), places=2, default=Decimal("0"), validators=[
-        InputRequired(_l("Bitte geben Sie die Gebühr ein (0 für gebührenfrei).")),
-        NumberRange(min=0, max=100000, message=_l("Die Gebühr muss zwischen 0 und 100.000 Euro liegen."))],
-        render_kw={"inputmode": "decimal"})
-    processing_days = IntegerField(_l("Bearbeitungszeit in Tagen"), default=14, validators=[
-        InputRequired(_l("Bitte geben Sie die Bearbeitungszeit in Tagen ein.")),
-        NumberRange(min=1, max=365,
-                    message=_l("Die Bearbeitungszeit muss zwischen 1 und 365 Tagen liegen."))],
-        render_kw={"inputmode": "numeric"})
+    fee = EuroField(
+        _l("Gebühr in Euro"),
+        places=2,
+        default=Decimal("0"),
+        validators=[
+            InputRequired(_l("Bitte geben Sie die Gebühr ein (0 für gebührenfrei).")),
+            NumberRange(min=0, max=100000, message=_l("Die Gebühr muss zwischen 0 und 100.000 Euro liegen.")),
+        ],
+        render_kw={"inputmode": "decimal"},
+    )
+    processing_days = IntegerField(
+        _l("Bearbeitungszeit in Tagen"),
+        default=14,
+        validators=[
+            InputRequired(_l("Bitte geben Sie die Bearbeitungszeit in Tagen ein.")),
+            NumberRange(
+                min=1, max=365, message=_l("Die Bearbeitungszeit muss zwischen 1 und 365 Tagen liegen.")
+            ),
+        ],
+        render_kw={"inputmode": "numeric"},
+    )
     login_required = BooleanField(_l("Antrag nur mit Anmeldung (Konto erforderlich)"), default=True)
     active = BooleanField(_l("Leistung ist aktiv (im Katalog sichtbar)"), default=True)
 
     def service_data(self) -> dict:
-        names = ("title_de", "title_en", "summary_de", "summary_en", "description_de", "description_en",
-                 "leika_key", "processing_days", "login_required", "active")
+        names = (
+            "title_de",
+            "title_en",
+            "summary_de",
+            "summary_en",
+            "description_de",
+            "description_en",
+            "leika_key",
+            "processing_days",
+            "login_required",
+            "active",
+        )
         data = {k: self[k].data for k in names}
         data["fee_cents"] = int((self.fee.data or Decimal("0")) * 100)
         return data
@@ -120,13 +160,18 @@ class FieldForm(BaseForm):
     min_cents = StringField(_l("Kleinster Betrag in Cent"))
     max_cents = StringField(_l("Größter Betrag in Cent"))
     options = TextAreaField(_l("Antwortmöglichkeiten"))
-    widget = SelectField(_l("Darstellung"), choices=[("radios", _l("Optionsfelder")),
-                                                     ("select", _l("Auswahlliste"))])
+    widget = SelectField(
+        _l("Darstellung"), choices=[("radios", _l("Optionsfelder")), ("select", _l("Auswahlliste"))]
+    )
     min_selected = StringField(_l("Mindestens auszuwählen"))
     max_selected = StringField(_l("Höchstens auszuwählen"))
     inline = BooleanField(_l("Ja und Nein nebeneinander anzeigen"))
-    accept = SelectMultipleField(_l("Erlaubte Dateitypen"), choices=[(t, t) for t in ACCEPT_TYPES],
-                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    accept = SelectMultipleField(
+        _l("Erlaubte Dateitypen"),
+        choices=[(t, t) for t in ACCEPT_TYPES],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
     max_size_mb = StringField(_l("Höchstgröße je Datei in MB"))
     max_files = StringField(_l("Höchstzahl der Dateien"))
     postcode_prefixes = TextAreaField(_l("Erlaubte Anfänge der Postleitzahl (eine pro Zeile)"))
@@ -152,9 +197,14 @@ def condition_form_class(field_choices):
     """A builder form with CONDITION_ROWS rows (field, operator, value) and and/or."""
 
     class ConditionForm(BaseForm):
-        combinator = RadioField(_l("Verknüpfung"), default="and",
-                                choices=[("and", _l("Alle Bedingungen müssen zutreffen (und)")),
-                                         ("or", _l("Eine Bedingung genügt (oder)"))])
+        combinator = RadioField(
+            _l("Verknüpfung"),
+            default="and",
+            choices=[
+                ("and", _l("Alle Bedingungen müssen zutreffen (und)")),
+                ("or", _l("Eine Bedingung genügt (oder)")),
+            ],
+        )
 
     choices = [("", _l("– kein Feld –")), *field_choices]
     for i in range(CONDITION_ROWS):
@@ -174,13 +224,19 @@ class ImportForm(BaseForm):
 
 
 class PublishForm(BaseForm):
-    change_note = TextAreaField(_l("Was hat sich geändert?"), filters=[_strip], validators=[
-        DataRequired(_l("Bitte beschreiben Sie kurz, was sich geändert hat.")), Length(max=2000)])
+    change_note = TextAreaField(
+        _l("Was hat sich geändert?"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Bitte beschreiben Sie kurz, was sich geändert hat.")), Length(max=2000)],
+    )
 
 
 class ScenarioForm(BaseForm):
-    name = StringField(_l("Name des Szenarios"), filters=[_strip], validators=[
-        DataRequired(_l("Bitte geben Sie dem Szenario einen Namen.")), Length(max=200)])
+    name = StringField(
+        _l("Name des Szenarios"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Bitte geben Sie dem Szenario einen Namen.")), Length(max=200)],
+    )
     answers = TextAreaField(_l("Antworten (JSON-Objekt: Feldschlüssel → Wert)"), default="{}")
     pages = TextAreaField(_l("Erwartete sichtbare Seiten (Schlüssel, eine pro Zeile, in Reihenfolge)"))
     fee_cents = StringField(_l("Erwartete Gebühr in Cent"))
@@ -202,13 +258,19 @@ class WorkflowChooseForm(BaseForm):
 
 
 class WorkflowCopyForm(BaseForm):
-    name = StringField(_l("Name der Kopie"), filters=[_strip], validators=[
-        DataRequired(_l("Bitte geben Sie einen Namen ein.")), Length(max=200)])
+    name = StringField(
+        _l("Name der Kopie"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Bitte geben Sie einen Namen ein.")), Length(max=200)],
+    )
 
 
 class WorkflowEditForm(BaseForm):
-    name = StringField(_l("Name"), filters=[_strip], validators=[
-        DataRequired(_l("Bitte geben Sie einen Namen ein.")), Length(max=200)])
+    name = StringField(
+        _l("Name"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Bitte geben Sie einen Namen ein.")), Length(max=200)],
+    )
     document = TextAreaField(_l("Ablauf als JSON (Zustände, Übergänge, Rollen, Vier-Augen-Prinzip)"))
 
 
@@ -219,8 +281,12 @@ class NoticeTemplateForm(BaseForm):
 
 class StaffAddForm(BaseForm):
     email = email_field(_l("Dienstliche E-Mail-Adresse der Person"))
-    role = RadioField(_l("Rolle"), choices=ROLE_CHOICES, default="clerk",
-                      validators=[InputRequired(_l("Bitte wählen Sie eine Rolle."))])
+    role = RadioField(
+        _l("Rolle"),
+        choices=ROLE_CHOICES,
+        default="clerk",
+        validators=[InputRequired(_l("Bitte wählen Sie eine Rolle."))],
+    )
 
 
 class StaffRoleForm(BaseForm):

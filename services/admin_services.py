@@ -74,8 +74,15 @@ def create_service(department, data: dict, actor) -> Service:
     db.session.add(service)
     db.session.flush()
     ensure_definition(service)
-    record_change(department, actor, "service", service.slug, "create",
-                  _("Leistung „%(title)s“ angelegt", title=service.title_de), {"values": values})
+    record_change(
+        department,
+        actor,
+        "service",
+        service.slug,
+        "create",
+        _("Leistung „%(title)s“ angelegt", title=service.title_de),
+        {"values": values},
+    )
     return service
 
 
@@ -86,9 +93,19 @@ def update_service(service, data: dict, actor) -> Service:
         setattr(service, key, value)
     db.session.flush()
     if changed:
-        record_change(service.department, actor, "service", service.slug, "update",
-                      _("Leistung „%(title)s“ geändert: %(fields)s", title=service.title_de,
-                        fields=", ".join(sorted(changed))), {"changed": changed})
+        record_change(
+            service.department,
+            actor,
+            "service",
+            service.slug,
+            "update",
+            _(
+                "Leistung „%(title)s“ geändert: %(fields)s",
+                title=service.title_de,
+                fields=", ".join(sorted(changed)),
+            ),
+            {"changed": changed},
+        )
     return service
 
 
@@ -114,8 +131,9 @@ def ensure_definition(service) -> FormDefinition:
     """The service's FormDefinition, created with a starter draft when missing."""
     definition = db.session.scalar(select(FormDefinition).where(FormDefinition.service_id == service.id))
     if definition is None:
-        definition = FormDefinition(service_id=service.id, draft=designer.new_document(service.title_de,
-                                                                                      service.title_en))
+        definition = FormDefinition(
+            service_id=service.id, draft=designer.new_document(service.title_de, service.title_en)
+        )
         db.session.add(definition)
         db.session.flush()
     return definition
@@ -138,10 +156,14 @@ def set_require_latest(definition, value: bool, actor) -> None:
     definition.require_latest = value
     db.session.flush()
     service = definition.service
-    summary = (_("Entwürfe müssen auf die neueste Formularversion wechseln") if value
-               else _("Entwürfe dürfen auf ihrer Formularversion abgeschickt werden"))
-    record_change(service.department, actor, "form", service.slug, "require_latest", summary,
-                  {"require_latest": value})
+    summary = (
+        _("Entwürfe müssen auf die neueste Formularversion wechseln")
+        if value
+        else _("Entwürfe dürfen auf ihrer Formularversion abgeschickt werden")
+    )
+    record_change(
+        service.department, actor, "form", service.slug, "require_latest", summary, {"require_latest": value}
+    )
 
 
 def publish_definition(definition, actor, change_note: str):
@@ -154,26 +176,42 @@ def publish_definition(definition, actor, change_note: str):
         raise ValidationFailed(_("Bitte beschreiben Sie kurz, was sich geändert hat."), field="change_note")
     problems = designer.validate_definition(definition.draft)
     if problems:
-        raise InvalidDefinition(problems, _("Das Formular enthält noch Fehler und kann nicht veröffentlicht "
-                                            "werden."))
+        raise InvalidDefinition(
+            problems, _("Das Formular enthält noch Fehler und kann nicht veröffentlicht werden.")
+        )
     failed = scenarios.failing(scenarios.run_scenarios(definition))
     if failed:
         names = ", ".join(r.scenario.name for r in failed)
         raise ValidationFailed(
-            _("Veröffentlichen nicht möglich: %(count)s Szenario(s) schlagen fehl: %(names)s.",
-              count=len(failed), names=names),
+            _(
+                "Veröffentlichen nicht möglich: %(count)s Szenario(s) schlagen fehl: %(names)s.",
+                count=len(failed),
+                names=names,
+            ),
             results=failed,
         )
     latest = definition.latest
     version = publish_form(definition, actor, change_note.strip())
     if latest is not None and version.id == latest.id:
-        message = _("Der Entwurf ist unverändert gegenüber Version %(number)s; es wurde keine neue "
-                    "Version angelegt.", number=latest.number)
+        message = _(
+            "Der Entwurf ist unverändert gegenüber Version %(number)s; es wurde keine neue Version angelegt.",
+            number=latest.number,
+        )
         raise ValidationFailed(message)
     service = definition.service
-    record_change(service.department, actor, "form", service.slug, "publish",
-                  _("Formular Version %(number)s veröffentlicht: %(note)s", number=version.number,
-                    note=version.change_note), {"version": version.number})
+    record_change(
+        service.department,
+        actor,
+        "form",
+        service.slug,
+        "publish",
+        _(
+            "Formular Version %(number)s veröffentlicht: %(note)s",
+            number=version.number,
+            note=version.change_note,
+        ),
+        {"version": version.number},
+    )
     return version
 
 

@@ -6,8 +6,15 @@ from extensions import db
 from models import ConfigChange
 
 
-def record_change(department, actor, object_type: str, object_id, action: str, summary: str = "",
-                  details: dict | None = None) -> ConfigChange:
+def record_change(
+    department,
+    actor,
+    object_type: str,
+    object_id,
+    action: str,
+    summary: str = "",
+    details: dict | None = None,
+) -> ConfigChange:
     """Append one ConfigChange row (flushes). `department` may be None for installation-wide objects."""
     change = ConfigChange(
         department_id=department.id if department is not None else None,

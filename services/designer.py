@@ -104,8 +104,12 @@ def parse_import(text: str) -> tuple[dict | None, str | None]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        return None, _("Die Datei ist kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s).",
-                       line=exc.lineno, col=exc.colno, msg=exc.msg)
+        return None, _(
+            "Die Datei ist kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s).",
+            line=exc.lineno,
+            col=exc.colno,
+            msg=exc.msg,
+        )
     if not isinstance(doc, dict):
         return None, _("Eine Formulardefinition muss ein JSON-Objekt sein.")
     return doc, None
@@ -161,8 +165,15 @@ def add_page(doc: dict, key: str, title_de: str, title_en: str = "") -> Edit:
     return _result(doc)
 
 
-def update_page(doc: dict, page_key: str, key: str, title_de: str, title_en: str = "",
-                help_de: str = "", help_en: str = "") -> Edit:
+def update_page(
+    doc: dict,
+    page_key: str,
+    key: str,
+    title_de: str,
+    title_en: str = "",
+    help_de: str = "",
+    help_en: str = "",
+) -> Edit:
     doc = copy.deepcopy(doc)
     page = find_page(doc, page_key)
     if page is None:
@@ -279,8 +290,10 @@ def field_from_data(data: dict, old: dict | None = None) -> dict:
     validator reports them at that attribute instead of losing the input."""
     ftype = data.get("type") or (old or {}).get("type") or "text"
     new: dict = {"key": (data.get("key") or "").strip(), "type": ftype}
-    new["label"] = {"de": (data.get("label_de") or "").strip(),
-                    "en": (data.get("label_en") or "").strip() or (data.get("label_de") or "").strip()}
+    new["label"] = {
+        "de": (data.get("label_de") or "").strip(),
+        "en": (data.get("label_en") or "").strip() or (data.get("label_de") or "").strip(),
+    }
     _set_i18n_optional(new, "help", data.get("help_de") or "", data.get("help_en") or "")
     new["required"] = bool(data.get("required"))
     new["privacy"] = data.get("privacy") or "personal"
@@ -387,8 +400,11 @@ def update_settings(doc: dict, title_de: str, title_en: str, fee_rule_json: str)
         try:
             computed["fee_cents"] = json.loads(fee_rule_json)
         except json.JSONDecodeError as exc:
-            message = _("Die Gebührenregel ist kein gültiges JSON (Zeile %(line)s, Spalte %(col)s).",
-                        line=exc.lineno, col=exc.colno)
+            message = _(
+                "Die Gebührenregel ist kein gültiges JSON (Zeile %(line)s, Spalte %(col)s).",
+                line=exc.lineno,
+                col=exc.colno,
+            )
             return _refused(doc, message)
     else:
         computed.pop("fee_cents", None)

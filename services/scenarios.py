@@ -67,15 +67,29 @@ def _run(service, document: dict, scenario: FormScenario) -> ScenarioResult:
     expected = scenario.expected or {}
     failures = []
     if "pages" in expected and list(expected["pages"]) != actual.pages:
-        failures.append(_("Sichtbare Seiten: erwartet %(expected)s, tatsächlich %(actual)s.",
-                          expected=", ".join(expected["pages"]) or "–",
-                          actual=", ".join(actual.pages) or "–"))
+        failures.append(
+            _(
+                "Sichtbare Seiten: erwartet %(expected)s, tatsächlich %(actual)s.",
+                expected=", ".join(expected["pages"]) or "–",
+                actual=", ".join(actual.pages) or "–",
+            )
+        )
     if expected.get("fee_cents") is not None and int(expected["fee_cents"]) != actual.fee_cents:
-        failures.append(_("Gebühr: erwartet %(expected)s Cent, tatsächlich %(actual)s Cent.",
-                          expected=expected["fee_cents"], actual=actual.fee_cents))
+        failures.append(
+            _(
+                "Gebühr: erwartet %(expected)s Cent, tatsächlich %(actual)s Cent.",
+                expected=expected["fee_cents"],
+                actual=actual.fee_cents,
+            )
+        )
     if expected.get("department") and expected["department"] != actual.department:
-        failures.append(_("Zuständiges Amt: erwartet %(expected)s, tatsächlich %(actual)s.",
-                          expected=expected["department"], actual=actual.department))
+        failures.append(
+            _(
+                "Zuständiges Amt: erwartet %(expected)s, tatsächlich %(actual)s.",
+                expected=expected["department"],
+                actual=actual.department,
+            )
+        )
     return ScenarioResult(scenario, not failures, failures, actual)
 
 
@@ -106,13 +120,18 @@ def parse_answers(text: str) -> dict:
         answers = json.loads(text or "{}")
     except json.JSONDecodeError as exc:
         raise ValidationFailed(
-            _("Die Antworten sind kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s).",
-              line=exc.lineno, col=exc.colno, msg=exc.msg),
+            _(
+                "Die Antworten sind kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s).",
+                line=exc.lineno,
+                col=exc.colno,
+                msg=exc.msg,
+            ),
             field="answers",
         ) from exc
     if not isinstance(answers, dict):
-        raise ValidationFailed(_("Die Antworten müssen ein JSON-Objekt sein, z. B. {\"feld\": \"Wert\"}."),
-                               field="answers")
+        raise ValidationFailed(
+            _('Die Antworten müssen ein JSON-Objekt sein, z. B. {"feld": "Wert"}.'), field="answers"
+        )
     return answers
 
 

@@ -1,0 +1,104 @@
+"""Department self-service: services, staff, configuration log; access matrix for /verwaltung."""
+
+import pytest
+
+from extensions import db
+from models import ConfigChange, MembershipRole, Service
+from tests.factories import CitizenFactory, DepartmentFactory, ServiceFactory, StaffFactory, clerk_of
+
+
+@pytest.fixture
+def dept():
+    return DepartmentFactory()
+
+
+@pytest.fixture
+def admin(dept):
+    return clerk_of(dept, MembershipRole.ADMIN)
+
+
+def _service_data(**overrides):
+    data = {"title_de": "Baumfällgenehmigung", "title_en": "Tree felling permit", "summary_de": "",
+            "summary_en": "", "description_de": "", "description_en": "", "leika_key": "99050012104000",
+            "fee": "30,70", "processing_days": "21", "login_required": "y", "active": "y"}
+    data.update(overrides)
+    return data
+
+
+def test_admin_index_lists_only_own_departments_services(client, login_as, dept, admin):
+    own = ServiceFactory(department=dept, title_de="Eigene Leistung")
+    ServiceFactory(title_de="Fremde Leistung")
+    login_as(admin)
+    html = client.get("/verwaltung/").get_data(as_text=True)
+    assert own.title_de in html
+    assert "Fremde Leistung" not in html
+
+
+def test_admin_service_create_validates_leika_and_logs_change(client, login_as, dept, admin):
+    login_as(admin)
+    resp = client.post(f"/verwaltung/aemter/{dept.id}/leistungen/neu", data=_service_data(leika_key="123"))
+    assert resp.status_code == 400
+    assert "genau 14 Ziffern" in resp.get_data(as_text=True)
+    resp = client.post(f"/verwaltung/aemter/{dept.id}/leistungen/neu", data=_service_data())
+    assert resp.status_code == 303
+    service = db.session.query(Service).filter_by(title_de="Baumfällgenehmigung").one()
+    assert (service.fee_cents, service.processing_days, service.leika_key) == (3070, 21, "99050012104000")
+    assert service.form_definition is not None
+    change = db.session.query(ConfigChange).filter_by(object_type="service").one()
+    assert change.actor_id == admin.id and change.department_id == dept.id
+
+
+def test_admin_service_edit_changes_fields(client, login_as, dept, admin):
+    service = ServiceFactory(department=dept)
+    login_as(admin)
+    resp = client.post(f"/verwaltung/leistungen/{service.id}/bearbeiten",
+                       data=_service_data(title_de="Neu", fee="0", active=""))
+    assert resp.status_code == 303
+    db.session.refresh(service)
+    assert (service.title_de, service.fee_cents, service.active) == ("Neu", 0, False)
+
+
+@pytest.mark.parametrize("who", ["other_admin", "clerk", "citizen"])
+def test_admin_pages_are_404_for_others(client, login_as, dept, who):
+    service = ServiceFactory(department=dept)
+    user = {"other_admin": lambda: clerk_of(DepartmentFactory(), MembershipRole.ADMIN),
+            "clerk": lambda: clerk_of(dept), "citizen": CitizenFactory}[who]()
+    login_as(user)
+    for url in (f"/verwaltung/leistungen/{service.id}", f"/verwaltung/leistungen/{service.id}/bearbeiten",
+                f"/verwaltung/aemter/{dept.id}/mitarbeitende", f"/verwaltung/aemter/{dept.id}/aenderungen"):
+        assert client.get(url).status_code == 404, url
+    if who != "other_admin":
+        assert client.get("/verwaltung/").status_code == 404
+
+
+def test_admin_anonymous_goes_to_login(client, dept):
+    resp = client.get("/verwaltung/")
+    assert resp.status_code in (302, 401)
+
+
+def test_admin_platform_admin_sees_every_department(client, login_as, dept):
+    service = ServiceFactory(department=dept)
+    platform = StaffFactory(is_platform_admin=True)
+    login_as(platform)
+    assert client.get(f"/verwaltung/leistungen/{service.id}").status_code == 200
+
+
+def test_admin_staff_add_role_remove(client, login_as, dept, admin):
+    person = StaffFactory(full_name="Max Sachbearbeiter")
+    login_as(admin)
+    resp = client.post(f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": "nobody@x.invalid",
+                                                                          "role": "clerk"})
+    assert resp.status_code == 400 and "kein Mitarbeitendenkonto" in resp.get_data(as_text=True)
+    resp = client.post(f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": person.email, "role": "clerk"})
+    assert resp.status_code == 303
+    membership = next(m for m in person.memberships if m.department_id == dept.id)
+    assert membership.role == "clerk"
+    client.post(f"/verwaltung/aemter/{dept.id}/mitarbeitende/{membership.id}/rolle",
+                data={f"m{membership.id}-role": "admin"})
+    db.session.refresh(membership)
+    assert membership.role == "admin"
+    client.post(f"/verwaltung/aemter/{dept.id}/mitarbeitende/{membership.id}/entfernen")
+    db.session.expire_all()
+    assert dept.id not in person.department_ids()
+    log = client.get(f"/verwaltung/aemter/{dept.id}/aenderungen").get_data(as_text=True)
+    assert "membership_removed" in log or "membership" in log
