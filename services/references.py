@@ -1,7 +1,7 @@
 """Reference numbers (Aktenzeichen) like DU-2026-000123: unique and sequential per prefix and year."""
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import update
 
 from extensions import db
 from models import ReferenceCounter
@@ -16,24 +16,28 @@ def format_reference(prefix: str, year: int, value: int) -> str:
 def next_reference(now=None) -> str:
     """Issue the next reference number inside the caller's transaction.
 
-    The counter row is locked (`SELECT … FOR UPDATE` on PostgreSQL; SQLite serialises writers), so
-    concurrent submissions get distinct, gap-free numbers as long as their transactions commit.
+    `UPDATE … SET last_value = last_value + 1 … RETURNING` takes the counter row's lock (like
+    `SELECT … FOR UPDATE`, in one round trip) and holds it until the caller commits, so concurrent
+    submissions get distinct, gap-free numbers. SQLite serialises writers anyway.
     """
     prefix = current_app.config["REFERENCE_PREFIX"]
     year = (now or utcnow()).year
-    counter = _locked_counter(prefix, year)
-    counter.last_value += 1
-    db.session.flush()
-    return format_reference(prefix, year, counter.last_value)
+    value = _increment(prefix, year)
+    if value is None:
+        _create_counter(prefix, year)
+        value = _increment(prefix, year)
+    return format_reference(prefix, year, value)
 
 
-def _locked_counter(prefix: str, year: int) -> ReferenceCounter:
-    query = select(ReferenceCounter).where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
-    counter = db.session.scalar(query.with_for_update())
-    if counter is not None:
-        return counter
-    _create_counter(prefix, year)
-    return db.session.scalar(query.with_for_update().execution_options(populate_existing=True))
+def _increment(prefix: str, year: int) -> int | None:
+    table = ReferenceCounter.__table__
+    stmt = (
+        update(table)
+        .where(table.c.prefix == prefix, table.c.year == year)
+        .values(last_value=table.c.last_value + 1)
+        .returning(table.c.last_value)
+    )
+    return db.session.execute(stmt).scalar_one_or_none()
 
 
 def _create_counter(prefix: str, year: int) -> None:

@@ -4,10 +4,11 @@ import secrets
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from forms.dynamic import compute_values, validate_answers
-from models import Draft, ServiceRequest
+from models import Draft, FormVersion, ServiceRequest
 from models.base import utcnow
 from services.accounts import require_confirmed
 from services.drafts import needs_upgrade
@@ -30,9 +31,8 @@ def submit_draft(draft, actor, locale: str = "de") -> ServiceRequest:
     """
     require_confirmed(actor)
     _lock_draft(draft)
-    existing = request_for_draft(draft)
-    if existing is not None or draft.submitted_at is not None:
-        raise AlreadySubmitted(request=existing)
+    if draft.submitted_at is not None:
+        raise AlreadySubmitted(request=request_for_draft(draft))
     answers, computed = _checked_answers(draft)
     req = ServiceRequest(
         reference=f"pending-{secrets.token_hex(12)}",  # the real number is drawn last, see below
@@ -77,8 +77,20 @@ def applicant_name(answers: dict, user) -> str:
 
 
 def _lock_draft(draft) -> None:
-    """Serialise concurrent submits of one draft (row lock on PostgreSQL; SQLite serialises writers)."""
-    query = select(Draft).where(Draft.id == draft.id).with_for_update()
+    """Serialise concurrent submits of one draft (row lock on PostgreSQL; SQLite serialises writers).
+
+    Re-reads the row (a submit that waited sees the winner's submitted_at) and, in the same query,
+    the form version, its definition and the service the submission needs.
+    """
+    query = (
+        select(Draft)
+        .where(Draft.id == draft.id)
+        .options(
+            joinedload(Draft.form_version, innerjoin=True).joinedload(FormVersion.definition, innerjoin=True),
+            joinedload(Draft.service, innerjoin=True),
+        )
+        .with_for_update(of=Draft)
+    )
     db.session.execute(query.execution_options(populate_existing=True))
 
 
