@@ -34,13 +34,14 @@ seed: venv
 	$(BIN)/flask seed demo
 
 babel-extract: venv
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -o translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --add-comments=Translators: \
+	  --project=Amtsweg --copyright-holder="Stadt Duisburg" --no-location --sort-output -o translations/messages.pot .
 
 babel-update: babel-extract
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 babel-compile: venv
-	$(BIN)/pybabel compile -d translations --use-fuzzy -f 2>/dev/null || $(BIN)/pybabel compile -d translations
+	$(BIN)/pybabel -q compile -d translations
 
 bench: venv
 	$(BIN)/python -m bench.submit && $(BIN)/python -m bench.queue && $(BIN)/python -m bench.notices
