@@ -38,14 +38,19 @@ def _first_break(events) -> tuple[int, str] | None:
     return None
 
 
+_COLUMNS = ("request_id", "seq", "kind", "actor_id", "created_at", "data", "prev_hash", "hash")
+
+
 def verify_chains(batch: int = 2000) -> list[ChainBreak]:
     """Check every request's event chain; one ChainBreak (the first broken link) per broken request."""
     breaks, current, events = [], None, []
+    columns = [getattr(RequestEvent, name) for name in _COLUMNS]
+    # Plain rows, streamed: no ORM objects for what may be millions of events.
     rows = db.session.execute(
-        select(RequestEvent)
+        select(*columns)
         .order_by(RequestEvent.request_id, RequestEvent.seq)
         .execution_options(yield_per=batch)
-    ).scalars()
+    )
     for ev in rows:
         if ev.request_id != current:
             _collect(current, events, breaks)

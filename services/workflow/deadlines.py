@@ -35,7 +35,8 @@ def deadline_status(req, now=None, kind=None, due_soon=DUE_SOON):
     if kind is None and req.workflow_version is not None:
         from services.workflow.definitions import load_spec
 
-        kind = load_spec(req.workflow_version).kind(req.state)
+        spec = load_spec(req.workflow_version)
+        kind, due_soon = spec.kind(req.state), timedelta(days=spec.due_soon_days)
     if kind in ("decided", "closed") or req.due_at is None:
         return None
     if req.clock_paused_at is not None:
