@@ -15,6 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -33,9 +34,14 @@ TYPE_LABELS = {
 PRIVACY_LABELS = {
     "public": _l("öffentlich"), "personal": _l("personenbezogen"), "sensitive": _l("besonders schützenswert"),
 }  # fmt: skip
-ROLE_CHOICES = [("clerk", _l("Sachbearbeitung")), ("admin", _l("Amtsadministration"))]
+ROLE_PAIRS = [("clerk", _l("Sachbearbeitung")), ("admin", _l("Amtsadministration"))]
 OPERATOR_LABELS = {"is": _l("ist"), "is_not": _l("ist nicht"), "contains": _l("enthält")}
 CONDITION_ROWS = 4
+
+
+def choice_list(pairs) -> list[SelectChoice]:
+    """(value, label) pairs → SelectChoice objects (tuples are deprecated in WTForms)."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _strip(value):
@@ -127,20 +133,20 @@ class FieldTypeForm(FlaskForm):
     class Meta:
         csrf = False
 
-    typ = SelectField(_l("Feldtyp"), choices=[(t, TYPE_LABELS[t]) for t in FIELD_TYPES])
+    typ = SelectField(_l("Feldtyp"), choices=choice_list((t, TYPE_LABELS[t]) for t in FIELD_TYPES))
 
 
 class FieldForm(BaseForm):
     """Common settings plus every type-specific one; the template shows those of the chosen type."""
 
     key = StringField(_l("Schlüssel"), filters=[_strip])
-    type = SelectField(_l("Feldtyp"), choices=[(t, TYPE_LABELS[t]) for t in FIELD_TYPES])
+    type = SelectField(_l("Feldtyp"), choices=choice_list((t, TYPE_LABELS[t]) for t in FIELD_TYPES))
     label_de = StringField(_l("Beschriftung (deutsch)"), filters=[_strip])
     label_en = StringField(_l("Beschriftung (englisch)"), filters=[_strip])
     help_de = TextAreaField(_l("Hilfetext (deutsch)"), filters=[_strip])
     help_en = TextAreaField(_l("Hilfetext (englisch)"), filters=[_strip])
     required = BooleanField(_l("Pflichtfeld"))
-    privacy = SelectField(_l("Schutzbedarf"), choices=[(p, PRIVACY_LABELS[p]) for p in PRIVACY])
+    privacy = SelectField(_l("Schutzbedarf"), choices=choice_list((p, PRIVACY_LABELS[p]) for p in PRIVACY))
     # type-specific
     min_length = StringField(_l("Mindestlänge (Zeichen)"))
     max_length = StringField(_l("Höchstlänge (Zeichen)"))
@@ -161,14 +167,15 @@ class FieldForm(BaseForm):
     max_cents = StringField(_l("Größter Betrag in Cent"))
     options = TextAreaField(_l("Antwortmöglichkeiten"))
     widget = SelectField(
-        _l("Darstellung"), choices=[("radios", _l("Optionsfelder")), ("select", _l("Auswahlliste"))]
+        _l("Darstellung"),
+        choices=choice_list([("radios", _l("Optionsfelder")), ("select", _l("Auswahlliste"))]),
     )
     min_selected = StringField(_l("Mindestens auszuwählen"))
     max_selected = StringField(_l("Höchstens auszuwählen"))
     inline = BooleanField(_l("Ja und Nein nebeneinander anzeigen"))
     accept = SelectMultipleField(
         _l("Erlaubte Dateitypen"),
-        choices=[(t, t) for t in ACCEPT_TYPES],
+        choices=choice_list((t, t) for t in ACCEPT_TYPES),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
@@ -200,16 +207,22 @@ def condition_form_class(field_choices):
         combinator = RadioField(
             _l("Verknüpfung"),
             default="and",
-            choices=[
-                ("and", _l("Alle Bedingungen müssen zutreffen (und)")),
-                ("or", _l("Eine Bedingung genügt (oder)")),
-            ],
+            choices=choice_list(
+                [
+                    ("and", _l("Alle Bedingungen müssen zutreffen (und)")),
+                    ("or", _l("Eine Bedingung genügt (oder)")),
+                ]
+            ),
         )
 
-    choices = [("", _l("– kein Feld –")), *field_choices]
+    choices = choice_list([("", _l("– kein Feld –")), *field_choices])
     for i in range(CONDITION_ROWS):
         setattr(ConditionForm, f"field_{i}", SelectField(_l("Feld"), choices=choices, validate_choice=False))
-        setattr(ConditionForm, f"op_{i}", SelectField(_l("Vergleich"), choices=list(OPERATOR_LABELS.items())))
+        setattr(
+            ConditionForm,
+            f"op_{i}",
+            SelectField(_l("Vergleich"), choices=choice_list(OPERATOR_LABELS.items())),
+        )
         setattr(ConditionForm, f"value_{i}", StringField(_l("Wert"), filters=[_strip]))
     return ConditionForm
 
@@ -280,14 +293,14 @@ class NoticeTemplateForm(BaseForm):
 
 
 class StaffAddForm(BaseForm):
-    email = email_field(_l("Dienstliche E-Mail-Adresse der Person"))
+    email = email_field(_l("Dienstliche E-Mail-Adresse der Person"), strict=False)
     role = RadioField(
         _l("Rolle"),
-        choices=ROLE_CHOICES,
+        choices=choice_list(ROLE_PAIRS),
         default="clerk",
         validators=[InputRequired(_l("Bitte wählen Sie eine Rolle."))],
     )
 
 
 class StaffRoleForm(BaseForm):
-    role = SelectField(_l("Rolle"), choices=ROLE_CHOICES)
+    role = SelectField(_l("Rolle"), choices=choice_list(ROLE_PAIRS))

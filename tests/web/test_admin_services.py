@@ -86,7 +86,7 @@ def test_admin_platform_admin_sees_every_department(client, login_as, dept):
 def test_admin_staff_add_role_remove(client, login_as, dept, admin):
     person = StaffFactory(full_name="Max Sachbearbeiter")
     login_as(admin)
-    resp = client.post(f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": "nobody@x.invalid",
+    resp = client.post(f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": "niemand@duisburg.de",
                                                                           "role": "clerk"})
     assert resp.status_code == 400 and "kein Mitarbeitendenkonto" in resp.get_data(as_text=True)
     resp = client.post(f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": person.email, "role": "clerk"})
