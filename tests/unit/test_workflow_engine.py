@@ -347,3 +347,20 @@ def test_definition_schema_errors_are_worded_for_admins(app_ctx):
     errors = dict(validate_workflow(doc))
     assert errors["/states/0"] == "Pflichtangabe fehlt: kind"
     assert errors["/transitions/0/name"].startswith("Nur Kleinbuchstaben")
+
+
+def test_engine_concurrent_commit_detected_at_flush(db, notices):
+    """Another transaction committed after we loaded the row: the UPDATE matches nothing → StaleObject."""
+    from sqlalchemy import text
+
+    req = started_request()
+    db.session.commit()
+    clerk = clerk_of(req.department)
+    db.session.commit()
+    loaded = req.row_version
+    with db.engine.begin() as conn:  # the other clerk's transaction
+        conn.execute(text("UPDATE service_requests SET row_version = row_version + 1, state = 'in_bearbeitung'"))
+    with pytest.raises(StaleObject):
+        apply_transition(req, "bearbeitung_beginnen", clerk, {}, loaded)
+    db.session.rollback()
+    assert (req.state, [e.kind for e in history(req)]) == ("in_bearbeitung", ["routed"])
