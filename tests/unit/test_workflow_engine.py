@@ -359,7 +359,9 @@ def test_engine_concurrent_commit_detected_at_flush(db, notices):
     db.session.commit()
     loaded = req.row_version
     with db.engine.begin() as conn:  # the other clerk's transaction
-        conn.execute(text("UPDATE service_requests SET row_version = row_version + 1, state = 'in_bearbeitung'"))
+        conn.execute(
+            text("UPDATE service_requests SET row_version = row_version + 1, state = 'in_bearbeitung'")
+        )
     with pytest.raises(StaleObject):
         apply_transition(req, "bearbeitung_beginnen", clerk, {}, loaded)
     db.session.rollback()
