@@ -28,7 +28,8 @@ import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# Run as a script, bench/ would be sys.path[0] and its modules (bench/queue.py) would shadow the stdlib.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 PASSWORD = "Bench-Passwort-2026!"  # noqa: S105  (throwaway accounts in a throwaway database)
 SERVICE_SLUG = "bench-bewohnerparken"
@@ -199,6 +200,8 @@ def start_gunicorn(env: dict, port: int, workers: int, threads: int):
         "gthread",
         "-b",
         f"127.0.0.1:{port}",
+        "--keep-alive",
+        "30",
         "--log-level",
         "warning",
         "--chdir",
@@ -243,13 +246,21 @@ class Client:
         headers = {"Cookie": self.cookie} if self.cookie else {}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        self.conn.request(method, path, body=body, headers=headers)
-        resp = self.conn.getresponse()
+        try:
+            resp = self._send(method, path, body, headers)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # the server closed an idle keep-alive connection before our request reached it
+            self.conn.close()
+            resp = self._send(method, path, body, headers)
         data = resp.read()
         for header, value in resp.getheaders():
             if header.lower() == "set-cookie" and value.startswith("session="):
                 self.cookie = value.split(";", 1)[0]
         return resp.status, resp.getheader("Location") or "", data.decode("utf-8", "replace")
+
+    def _send(self, method, path, body, headers):
+        self.conn.request(method, path, body=body, headers=headers)
+        return self.conn.getresponse()
 
     def login(self, email: str, first_draft: str) -> None:
         _, _, page = self.request("GET", "/anmelden")
@@ -261,6 +272,33 @@ class Client:
         status, _, page = self.request("GET", f"/antrag/{first_draft}/pruefen")
         assert status == 200, f"review page: {status}"
         self.csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def _proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def server_cpu(gunicorn_pgid: int, database: str) -> tuple[float, float]:
+    """CPU seconds used so far by the gunicorn process group and by the database's backends."""
+    web = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == gunicorn_pgid:
+                    web += _proc_cpu(int(entry.name))
+            except OSError:
+                continue
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1/postgres") as conn:
+        pids = [
+            r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))
+        ]
+    return web, sum(_proc_cpu(pid) for pid in pids)
 
 
 def run_phase(clients, jobs_per_client, make_call) -> tuple[float, list[float]]:
@@ -320,6 +358,11 @@ def describe(name, wall, lat) -> tuple[float, str]:
     return rps, line
 
 
+def cpu_note(before, after, n) -> str:
+    web, database = ((a - b) * 1000 / n for a, b in zip(after, before, strict=True))
+    return f"  | CPU/req: gunicorn {web:5.1f} ms, PostgreSQL {database:5.1f} ms"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -348,8 +391,11 @@ def main() -> int:
             client.login(jobs[0][0], jobs[0][1])
         warm = [[None] * 5 for _ in clients]
         run_phase(clients, warm, baseline_call)
+        cpu0 = server_cpu(proc.pid, args.database)
         base_wall, base_lat = run_phase(clients, [[None] * per_client for _ in clients], baseline_call)
+        cpu1 = server_cpu(proc.pid, args.database)
         sub_wall, sub_lat = run_phase(clients, [[d for _, d in jobs] for jobs in plan], submit_call)
+        cpu2 = server_cpu(proc.pid, args.database)
     finally:
         stop(proc)
     base_rps, base_line = describe("baseline", base_wall, base_lat)
@@ -358,8 +404,8 @@ def main() -> int:
         f"gunicorn gthread workers={args.workers} threads={args.threads}, {args.clients} concurrent clients, "
         f"PostgreSQL {args.database}"
     )
-    print(base_line)
-    print(sub_line)
+    print(base_line + cpu_note(cpu0, cpu1, len(base_lat)))
+    print(sub_line + cpu_note(cpu1, cpu2, len(sub_lat)))
     ratio = sub_rps / base_rps
     p95 = pct(sub_lat, 95)
     print(

@@ -71,8 +71,9 @@ def page(draft_id, page_key):
     try:
         answers = extract_page_answers(ctx.spec, ctx.page, form, draft.answers, ctx.store_file)
     except PageInvalid as exc:
-        with transaction():  # accepted uploads are kept, so the citizen need not pick them again
-            drafts.save_answers(draft, exc.answers, draft.last_page)
+        if exc.answers != draft.answers:
+            with transaction():  # accepted uploads are kept, so the citizen need not pick them again
+                drafts.save_answers(draft, exc.answers, draft.last_page)
         return ctx.render(exc.form, status=400)
     with transaction():
         drafts.save_answers(draft, answers, ctx.page.key)
