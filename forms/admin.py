@@ -169,6 +169,7 @@ class FieldForm(BaseForm):
     widget = SelectField(
         _l("Darstellung"),
         choices=choice_list([("radios", _l("Optionsfelder")), ("select", _l("Auswahlliste"))]),
+        validate_choice=False,
     )
     min_selected = StringField(_l("Mindestens auszuwählen"))
     max_selected = StringField(_l("Höchstens auszuwählen"))

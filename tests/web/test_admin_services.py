@@ -18,9 +18,19 @@ def admin(dept):
 
 
 def _service_data(**overrides):
-    data = {"title_de": "Baumfällgenehmigung", "title_en": "Tree felling permit", "summary_de": "",
-            "summary_en": "", "description_de": "", "description_en": "", "leika_key": "99050012104000",
-            "fee": "30,70", "processing_days": "21", "login_required": "y", "active": "y"}
+    data = {
+        "title_de": "Baumfällgenehmigung",
+        "title_en": "Tree felling permit",
+        "summary_de": "",
+        "summary_en": "",
+        "description_de": "",
+        "description_en": "",
+        "leika_key": "99050012104000",
+        "fee": "30,70",
+        "processing_days": "21",
+        "login_required": "y",
+        "active": "y",
+    }
     data.update(overrides)
     return data
 
@@ -51,8 +61,10 @@ def test_admin_service_create_validates_leika_and_logs_change(client, login_as, 
 def test_admin_service_edit_changes_fields(client, login_as, dept, admin):
     service = ServiceFactory(department=dept)
     login_as(admin)
-    resp = client.post(f"/verwaltung/leistungen/{service.id}/bearbeiten",
-                       data=_service_data(title_de="Neu", fee="0", active=""))
+    resp = client.post(
+        f"/verwaltung/leistungen/{service.id}/bearbeiten",
+        data=_service_data(title_de="Neu", fee="0", active=""),
+    )
     assert resp.status_code == 303
     db.session.refresh(service)
     assert (service.title_de, service.fee_cents, service.active) == ("Neu", 0, False)
@@ -61,11 +73,18 @@ def test_admin_service_edit_changes_fields(client, login_as, dept, admin):
 @pytest.mark.parametrize("who", ["other_admin", "clerk", "citizen"])
 def test_admin_pages_are_404_for_others(client, login_as, dept, who):
     service = ServiceFactory(department=dept)
-    user = {"other_admin": lambda: clerk_of(DepartmentFactory(), MembershipRole.ADMIN),
-            "clerk": lambda: clerk_of(dept), "citizen": CitizenFactory}[who]()
+    user = {
+        "other_admin": lambda: clerk_of(DepartmentFactory(), MembershipRole.ADMIN),
+        "clerk": lambda: clerk_of(dept),
+        "citizen": CitizenFactory,
+    }[who]()
     login_as(user)
-    for url in (f"/verwaltung/leistungen/{service.id}", f"/verwaltung/leistungen/{service.id}/bearbeiten",
-                f"/verwaltung/aemter/{dept.id}/mitarbeitende", f"/verwaltung/aemter/{dept.id}/aenderungen"):
+    for url in (
+        f"/verwaltung/leistungen/{service.id}",
+        f"/verwaltung/leistungen/{service.id}/bearbeiten",
+        f"/verwaltung/aemter/{dept.id}/mitarbeitende",
+        f"/verwaltung/aemter/{dept.id}/aenderungen",
+    ):
         assert client.get(url).status_code == 404, url
     if who != "other_admin":
         assert client.get("/verwaltung/").status_code == 404
@@ -86,15 +105,20 @@ def test_admin_platform_admin_sees_every_department(client, login_as, dept):
 def test_admin_staff_add_role_remove(client, login_as, dept, admin):
     person = StaffFactory(full_name="Max Sachbearbeiter")
     login_as(admin)
-    resp = client.post(f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": "niemand@duisburg.de",
-                                                                          "role": "clerk"})
+    resp = client.post(
+        f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": "niemand@duisburg.de", "role": "clerk"}
+    )
     assert resp.status_code == 400 and "kein Mitarbeitendenkonto" in resp.get_data(as_text=True)
-    resp = client.post(f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": person.email, "role": "clerk"})
+    resp = client.post(
+        f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": person.email, "role": "clerk"}
+    )
     assert resp.status_code == 303
     membership = next(m for m in person.memberships if m.department_id == dept.id)
     assert membership.role == "clerk"
-    client.post(f"/verwaltung/aemter/{dept.id}/mitarbeitende/{membership.id}/rolle",
-                data={f"m{membership.id}-role": "admin"})
+    client.post(
+        f"/verwaltung/aemter/{dept.id}/mitarbeitende/{membership.id}/rolle",
+        data={f"m{membership.id}-role": "admin"},
+    )
     db.session.refresh(membership)
     assert membership.role == "admin"
     client.post(f"/verwaltung/aemter/{dept.id}/mitarbeitende/{membership.id}/entfernen")

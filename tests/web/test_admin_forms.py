@@ -1,0 +1,199 @@
+"""Form designer, preview, scenarios, publish/versions/diff and JSON import/export (web)."""
+
+import io
+import json
+
+import pytest
+
+from extensions import db
+from models import Draft, FormScenario, FormVersion, MembershipRole, ServiceRequest
+from services import admin_services
+from tests.factories import DepartmentFactory, ServiceFactory, clerk_of
+
+
+@pytest.fixture
+def dept():
+    return DepartmentFactory(slug="strassenverkehrsamt")
+
+
+@pytest.fixture
+def service(dept):
+    service = ServiceFactory(department=dept, fee_cents=0)
+    admin_services.ensure_definition(service)
+    return service
+
+
+@pytest.fixture
+def admin(client, login_as, dept):
+    return login_as(clerk_of(dept, MembershipRole.ADMIN))
+
+
+def base(service):
+    return f"/verwaltung/leistungen/{service.id}/formular"
+
+
+def field_data(**kw):
+    data = {"key": "", "type": "text", "label_de": "", "label_en": "", "privacy": "personal", "required": "y"}
+    data.update(kw)
+    return data
+
+
+def test_admin_designer_add_fields_condition_and_publish(client, service, admin):
+    url = base(service)
+    assert client.get(url + "/").status_code == 200
+    resp = client.post(
+        url + "/seiten/angaben/felder/neu",
+        data=field_data(
+            key="art",
+            type="choice",
+            label_de="Art",
+            options="privat | Privat | Private\ngewerblich | Gewerblich",
+        ),
+    )
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    resp = client.post(url + "/seiten/angaben/felder/neu", data=field_data(key="firma", label_de="Firma"))
+    assert resp.status_code == 303
+    resp = client.post(
+        url + "/feld/firma/bedingung",
+        data={
+            "modus": "baukasten",
+            "combinator": "and",
+            "field_0": "art",
+            "op_0": "is",
+            "value_0": "gewerblich",
+        },
+    )
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    draft = service.form_definition.draft
+    firma = next(f for f in draft["pages"][0]["fields"] if f["key"] == "firma")
+    assert firma["condition"] == {"==": [{"var": "art"}, "gewerblich"]}
+    html = client.get(url + "/feld/firma/bedingung").get_data(as_text=True)
+    assert 'value="gewerblich"' in html
+    resp = client.post(url + "/veroeffentlichen", data={"change_note": "Erste Fassung"})
+    assert resp.status_code == 303
+    version = db.session.query(FormVersion).one()
+    assert version.number == 1 and version.change_note == "Erste Fassung"
+    versions = client.get(url + "/versionen").get_data(as_text=True)
+    assert "Erste Fassung" in versions
+
+
+def test_admin_designer_invalid_field_is_saved_and_error_shown_at_field(client, service, admin):
+    url = base(service)
+    resp = client.post(
+        url + "/seiten/angaben/felder/neu",
+        data=field_data(key="anzahl", type="integer", label_de="Anzahl", min="zwei"),
+    )
+    assert resp.status_code == 400
+    html = resp.get_data(as_text=True)
+    assert "keine gültige Zahl" in html and 'href="#min"' in html
+    keys = [f["key"] for f in service.form_definition.draft["pages"][0]["fields"]]
+    assert "anzahl" in keys  # saved as draft even though invalid
+    resp = client.post(url + "/veroeffentlichen", data={"change_note": "kaputt"})
+    assert resp.status_code == 400
+    assert db.session.query(FormVersion).count() == 0
+
+
+def test_admin_designer_duplicate_key_refused(client, service, admin):
+    resp = client.post(
+        base(service) + "/seiten/angaben/felder/neu", data=field_data(key="name", label_de="X")
+    )
+    assert resp.status_code == 400
+    assert "schon ein Feld" in resp.get_data(as_text=True)
+
+
+def test_admin_designer_pages_move_and_delete(client, service, admin):
+    url = base(service)
+    client.post(url + "/seiten", data={"key": "zwei", "title_de": "Zwei", "title_en": ""})
+    client.post(url + "/seiten/zwei/felder/neu", data=field_data(key="b", label_de="B"))
+    client.post(url + "/seiten/zwei/aktion", data={"aktion": "hoch"})
+    assert [p["key"] for p in service.form_definition.draft["pages"]] == ["zwei", "angaben"]
+    client.post(url + "/felder/b/aktion", data={"aktion": "runter"})  # moves to the next page
+    pages = service.form_definition.draft["pages"]
+    assert pages[1]["fields"][0]["key"] == "b" and pages[0]["fields"] == []
+    client.post(url + "/seiten/zwei/aktion", data={"aktion": "loeschen"})
+    assert [p["key"] for p in service.form_definition.draft["pages"]] == ["angaben"]
+
+
+def test_admin_preview_never_creates_drafts_or_requests(client, service, admin):
+    url = base(service)
+    resp = client.get(url + "/vorschau")
+    assert resp.status_code == 302
+    page = client.get(resp.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert "Vorschau des Entwurfs" in html and "Vor- und Nachname" in html
+    resp = client.post(url + "/vorschau/seite/angaben", data={"name": ""})
+    assert resp.status_code == 400
+    resp = client.post(url + "/vorschau/seite/angaben", data={"name": "Erika Mustermann"})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/vorschau/pruefen")
+    review = client.get(url + "/vorschau/pruefen").get_data(as_text=True)
+    assert "Erika Mustermann" in review
+    resp = client.post(url + "/vorschau/pruefen", data={"name": "Standardfall"})
+    assert resp.status_code == 303
+    scenario = db.session.query(FormScenario).one()
+    assert scenario.answers == {"name": "Erika Mustermann"}
+    assert scenario.expected == {"pages": ["angaben"], "fee_cents": 0, "department": "strassenverkehrsamt"}
+    assert db.session.query(Draft).count() == 0 and db.session.query(ServiceRequest).count() == 0
+
+
+def test_admin_failing_scenario_blocks_publish(client, service, admin):
+    url = base(service)
+    resp = client.post(
+        url + "/szenarien",
+        data={
+            "name": "Gebühr",
+            "answers": '{"name": "A"}',
+            "pages": "angaben",
+            "fee_cents": "500",
+            "department": "",
+        },
+    )
+    assert resp.status_code == 303
+    assert "fehlgeschlagen" in client.get(url + "/szenarien").get_data(as_text=True)
+    resp = client.post(url + "/veroeffentlichen", data={"change_note": "x"})
+    assert resp.status_code == 400
+    assert "Szenario" in resp.get_data(as_text=True) and db.session.query(FormVersion).count() == 0
+    resp = client.post(url + "/szenarien", data={"name": "kaputt", "answers": "{nope", "department": ""})
+    assert resp.status_code == 400 and "kein gültiges JSON" in resp.get_data(as_text=True)
+
+
+def test_admin_export_import_and_diff(client, service, admin):
+    url = base(service)
+    client.post(url + "/veroeffentlichen", data={"change_note": "v1"})
+    exported = client.get(url + "/export?version=1")
+    assert exported.headers["Content-Disposition"].startswith("attachment")
+    doc = json.loads(exported.data)
+    doc["pages"][0]["fields"].append(
+        {
+            "key": "ort",
+            "type": "text",
+            "label": {"de": "Ort", "en": "Town"},
+            "required": False,
+            "privacy": "personal",
+        }
+    )
+    resp = client.post(
+        url + "/import",
+        data={"file": (io.BytesIO(json.dumps(doc).encode()), "form.json")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 303
+    client.post(url + "/veroeffentlichen", data={"change_note": "Ort ergänzt"})
+    diff = client.get(url + "/versionen/vergleich?von=1&bis=2").get_data(as_text=True)
+    assert "Feld hinzugefügt" in diff and "ort" in diff
+    resp = client.post(url + "/import", data={"text": '{"a": '})
+    assert resp.status_code == 400 and "Zeile 1" in resp.get_data(as_text=True)
+
+
+def test_admin_designer_404_for_other_department(client, login_as, service):
+    login_as(clerk_of(DepartmentFactory(), MembershipRole.ADMIN))
+    for path in (
+        "/",
+        "/vorschau",
+        "/versionen",
+        "/szenarien",
+        "/export",
+        "/import",
+        "/felder/name",
+        "/seite/angaben/bedingung",
+    ):
+        assert client.get(base(service) + path).status_code == 404, path
