@@ -134,13 +134,13 @@ class Relay:
                 wait = 0.2 if stats else self.interval  # keep draining while there is a backlog
             except (redis.RedisError, OSError) as exc:
                 backoff, wait = min(backoff * 2, self.max_backoff), backoff
-                log.warning("relay: Redis unavailable (%s); next try in %.0f s", exc, wait)
+                log.warning("relay: Redis unavailable (%s); next try in %.1f s", exc, wait)
             except OperationalError as exc:
                 backoff, wait = min(backoff * 2, self.max_backoff), backoff
-                log.warning("relay: database unavailable (%s); next try in %.0f s", exc.orig, wait)
+                log.warning("relay: database unavailable (%s); next try in %.1f s", exc.orig, wait)
             except Exception:  # a bad row must not stop delivery of all the others
                 backoff, wait = min(backoff * 2, self.max_backoff), backoff
-                log.exception("relay: pass failed; next try in %.0f s", wait)
+                log.exception("relay: pass failed; next try in %.1f s", wait)
             finally:
                 db.session.remove()
             passes = None if passes is None else passes - 1
