@@ -1,0 +1,335 @@
+"""Department self-service for routing rules, workflows and notice templates.
+
+Thin rules on top of the engines (services.workflow, services.notices.templates); every change
+records a ConfigChange. Flushes, never commits; the actor is a parameter.
+"""
+
+import copy
+import json
+import re
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from extensions import db
+from models import Department, NoticeTemplate, RoutingRule, WorkflowDefinition
+from services import jsonlogic
+from services.config_log import record_change
+from services.errors import InvalidDefinition, ValidationFailed
+from services.notices import NOTICE_KINDS
+from services.notices import templates as notice_templates
+from services.workflow import link_service, publish_workflow, validate_workflow
+from services.workflow.routing import routing_rules
+
+ROLES = ("clerk", "dept_admin", "citizen")
+
+# --- routing -----------------------------------------------------------------------------------
+
+
+def routing_targets() -> list[Department]:
+    """Departments a request can be routed to (active ones)."""
+    return list(
+        db.session.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.name_de))
+    )
+
+
+def parse_rule(text: str):
+    """A JsonLogic rule from JSON text; raises ValidationFailed(field="rule") with line/column."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            _(
+                "Kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s).",
+                line=exc.lineno,
+                col=exc.colno,
+                msg=exc.msg,
+            ),
+            field="rule",
+        ) from exc
+
+
+def save_rule(service, rule: RoutingRule | None, label: str, condition, department, actor) -> RoutingRule:
+    """Create (rule None) or change a routing rule; the condition must be usable JsonLogic."""
+    if condition is None:
+        raise ValidationFailed(_("Bitte legen Sie eine Bedingung fest."), field="rule")
+    problems = jsonlogic.check_rule(condition)
+    if problems:
+        raise ValidationFailed(
+            _(
+                "Die Bedingung ist ungültig: %(problems)s",
+                problems="; ".join(f"{p or '/'} {r}" for p, r in problems),
+            ),
+            field="rule",
+        )
+    if department is None or not department.active:
+        raise ValidationFailed(_("Bitte wählen Sie ein aktives Amt."), field="department")
+    action = "update"
+    if rule is None:
+        action = "create"
+        position = db.session.scalar(
+            select(func.coalesce(func.max(RoutingRule.position), -1)).where(
+                RoutingRule.service_id == service.id
+            )
+        )
+        rule = RoutingRule(service_id=service.id, position=position + 1)
+        db.session.add(rule)
+    rule.label, rule.condition, rule.department_id = label.strip(), condition, department.id
+    rule.department = department
+    db.session.flush()
+    record_change(
+        service.department,
+        actor,
+        "routing",
+        service.slug,
+        action,
+        _("Zuständigkeitsregel „%(label)s“ → %(dept)s", label=rule.label or rule.id, dept=department.name_de),
+        {"rule_id": rule.id, "condition": condition, "department": department.slug},
+    )
+    return rule
+
+
+def delete_rule(service, rule: RoutingRule, actor) -> None:
+    label = rule.label or str(rule.id)
+    db.session.delete(rule)
+    db.session.flush()
+    _renumber(service)
+    record_change(
+        service.department,
+        actor,
+        "routing",
+        service.slug,
+        "delete",
+        _("Zuständigkeitsregel „%(label)s“ gelöscht", label=label),
+    )
+
+
+def move_rule(service, rule: RoutingRule, step: int, actor) -> None:
+    rules = routing_rules(service)
+    index = rules.index(rule)
+    target = index + step
+    if 0 <= target < len(rules):
+        rules[index], rules[target] = rules[target], rules[index]
+        for position, item in enumerate(rules):
+            item.position = position
+        db.session.flush()
+        record_change(
+            service.department,
+            actor,
+            "routing",
+            service.slug,
+            "move",
+            _("Reihenfolge der Zuständigkeitsregeln geändert"),
+        )
+
+
+def _renumber(service) -> None:
+    for position, item in enumerate(routing_rules(service)):
+        item.position = position
+    db.session.flush()
+
+
+def routing_fields(document: dict) -> list[tuple[str, str]]:
+    """(var name, label) a routing condition can use: top-level fields, address parts."""
+    found = []
+    for page in document.get("pages", []) if isinstance(document, dict) else []:
+        for f in page.get("fields", []) if isinstance(page, dict) else []:
+            if not isinstance(f, dict) or f.get("type") in ("info", "file", "group"):
+                continue
+            label = (
+                (f.get("label") or {}).get("de", f.get("key", "")) if isinstance(f.get("label"), dict) else ""
+            )
+            if f.get("type") == "address":
+                for part, text in (("postcode", _("Postleitzahl")), ("city", _("Ort"))):
+                    found.append((f"{f['key']}.{part}", f"{label} – {text} ({f['key']}.{part})"))
+            else:
+                found.append((f.get("key", ""), f"{label} ({f.get('key', '')})"))
+    return found
+
+
+# --- workflows ---------------------------------------------------------------------------------
+
+
+def workflows_for(department) -> list[WorkflowDefinition]:
+    """Shared (seeded) workflows plus the department's own copies."""
+    query = select(WorkflowDefinition).where(
+        or_(WorkflowDefinition.department_id.is_(None), WorkflowDefinition.department_id == department.id)
+    )
+    return list(
+        db.session.scalars(
+            query.order_by(WorkflowDefinition.department_id.is_(None).desc(), WorkflowDefinition.name)
+        )
+    )
+
+
+def may_use_workflow(definition, department) -> bool:
+    return definition.department_id in (None, department.id)
+
+
+def choose_workflow(service, definition, actor) -> None:
+    if not may_use_workflow(definition, service.department):
+        raise ValidationFailed(_("Diesen Ablauf kann das Amt nicht verwenden."), field="workflow")
+    if definition.latest is None:
+        raise ValidationFailed(_("Dieser Ablauf ist noch nicht veröffentlicht."), field="workflow")
+    link_service(service, definition)
+    record_change(
+        service.department,
+        actor,
+        "workflow",
+        service.slug,
+        "choose",
+        _("Leistung verwendet den Ablauf „%(name)s“", name=definition.name),
+        {"workflow": definition.key},
+    )
+
+
+def copy_workflow(source, department, name: str, actor) -> WorkflowDefinition:
+    """A department-owned copy of `source` (its latest version, else its draft) to adjust."""
+    base = re.sub(r"[^a-z0-9]+", "-", f"{department.slug}-{source.key}".lower()).strip("-")[:70]
+    key, n = base, 2
+    while db.session.scalar(select(WorkflowDefinition.id).where(WorkflowDefinition.key == key)) is not None:
+        key, n = f"{base}-{n}", n + 1
+    document = copy.deepcopy(source.latest.document if source.latest else source.draft)
+    definition = WorkflowDefinition(key=key, name=name.strip(), draft=document, department_id=department.id)
+    db.session.add(definition)
+    db.session.flush()
+    record_change(
+        department,
+        actor,
+        "workflow",
+        key,
+        "copy",
+        _("Ablauf „%(source)s“ kopiert als „%(name)s“", source=source.name, name=definition.name),
+    )
+    return definition
+
+
+def workflow_from_form(doc: dict, due_soon_days, transitions: dict) -> dict:
+    """Apply the structured editor to a document copy.
+
+    transitions: {name: {"roles": [...], "second_approver": bool, "label_de": str}}. Turning on
+    four-eyes for any transition adds the `zur_freigabe` approval state when missing.
+    """
+    doc = copy.deepcopy(doc)
+    if due_soon_days is not None:
+        doc["due_soon_days"] = due_soon_days
+    for tr in doc.get("transitions", []):
+        change = transitions.get(tr.get("name"))
+        if not change:
+            continue
+        tr["roles"] = [r for r in ROLES if r in change.get("roles", [])]
+        if change.get("second_approver"):
+            tr["second_approver"] = True
+        else:
+            tr.pop("second_approver", None)
+        if change.get("label_de"):
+            tr.setdefault("label", {})["de"] = change["label_de"]
+    if any(t.get("second_approver") for t in doc.get("transitions", [])) and not doc.get("approval_state"):
+        doc["approval_state"] = "zur_freigabe"
+        if not any(s.get("key") == "zur_freigabe" for s in doc.get("states", [])):
+            doc.setdefault("states", []).append({
+                "key": "zur_freigabe", "kind": "open",
+                "label": {"de": "Zur Freigabe (Vier-Augen-Prinzip)", "en": "Awaiting second approval"},
+                "citizen_label": {"de": "In Bearbeitung", "en": "Being processed"},
+            })  # fmt: skip
+    return doc
+
+
+def save_workflow_draft(definition, name: str, document: dict, actor) -> list[tuple[str, str]]:
+    """Store the edited draft (even if invalid) and return validate_workflow's problems."""
+    definition.name = name.strip() or definition.name
+    definition.draft = document
+    db.session.flush()
+    department = db.session.get(Department, definition.department_id)
+    record_change(
+        department,
+        actor,
+        "workflow",
+        definition.key,
+        "edit",
+        _("Entwurf des Ablaufs „%(name)s“ geändert", name=definition.name),
+    )
+    return validate_workflow(document)
+
+
+def publish_workflow_draft(definition, actor, change_note: str):
+    problems = validate_workflow(definition.draft)
+    if problems:
+        raise InvalidDefinition(
+            problems, _("Der Ablauf enthält Fehler und kann nicht veröffentlicht werden.")
+        )
+    return publish_workflow(definition, actor, change_note.strip())  # records its own ConfigChange
+
+
+# --- notice templates --------------------------------------------------------------------------
+
+
+def notice_template_for_edit(service, kind: str, actor) -> NoticeTemplate:
+    """The service's own template of `kind`, created as a copy of the city-wide one when missing."""
+    if kind not in NOTICE_KINDS:
+        raise ValidationFailed(_("Unbekannte Bescheidart."))
+    template = notice_templates.get_template(service, kind)
+    if template is None:
+        default = notice_templates.get_template(None, kind)
+        source = default.latest if default is not None and default.latest else None
+        html = source.html if source else (default.draft_html if default else "<h1>{{ notice.title }}</h1>")
+        css = source.css if source else (default.draft_css if default else "")
+        template = NoticeTemplate(service_id=service.id, kind=kind, draft_html=html, draft_css=css or "")
+        db.session.add(template)
+        db.session.flush()
+        record_change(
+            service.department,
+            actor,
+            "notice_template",
+            f"{service.slug}:{kind}",
+            "create",
+            _("Eigene Bescheidvorlage „%(kind)s“ angelegt", kind=kind),
+        )
+    return template
+
+
+def save_notice_draft(service, template: NoticeTemplate, html: str, css: str, actor) -> None:
+    notice_templates.update_template_draft(template, html, css)
+    record_change(
+        service.department,
+        actor,
+        "notice_template",
+        f"{service.slug}:{template.kind}",
+        "edit",
+        _("Entwurf der Bescheidvorlage „%(kind)s“ geändert", kind=template.kind),
+    )
+
+
+def publish_notice_template(service, template: NoticeTemplate, actor, change_note: str):
+    """Publish (only if it renders with sample data; raises InvalidDefinition otherwise)."""
+    version = notice_templates.publish_template(template, actor, change_note.strip())
+    record_change(
+        service.department,
+        actor,
+        "notice_template",
+        f"{service.slug}:{template.kind}",
+        "publish",
+        _("Bescheidvorlage „%(kind)s“ Version %(n)s veröffentlicht", kind=template.kind, n=version.number),
+        {"note": change_note},
+    )
+    return version
+
+
+def preview_notice_pdf(kind: str, html: str, css: str) -> bytes:
+    """Render `html`/`css` with sample data in the notices sandbox; raises InvalidDefinition."""
+    from jinja2 import TemplateSyntaxError
+
+    from services.notices.render import RenderFailed, render_pdf
+    from services.notices.templates_env import TemplateRenderError, render_template
+
+    if kind not in NOTICE_KINDS:
+        raise InvalidDefinition([("kind", _("Unbekannte Bescheidart."))])
+    try:
+        page = render_template(html, notice_templates.sample_context(kind))
+        return render_pdf(page, css, json.dumps({"sample": True}), title=_("Vorschau"))
+    except TemplateSyntaxError as exc:
+        raise InvalidDefinition(
+            [("html", _("Zeile %(line)s: %(msg)s", line=exc.lineno, msg=exc.message))]
+        ) from exc
+    except (TemplateRenderError, RenderFailed, ValueError) as exc:
+        raise InvalidDefinition([("html", str(exc))]) from exc
