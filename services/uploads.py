@@ -37,12 +37,9 @@ def attachment_path(attachment: Attachment) -> Path:
 
 def store_upload(draft, field_key: str, file, actor, max_bytes=None, allowed=None) -> Attachment:
     """Check and store one uploaded file (werkzeug FileStorage) as an attachment of `draft`."""
-    ceiling = current_app.config["MAX_UPLOAD_BYTES"]
-    max_bytes = min(max_bytes or ceiling, ceiling)
-    data = _read_limited(file, max_bytes)
-    mime = _check_type(data, allowed or DEFAULT_ALLOWED_MIME)
+    data, mime = read_upload(file, max_bytes, allowed)
     _check_request_total(draft, len(data))
-    stored_name = _write_file(data)
+    stored_name = save_bytes(data)
     attachment = Attachment(
         draft=draft,
         field_key=field_key,
@@ -56,6 +53,21 @@ def store_upload(draft, field_key: str, file, actor, max_bytes=None, allowed=Non
     db.session.add(attachment)
     db.session.flush()
     return attachment
+
+
+def read_upload(file, max_bytes=None, allowed=None) -> tuple[bytes, str]:
+    """The bytes and sniffed MIME type of an uploaded file, or UploadRejected (too big, empty, wrong type).
+
+    `max_bytes` (e.g. a field's limit) never exceeds MAX_UPLOAD_BYTES; `allowed` defaults to PDF/JPG/PNG.
+    """
+    ceiling = current_app.config["MAX_UPLOAD_BYTES"]
+    data = _read_limited(file, min(max_bytes or ceiling, ceiling))
+    return data, _check_type(data, allowed or DEFAULT_ALLOWED_MIME)
+
+
+def save_bytes(data: bytes) -> str:
+    """Store checked bytes under a generated name in UPLOAD_DIR (removed again on rollback)."""
+    return _write_file(data)
 
 
 def attachment_answer(attachment: Attachment) -> dict:
