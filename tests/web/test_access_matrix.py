@@ -12,7 +12,7 @@ from flask import g
 
 from extensions import db as _db
 from extensions import limiter
-from models import MembershipRole, Message, OutboxJob, OutboxState
+from models import FormScenario, MembershipRole, Message, OutboxJob, OutboxState
 from tests.factories import (
     PASSWORD,
     CitizenFactory,
@@ -20,6 +20,7 @@ from tests.factories import (
     ServiceFactory,
     StaffFactory,
     clerk_of,
+    form_version_for,
     started_request,
 )
 
@@ -41,6 +42,9 @@ CLERK_AREA = _rule(anonymous=LOGIN, clerk=OK, clerk_other_dept=OK, dept_admin=OK
 CLERK_REQUEST = _rule(anonymous=LOGIN, clerk=OK, dept_admin=OK, clerk_other_dept=404, rest=403)
 PLATFORM = _rule(anonymous=LOGIN, platform_admin=OK, rest=404)
 PLATFORM_HIDDEN = _rule(platform_admin=OK, rest=404)  # the job pages answer 404 even to anonymous users
+DEPT_ADMIN = _rule(anonymous=LOGIN, dept_admin=OK, platform_admin=OK, rest=404)
+
+FORM = "/verwaltung/leistungen/{service}/formular"
 
 # endpoint -> (method, path template filled from the world, expectations)
 MATRIX = {
@@ -107,6 +111,36 @@ MATRIX = {
     "ops.membership_remove": (
         "POST", "/betrieb/mitarbeitende/{staff}/mitgliedschaften/{staff_membership}/entfernen", PLATFORM,
     ),
+    "admin.index": ("GET", "/verwaltung/", DEPT_ADMIN),
+    "admin.config_changes": ("GET", "/verwaltung/aemter/{dept}/aenderungen", DEPT_ADMIN),
+    "admin.service": ("GET", "/verwaltung/leistungen/{service}", DEPT_ADMIN),
+    "admin.service_create": ("GET", "/verwaltung/aemter/{dept}/leistungen/neu", DEPT_ADMIN),
+    "admin.service_edit": ("GET", "/verwaltung/leistungen/{service}/bearbeiten", DEPT_ADMIN),
+    "admin.staff": ("GET", "/verwaltung/aemter/{dept}/mitarbeitende", DEPT_ADMIN),
+    "admin.staff_add": ("POST", "/verwaltung/aemter/{dept}/mitarbeitende", DEPT_ADMIN),
+    # {victim}: a membership of its own per role, so that one allowed removal does not hide the next.
+    "admin.staff_remove": ("POST", "/verwaltung/aemter/{dept}/mitarbeitende/{victim}/entfernen", DEPT_ADMIN),
+    "admin.staff_role": ("POST", "/verwaltung/aemter/{dept}/mitarbeitende/{victim}/rolle", DEPT_ADMIN),
+    "admin_forms.designer": ("GET", FORM + "/", DEPT_ADMIN),
+    "admin_forms.settings": ("GET", FORM + "/einstellungen", DEPT_ADMIN),
+    "admin_forms.page_add": ("POST", FORM + "/seiten", DEPT_ADMIN),
+    "admin_forms.page_edit": ("GET", FORM + "/seiten/angaben", DEPT_ADMIN),
+    "admin_forms.page_action": ("POST", FORM + "/seiten/angaben/aktion", DEPT_ADMIN),
+    "admin_forms.field_add": ("GET", FORM + "/seiten/angaben/felder/neu", DEPT_ADMIN),
+    "admin_forms.field_edit": ("GET", FORM + "/felder/name", DEPT_ADMIN),
+    "admin_forms.field_action": ("POST", FORM + "/felder/name/aktion", DEPT_ADMIN),
+    "admin_forms.condition": ("GET", FORM + "/feld/name/bedingung", DEPT_ADMIN),
+    "admin_release.versions": ("GET", FORM + "/versionen", DEPT_ADMIN),
+    "admin_release.diff": ("GET", FORM + "/versionen/vergleich?von=entwurf", DEPT_ADMIN),
+    "admin_release.export": ("GET", FORM + "/export", DEPT_ADMIN),
+    "admin_release.import_form": ("GET", FORM + "/import", DEPT_ADMIN),
+    "admin_release.preview": ("GET", FORM + "/vorschau", DEPT_ADMIN),
+    "admin_release.preview_page": ("GET", FORM + "/vorschau/seite/angaben", DEPT_ADMIN),
+    "admin_release.preview_reset": ("POST", FORM + "/vorschau/neu", DEPT_ADMIN),
+    "admin_release.preview_review": ("GET", FORM + "/vorschau/pruefen", DEPT_ADMIN),
+    "admin_release.publish": ("GET", FORM + "/veroeffentlichen", DEPT_ADMIN),
+    "admin_release.scenarios": ("GET", FORM + "/szenarien", DEPT_ADMIN),
+    "admin_release.scenario_delete": ("POST", FORM + "/szenarien/{scenario}/loeschen", DEPT_ADMIN),
     "jobs.job_list": ("GET", "/betrieb/auftraege/", PLATFORM_HIDDEN),
     "jobs.job_retry": ("POST", "/betrieb/auftraege/{job}/wiederholen", PLATFORM_HIDDEN),
 }
@@ -156,11 +190,17 @@ def world(db, monkeypatch):
         "platform_admin": StaffFactory(is_platform_admin=True),
     }
     draft = start_draft(service, citizen)
+    victims = {role: clerk_of(dept).memberships[0] for role in ROLES}
+    definition = form_version_for(service).definition
+    scenarios = {r: FormScenario(definition_id=definition.id, name=r, answers={}, expected={}) for r in ROLES}
+    _db.session.add_all(scenarios.values())
     _db.session.commit()
     ids = {
         "req": req.public_id, "attachment": attachment.public_id, "question": question.id,
         "draft": draft.public_id, "service_slug": service.slug, "staff": other_clerk.id,
-        "staff_membership": other_clerk.memberships[0].id, "job": job.id,
+        "staff_membership": other_clerk.memberships[0].id, "job": job.id, "dept": dept.id,
+        "service": service.id, "victims": {role: m.id for role, m in victims.items()},
+        "scenarios": {role: sc.id for role, sc in scenarios.items()},
     }
     return users, ids
 
@@ -195,9 +235,9 @@ def _check(role, expected, resp, endpoint):
 def test_access_matrix(app, world, endpoint):
     users, ids = world
     method, template, expectations = MATRIX[endpoint]
-    path = template.format(**ids)
     # Denied roles first: an allowed POST may change the world (e.g. lock an account).
     for role in sorted(ROLES, key=lambda r: expectations[r] in (OK, OPEN)):
+        path = template.format(**ids, victim=ids["victims"][role], scenario=ids["scenarios"][role])
         client = _client_for(app, users, role)
         g.pop("_login_user", None)
         resp = client.open(path, method=method, data={})
