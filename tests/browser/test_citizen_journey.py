@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from models import ServiceRequest
+from models import Service, ServiceRequest
 from services.seed import seed_demo
 from tests.factories import CitizenFactory
 from tests.web.journey import PDF
@@ -27,6 +27,7 @@ def citizen(db):
 
 def _weiter(page):
     page.get_by_role("button", name="Weiter").click()
+    page.wait_for_load_state()  # "load": amtsweg.js has run (it focuses the error summary)
 
 
 def _date(page, name, day, month, year):
@@ -113,3 +114,27 @@ def test_axe_check_reports_a_real_violation(page, db):
     page.goto("/meine-antraege")  # redirects to the login page
     page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<input type=text>')")
     assert "label" in [v["id"] for v in axe_violations(page)]
+
+
+def test_enter_in_a_group_field_continues_instead_of_removing_an_item(
+    page, citizen, browser_login, db, assert_no_axe_violations
+):
+    """Enter submits with the first submit button: that must be "Weiter", not an item's "Entfernen".
+
+    (The hidden default button comes from macros/dynamic_fields.html; this checks the whole page.)
+    """
+    from models import Draft
+    from services.drafts import save_answers, start_draft
+    from tests.web.journey import SEEDED_JOURNEYS
+
+    service = db.session.scalar(select(Service).where(Service.slug == "hundesteuer-anmeldung"))
+    draft = start_draft(service, citizen)
+    save_answers(draft, SEEDED_JOURNEYS["hundesteuer-anmeldung"][0], "halter")
+    db.session.commit()
+    browser_login(page, citizen)
+    page.goto(f"/antrag/{draft.public_id}/hunde")
+    assert_no_axe_violations(page)
+    page.locator('[name="hunde-1-name"]').press("Enter")
+    page.wait_for_url(re.compile(r"/zahlung$"))
+    db.session.expire_all()
+    assert len(db.session.get(Draft, draft.id).answers["hunde"]) == 2
