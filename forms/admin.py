@@ -222,7 +222,7 @@ def condition_form_class(field_choices):
         setattr(
             ConditionForm,
             f"op_{i}",
-            SelectField(_l("Vergleich"), choices=choice_list(OPERATOR_LABELS.items())),
+            SelectField(_l("Vergleich"), choices=choice_list(OPERATOR_LABELS.items()), validate_choice=False),
         )
         setattr(ConditionForm, f"value_{i}", StringField(_l("Wert"), filters=[_strip]))
     return ConditionForm

@@ -1,0 +1,187 @@
+"""Routing rules editor + tester, workflow choice/copy/edit/publish, notice template editor (web)."""
+
+import json
+
+import pytest
+
+from extensions import db
+from models import (
+    ConfigChange,
+    MembershipRole,
+    NoticeTemplate,
+    RoutingRule,
+    ServiceWorkflow,
+    WorkflowDefinition,
+)
+from services import admin_services
+from tests.factories import DepartmentFactory, ServiceFactory, clerk_of, published_workflow
+
+ADDRESS_FORM = {
+    "schema_version": 1,
+    "title": {"de": "Antrag", "en": "Application"},
+    "pages": [{"key": "angaben", "title": {"de": "Angaben", "en": "Details"}, "fields": [
+        {"key": "art", "type": "choice", "label": {"de": "Art", "en": "Kind"}, "required": True,
+         "privacy": "public", "options": [
+             {"value": "privat", "label": {"de": "Privat", "en": "Private"}},
+             {"value": "gewerblich", "label": {"de": "Gewerblich", "en": "Business"}}]},
+    ]}],
+}  # fmt: skip
+
+
+@pytest.fixture
+def dept():
+    return DepartmentFactory(slug="ordnungsamt")
+
+
+@pytest.fixture
+def north():
+    return DepartmentFactory(slug="bezirksamt-nord", name_de="Bezirksamt Nord")
+
+
+@pytest.fixture
+def service(dept):
+    service = ServiceFactory(department=dept)
+    admin_services.ensure_definition(service).draft = ADDRESS_FORM
+    return service
+
+
+@pytest.fixture
+def admin(client, login_as, dept):
+    return login_as(clerk_of(dept, MembershipRole.ADMIN))
+
+
+def url(service, path):
+    return f"/verwaltung/leistungen/{service.id}{path}"
+
+
+def test_admin_routing_rule_builder_and_tester(client, service, north, admin):
+    resp = client.post(
+        url(service, "/zustaendigkeit/regeln/neu"),
+        data={
+            "label": "Gewerbe nach Nord",
+            "department": "bezirksamt-nord",
+            "modus": "baukasten",
+            "combinator": "and",
+            "field_0": "art",
+            "op_0": "is",
+            "value_0": "gewerblich",
+        },
+    )
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    rule = db.session.query(RoutingRule).one()
+    assert rule.condition == {"==": [{"var": "art"}, "gewerblich"]} and rule.department_id == north.id
+    page = client.get(url(service, "/zustaendigkeit")).get_data(as_text=True)
+    assert "Gewerbe nach Nord" in page and "Nach oben" in page
+    result = client.post(url(service, "/zustaendigkeit/test"), data={"answers": '{"art": "gewerblich"}'})
+    assert "Zuständig: Bezirksamt Nord" in result.get_data(as_text=True)
+    result = client.post(url(service, "/zustaendigkeit/test"), data={"answers": '{"art": "privat"}'})
+    assert "keine Regel trifft zu" in result.get_data(as_text=True)
+    bad = client.post(url(service, "/zustaendigkeit/test"), data={"answers": "[1"})
+    assert bad.status_code == 400 and "kein gültiges JSON" in bad.get_data(as_text=True)
+    assert db.session.query(ConfigChange).filter_by(object_type="routing").count() == 1
+
+
+def test_admin_routing_rule_json_errors_and_order(client, service, north, dept, admin):
+    resp = client.post(
+        url(service, "/zustaendigkeit/regeln/neu"),
+        data={"label": "x", "department": "bezirksamt-nord", "modus": "json", "rule": '{"nope": [1]}'},
+    )
+    assert resp.status_code == 400 and "Bedingung ist ungültig" in resp.get_data(as_text=True)
+    for label, slug in (("eins", "bezirksamt-nord"), ("zwei", "ordnungsamt")):
+        client.post(
+            url(service, "/zustaendigkeit/regeln/neu"),
+            data={
+                "label": label,
+                "department": slug,
+                "modus": "json",
+                "rule": '{"==": [{"var": "art"}, "privat"]}',
+            },
+        )
+    rules = db.session.query(RoutingRule).order_by(RoutingRule.position).all()
+    client.post(url(service, f"/zustaendigkeit/regeln/{rules[1].id}/aktion"), data={"aktion": "hoch"})
+    db.session.expire_all()
+    assert [r.label for r in db.session.query(RoutingRule).order_by(RoutingRule.position)] == ["zwei", "eins"]
+    client.post(url(service, f"/zustaendigkeit/regeln/{rules[0].id}/aktion"), data={"aktion": "loeschen"})
+    assert [r.label for r in db.session.query(RoutingRule)] == ["zwei"]
+
+
+def test_admin_workflow_choose_copy_edit_publish(client, service, dept, admin):
+    shared = published_workflow("standard", key="genehmigung-standard").definition
+    resp = client.post(url(service, "/ablauf"), data={"modus": "waehlen", "workflow": shared.id})
+    assert resp.status_code == 303
+    assert db.session.get(ServiceWorkflow, service.id).workflow_id == shared.id
+    resp = client.post(
+        url(service, "/ablauf"), data={"modus": "kopieren", "workflow": shared.id, "name": "Unser Ablauf"}
+    )
+    assert resp.status_code == 303
+    copy = db.session.query(WorkflowDefinition).filter_by(department_id=dept.id).one()
+    edit_url = url(service, f"/ablauf/{copy.id}")
+    form = {
+        "name": "Unser Ablauf",
+        "due_soon_days": "3",
+        "document": json.dumps(copy.draft, ensure_ascii=False, indent=2),
+    }
+    for tr in copy.draft["transitions"]:
+        form[f"roles-{tr['name']}"] = tr["roles"]
+    form["four-genehmigen"] = "1"
+    resp = client.post(edit_url, data=form)
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    db.session.refresh(copy)
+    assert copy.draft["due_soon_days"] == 3 and copy.draft["approval_state"] == "zur_freigabe"
+    assert next(t for t in copy.draft["transitions"] if t["name"] == "genehmigen")["second_approver"] is True
+    bad = client.post(edit_url, data={"name": "Unser Ablauf", "document": '{"states": ['})
+    assert bad.status_code == 400 and "Zeile 1" in bad.get_data(as_text=True)
+    broken = dict(copy.draft, transitions=[dict(copy.draft["transitions"][0], to="gibtsnicht")])
+    resp = client.post(edit_url, data={"name": "Unser Ablauf", "document": json.dumps(broken)})
+    assert resp.status_code == 400 and "gibtsnicht" in resp.get_data(as_text=True)
+    resp = client.post(edit_url + "/veroeffentlichen", data={"change_note": "kaputt"})
+    assert resp.status_code == 400 and copy.latest is None
+    client.post(edit_url, data=form)  # valid again
+    resp = client.post(edit_url + "/veroeffentlichen", data={"change_note": "Vier Augen"})
+    assert resp.status_code == 303
+    db.session.refresh(copy)
+    assert copy.latest.number == 1
+
+
+def test_admin_workflow_of_other_department_is_404(client, service, admin):
+    other = WorkflowDefinition(key="fremd", name="Fremd", draft={}, department_id=DepartmentFactory().id)
+    db.session.add(other)
+    db.session.flush()
+    assert client.get(url(service, f"/ablauf/{other.id}")).status_code == 404
+
+
+def test_admin_notice_template_preview_and_publish(client, service, admin):
+    page = client.get(url(service, "/bescheide/receipt"))
+    assert page.status_code == 200 and "notice.reference" in page.get_data(as_text=True)
+    html = "<h1>{{ notice.title }}</h1><p>{{ applicant.name }}</p>"
+    resp = client.post(
+        url(service, "/bescheide/receipt"), data={"html": html, "css": "", "modus": "vorschau"}
+    )
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf" and resp.data.startswith(b"%PDF")
+    broken = "<h1>{{ notice.title </h1>"
+    resp = client.post(
+        url(service, "/bescheide/receipt"),
+        data={"html": broken, "css": "", "modus": "veroeffentlichen", "change_note": "kaputt"},
+    )
+    assert resp.status_code == 400 and "nicht veröffentlicht" in resp.get_data(as_text=True)
+    template = db.session.query(NoticeTemplate).filter_by(service_id=service.id, kind="receipt").one()
+    assert template.latest is None and template.draft_html == broken  # draft kept
+    resp = client.post(
+        url(service, "/bescheide/receipt"),
+        data={"html": html, "css": "", "modus": "veroeffentlichen", "change_note": "Kürzer"},
+    )
+    assert resp.status_code == 303
+    db.session.refresh(template)
+    assert template.latest.number == 1 and template.latest.html == html
+
+
+def test_admin_config_pages_404_for_other_admin(client, login_as, service):
+    login_as(clerk_of(DepartmentFactory(), MembershipRole.ADMIN))
+    for path in (
+        "/zustaendigkeit",
+        "/zustaendigkeit/regeln/neu",
+        "/ablauf",
+        "/bescheide",
+        "/bescheide/receipt",
+    ):
+        assert client.get(url(service, path)).status_code == 404, path
