@@ -12,7 +12,7 @@ from flask import g
 
 from extensions import db as _db
 from extensions import limiter
-from models import FormScenario, MembershipRole, Message, OutboxJob, OutboxState
+from models import FormScenario, MembershipRole, Message, OutboxJob, OutboxState, RoutingRule
 from tests.factories import (
     PASSWORD,
     CitizenFactory,
@@ -44,7 +44,8 @@ PLATFORM = _rule(anonymous=LOGIN, platform_admin=OK, rest=404)
 PLATFORM_HIDDEN = _rule(platform_admin=OK, rest=404)  # the job pages answer 404 even to anonymous users
 DEPT_ADMIN = _rule(anonymous=LOGIN, dept_admin=OK, platform_admin=OK, rest=404)
 
-FORM = "/verwaltung/leistungen/{service}/formular"
+SERVICE = "/verwaltung/leistungen/{service}"
+FORM = SERVICE + "/formular"
 
 # endpoint -> (method, path template filled from the world, expectations)
 MATRIX = {
@@ -141,6 +142,16 @@ MATRIX = {
     "admin_release.publish": ("GET", FORM + "/veroeffentlichen", DEPT_ADMIN),
     "admin_release.scenarios": ("GET", FORM + "/szenarien", DEPT_ADMIN),
     "admin_release.scenario_delete": ("POST", FORM + "/szenarien/{scenario}/loeschen", DEPT_ADMIN),
+    "admin_config.notices": ("GET", SERVICE + "/bescheide", DEPT_ADMIN),
+    "admin_config.notice_edit": ("GET", SERVICE + "/bescheide/approval", DEPT_ADMIN),
+    "admin_config.routing": ("GET", SERVICE + "/zustaendigkeit", DEPT_ADMIN),
+    "admin_config.routing_test": ("POST", SERVICE + "/zustaendigkeit/test", DEPT_ADMIN),
+    "admin_config.rule_new": ("GET", SERVICE + "/zustaendigkeit/regeln/neu", DEPT_ADMIN),
+    "admin_config.rule_edit": ("GET", SERVICE + "/zustaendigkeit/regeln/{rule}", DEPT_ADMIN),
+    "admin_config.rule_action": ("POST", SERVICE + "/zustaendigkeit/regeln/{rule}/aktion", DEPT_ADMIN),
+    "admin_config.workflow": ("GET", SERVICE + "/ablauf", DEPT_ADMIN),
+    "admin_config.workflow_edit": ("GET", SERVICE + "/ablauf/{workflow}", DEPT_ADMIN),
+    "admin_config.workflow_publish": ("POST", SERVICE + "/ablauf/{workflow}/veroeffentlichen", DEPT_ADMIN),
     "jobs.job_list": ("GET", "/betrieb/auftraege/", PLATFORM_HIDDEN),
     "jobs.job_retry": ("POST", "/betrieb/auftraege/{job}/wiederholen", PLATFORM_HIDDEN),
 }
@@ -161,6 +172,7 @@ def world(db, monkeypatch):
     monkeypatch.setattr("services.notices.request_notice", lambda *a, **k: None, raising=False)
     from services.drafts import start_draft
     from services.messages import run_clerk_transition, store_message_file
+    from services.workflow import create_definition, default_document
 
     dept, other_dept = DepartmentFactory(), DepartmentFactory()
     service = ServiceFactory(department=dept)
@@ -194,13 +206,17 @@ def world(db, monkeypatch):
     definition = form_version_for(service).definition
     scenarios = {r: FormScenario(definition_id=definition.id, name=r, answers={}, expected={}) for r in ROLES}
     _db.session.add_all(scenarios.values())
+    rule = RoutingRule(service_id=service.id, position=1, condition={"==": [1, 1]}, department_id=dept.id)
+    _db.session.add(rule)
+    own_workflow = create_definition("wf-matrix", "Eigener Ablauf", default_document(), department=dept)
     _db.session.commit()
     ids = {
         "req": req.public_id, "attachment": attachment.public_id, "question": question.id,
         "draft": draft.public_id, "service_slug": service.slug, "staff": other_clerk.id,
         "staff_membership": other_clerk.memberships[0].id, "job": job.id, "dept": dept.id,
         "service": service.id, "victims": {role: m.id for role, m in victims.items()},
-        "scenarios": {role: sc.id for role, sc in scenarios.items()},
+        "scenarios": {role: sc.id for role, sc in scenarios.items()}, "rule": rule.id,
+        "workflow": own_workflow.id,  # a department's own workflow (shared ones are read-only)
     }
     return users, ids
 
