@@ -313,3 +313,24 @@ def test_seeded_service_journey_end_to_end(client, db, seeded_citizen, slug):
     assert req.computed.get("fee_cents", 0) == fee_cents
     assert len(req.attachments) == sum(len(v) for v in files.values())
     assert client.get(f"/antraege/{req.public_id}").status_code == 200
+
+
+def test_journey_forms_carry_csrf_tokens(app, client, citizen, db, monkeypatch, test_service):
+    from tests.conftest import csrf_token_from
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    token = csrf_token_from(client.get("/antrag/testantrag/starten"))
+    assert client.post("/antrag/testantrag/starten").status_code == 400
+    resp = client.post("/antrag/testantrag/starten", data={"csrf_token": token})
+    draft_id = re.search(r"/antrag/([0-9a-f]{32})/", resp.headers["Location"]).group(1)
+    page = client.get(f"/antrag/{draft_id}/person")
+    data = page_formdata(_spec(test_service).page("person"), TEST_ANSWERS)
+    assert _post(client, draft_id, "person", data).status_code == 400
+    assert _post(client, draft_id, "person", {**data, "csrf_token": csrf_token_from(page)}).status_code == 302
+    review = client.get(f"/antrag/{draft_id}/pruefen")
+    assert csrf_token_from(review)
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 500)  # rejected before the CSRF check can read it
+    big = _post(
+        client, draft_id, "person", {**data, "vorname": "E" * 2000, "csrf_token": csrf_token_from(page)}
+    )
+    assert big.status_code == 413 and "Es wurde nichts gespeichert" in big.get_data(as_text=True)
