@@ -59,3 +59,41 @@ def test_clerk_works_request_from_queue_to_decision(page, assert_no_axe_violatio
     assert_no_axe_violations(page)
     page.goto("/sachbearbeitung/freigaben")
     assert_no_axe_violations(page)
+
+
+def test_citizen_answers_question_and_sees_timeline(page, assert_no_axe_violations):
+    from services.messages import run_clerk_transition
+
+    dept = DepartmentFactory()
+    req = started_request(service=ServiceFactory(department=dept))
+    clerk = clerk_of(dept)
+    run_clerk_transition(req, "bearbeitung_beginnen", clerk, {}, req.row_version)
+    data = {"message": "Bitte senden Sie den Lageplan.", "documents": ["Lageplan"]}
+    run_clerk_transition(req, "rueckfrage_stellen", clerk, data, req.row_version)
+    _login(page, req.applicant)
+
+    page.goto(f"/antraege/{req.public_id}")
+    assert "Bitte senden Sie den Lageplan." in page.content()
+    assert "Verlauf Ihres Antrags" in page.content()
+    assert_no_axe_violations(page)
+
+    page.get_by_role("button", name="Antwort senden").click()  # empty answer: error page
+    page.wait_for_load_state()
+    assert page.title().startswith("Fehler:")
+    assert_no_axe_violations(page)
+
+    page.locator("textarea").fill("Der Lageplan kommt per Post.")
+    page.get_by_role("button", name="Antwort senden").click()
+    page.wait_for_load_state()
+    assert "Ihre Antwort wurde übermittelt" in page.content()
+    _db.session.expire_all()
+    assert _db.session.get(type(req), req.id).state == "in_bearbeitung"
+
+    page.get_by_role("link", name="Antrag zurückziehen").click()
+    page.wait_for_load_state()
+    assert_no_axe_violations(page)
+    page.get_by_label("Ja, ich möchte diesen Antrag zurückziehen.").check()
+    page.get_by_role("button", name="Antrag zurückziehen").click()
+    page.wait_for_load_state()
+    _db.session.expire_all()
+    assert _db.session.get(type(req), req.id).state == "zurueckgezogen"
