@@ -182,3 +182,9 @@ def test_clerk_pages_render_in_english(client, dept, clerk, path):
     resp = client.get(path)
     assert resp.status_code == 200
     assert 'lang="en"' in resp.get_data(as_text=True)
+
+
+def test_queue_bad_parameter_page_names_the_problem(client, clerk):
+    resp = client.get("/sachbearbeitung/?sort=id")
+    assert resp.status_code == 400
+    assert "Unbekannte Sortierung." in resp.get_data(as_text=True)
