@@ -74,6 +74,12 @@ def recreate_database(name: str) -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1/{name}"
 
 
+def flush_redis(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
 def bench_env(db_url: str, instance: Path, redis_url: str) -> dict:
     env = dict(os.environ)
     env.update(
@@ -372,7 +378,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--database", default="amtsweg_bench")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/13",
+        help="a Redis database of its own: flushed before/after",
+    )
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
@@ -380,6 +390,7 @@ def main() -> int:
     total = per_client * args.clients
     instance = Path("/tmp") / f"amtsweg-bench-{os.getpid()}"
     db_url = recreate_database(args.database)
+    flush_redis(args.redis_url)
     env = bench_env(db_url, instance, args.redis_url)
     print(f"seeding {args.clients} citizens x {per_client} drafts (15-field form) into {args.database} ...")
     plan = seed(env, args.clients, per_client)
@@ -415,6 +426,7 @@ def main() -> int:
     print("check:", verify(env, total))
     if not args.keep_db:
         recreate_database(args.database)  # leave an empty database behind, not citizens' test data
+        flush_redis(args.redis_url)  # the RQ jobs of the outbox rows (no worker runs in the bench)
     return 0
 
 
