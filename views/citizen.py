@@ -60,7 +60,9 @@ def start(slug):
 @bp.route("/antrag/<draft_id>/<page_key>", methods=["GET", "POST"])
 @login_required
 def page(draft_id, page_key):
-    draft = load_draft_for_citizen(draft_id)
+    draft = _load_own_draft_any_state(draft_id)
+    if draft.submitted_at is not None:  # e.g. the browser's back button after submitting
+        return _to_existing_request(draft)
     ctx = _PageContext(draft, page_key)
     if request.method == "GET":
         return ctx.render(ctx.form())
@@ -86,7 +88,9 @@ def page(draft_id, page_key):
 @bp.route("/antrag/<draft_id>/pruefen", methods=["GET"])
 @login_required
 def review(draft_id):
-    draft = load_draft_for_citizen(draft_id)
+    draft = _load_own_draft_any_state(draft_id)
+    if draft.submitted_at is not None:
+        return _to_existing_request(draft)
     return _render_review(draft, SubmitForm())
 
 

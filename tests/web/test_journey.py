@@ -227,7 +227,10 @@ def test_double_submit_creates_one_request(client, citizen, db, test_service):
     first, second = _submit(client, draft_id), _submit(client, draft_id)
     assert first.headers["Location"] == second.headers["Location"]
     assert db.session.scalar(select(func.count(ServiceRequest.id))) == 1
-    assert client.get(f"/antrag/{draft_id}/pruefen").status_code == 404  # the draft is done
+    back = client.get(f"/antrag/{draft_id}/pruefen")  # the back button after submitting
+    assert back.status_code == 302 and back.headers["Location"] == first.headers["Location"]
+    assert client.get(f"/antrag/{draft_id}/person").headers["Location"] == first.headers["Location"]
+    assert client.post(f"/antrag/{draft_id}/loeschen").status_code == 404  # a submitted draft stays
 
 
 def test_incomplete_draft_cannot_be_submitted(client, citizen, db):
