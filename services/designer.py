@@ -582,8 +582,30 @@ class ErrorLocation:
         return parts[0]
 
 
+_UNKNOWN = re.compile(r"^unknown property: (.*) (?:was|were) unexpected$")
+
+
 def locate_errors(doc: dict, errors) -> list[ErrorLocation]:
-    return [locate(doc, path, explain(reason)) for path, reason in errors]
+    """Validator problems with page/field/attribute. The schema also reports a property whose value
+    is wrong as "unknown"; that duplicate is dropped, real unknown properties point at themselves."""
+    paths = {path for path, _reason in errors}
+    found = []
+    for path, reason in errors:
+        match = _UNKNOWN.match(reason)
+        if match:
+            names = re.findall(r"'([^']+)'", match.group(1))
+            names = [
+                n
+                for n in names
+                if f"{path}.{n}" not in paths
+                and not any(p.startswith(f"{path}.{n}.") or p.startswith(f"{path}.{n}[") for p in paths)
+            ]
+            found += [
+                locate(doc, f"{path}.{n}", str(_l("Unbekannte Einstellung: %(a)s")) % {"a": n}) for n in names
+            ]
+            continue
+        found.append(locate(doc, path, explain(reason)))
+    return found
 
 
 def locate(doc: dict, path: str, reason: str) -> ErrorLocation:

@@ -1,0 +1,134 @@
+"""services.designer: pure edit operations, condition builder, error locations."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from services import designer
+from services.formdefs import validate_definition
+
+SEED_DIR = Path(__file__).resolve().parents[2] / "services" / "seed" / "form_definitions"
+SEEDED = sorted(SEED_DIR.glob("*.json"))
+
+
+def _doc():
+    return designer.new_document("Antrag", "Application")
+
+
+def test_designer_new_document_is_valid(app_ctx):
+    assert validate_definition(_doc()) == []
+
+
+@pytest.mark.parametrize("path", SEEDED, ids=lambda p: p.stem)
+def test_designer_field_form_roundtrip_keeps_every_seeded_field(app_ctx, path):
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    for _page, field, _group in designer.iter_fields(doc):
+        rebuilt = designer.field_from_data(designer.field_to_data(field), field)
+        assert rebuilt == field, field["key"]
+
+
+def test_designer_operations_never_change_their_input(app_ctx):
+    doc = _doc()
+    before = json.dumps(doc, sort_keys=True)
+    designer.add_page(doc, "zwei", "Zwei")
+    designer.add_field(doc, "angaben", {"key": "x", "type": "text", "label_de": "X"})
+    designer.move_field(doc, "name", 1)
+    designer.delete_page(doc, "angaben")
+    assert json.dumps(doc, sort_keys=True) == before
+
+
+def test_designer_add_field_returns_validation_errors_at_field(app_ctx):
+    edit = designer.add_field(
+        _doc(), "angaben", {"key": "alter", "type": "integer", "label_de": "Alter", "min": "x"}
+    )
+    assert edit.ok and edit.errors
+    locations = designer.locate_errors(edit.document, edit.errors)
+    assert [(loc.page, loc.field, loc.input_id) for loc in locations] == [("angaben", "alter", "min")]
+    assert "keine gültige Zahl" in locations[0].reason
+
+
+def test_designer_duplicate_keys_are_refused(app_ctx):
+    edit = designer.add_field(_doc(), "angaben", {"key": "name", "type": "text", "label_de": "Name"})
+    assert not edit.ok and "name" in edit.problem
+    edit = designer.add_page(_doc(), "angaben", "Nochmal")
+    assert not edit.ok
+
+
+def test_designer_move_field_within_and_across_pages(app_ctx):
+    doc = designer.add_field(_doc(), "angaben", {"key": "b", "type": "text", "label_de": "B"}).document
+    doc = designer.add_page(doc, "zwei", "Zwei").document
+    doc = designer.move_field(doc, "b", -1).document
+    assert [f["key"] for f in doc["pages"][0]["fields"]] == ["b", "name"]
+    doc = designer.move_field(doc, "name", 1).document  # last on its page: goes to the next page
+    assert [f["key"] for f in doc["pages"][1]["fields"]] == ["name"]
+    doc = designer.move_page(doc, "zwei", -1).document
+    assert [p["key"] for p in doc["pages"]] == ["zwei", "angaben"]
+
+
+def test_designer_group_children(app_ctx):
+    edit = designer.add_field(
+        _doc(),
+        "angaben",
+        {"key": "kinder", "type": "group", "label_de": "Kinder", "min_items": "1", "max_items": "5"},
+    )
+    edit = designer.add_field(
+        edit.document, "angaben", {"key": "kname", "type": "text", "label_de": "Name"}, group_key="kinder"
+    )
+    assert edit.errors == []
+    group = designer.find_field(edit.document, "kinder")[1]
+    assert group["min_items"] == 1 and [c["key"] for c in group["fields"]] == ["kname"]
+    updated = designer.update_field(edit.document, "kinder", designer.field_to_data(group))
+    assert designer.find_field(updated.document, "kname") is not None  # children survive an edit
+
+
+@pytest.mark.parametrize(
+    ("rows", "combinator", "expected"),
+    [
+        ([{"field": "art", "op": "is", "value": "b"}], "and", {"==": [{"var": "art"}, "b"]}),
+        ([{"field": "hund", "op": "is", "value": "ja"}], "and", {"==": [{"var": "hund"}, True]}),
+        ([{"field": "anzahl", "op": "is_not", "value": "2"}], "and", {"!=": [{"var": "anzahl"}, 2]}),
+        (
+            [
+                {"field": "art", "op": "contains", "value": "b"},
+                {"field": "hund", "op": "is", "value": "nein"},
+            ],
+            "or",
+            {"or": [{"in": ["b", {"var": "art"}]}, {"==": [{"var": "hund"}, False]}]},
+        ),
+        ([{"field": "", "op": "is", "value": "x"}], "and", None),
+    ],
+)
+def test_designer_condition_builder_roundtrip(app_ctx, rows, combinator, expected):
+    doc = _doc()
+    doc["pages"][0]["fields"] += [
+        {"key": "art", "type": "text", "label": {"de": "A", "en": "A"}},
+        {"key": "hund", "type": "yesno", "label": {"de": "H", "en": "H"}},
+        {"key": "anzahl", "type": "integer", "label": {"de": "N", "en": "N"}},
+    ]
+    rule = designer.condition_from_rows(doc, rows, combinator)
+    assert rule == expected
+    if rule is not None:
+        back_combinator, back_rows = designer.rows_from_condition(rule)
+        assert designer.condition_from_rows(doc, back_rows, back_combinator) == rule
+
+
+def test_designer_complex_condition_is_not_builder_shaped(app_ctx):
+    assert designer.rows_from_condition({"<=": [47051, {"var": "a.postcode"}, 47139]}) is None
+    assert designer.rows_from_condition({"and": [{"==": [{"var": "a"}, {"var": "b"}]}]}) is None
+
+
+def test_designer_condition_on_later_field_is_an_error_at_that_field(app_ctx):
+    doc = designer.add_field(_doc(), "angaben", {"key": "b", "type": "text", "label_de": "B"}).document
+    edit = designer.set_condition(doc, ("field", "name"), {"==": [{"var": "b"}, "x"]})
+    [loc] = designer.locate_errors(edit.document, edit.errors)
+    assert (loc.field, loc.attr) == ("name", "condition")
+    assert "steht nicht davor" in loc.reason
+    assert [f["key"] for f in designer.condition_fields(doc, ("field", "b"))] == ["name"]
+
+
+def test_designer_parse_import_reports_position(app_ctx):
+    doc, message = designer.parse_import('{"a": }')
+    assert doc is None and "Zeile 1" in message
+    assert designer.parse_import("[1]")[0] is None
+    assert designer.parse_import('{"pages": []}')[0] == {"pages": []}
