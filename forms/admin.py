@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from forms.auth import BaseForm, email_field
 from services.designer import ACCEPT_TYPES, FIELD_TYPES, PRIVACY
@@ -50,6 +50,13 @@ def _strip(value):
 
 class EuroField(DecimalField):
     """Amount in euros; accepts a decimal comma ("30,70") and says so in German when unreadable."""
+
+    widget = TextInput()
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return f"{self.data:.2f}".replace(".", ",") if self.data is not None else ""
 
     def process_formdata(self, valuelist):
         if valuelist:
@@ -92,6 +99,7 @@ class ServiceForm(BaseForm):
     processing_days = IntegerField(
         _l("Bearbeitungszeit in Tagen"),
         default=14,
+        widget=TextInput(),
         validators=[
             InputRequired(_l("Bitte geben Sie die Bearbeitungszeit in Tagen ein.")),
             NumberRange(
