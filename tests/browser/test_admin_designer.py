@@ -116,3 +116,57 @@ def test_admin_builds_publishes_and_citizen_submits(page, browser_login, assert_
         "art": "gewerblich",
         "firma": "Mustermann Baumpflege GmbH",
     }
+
+
+def test_admin_config_pages_have_no_axe_violations(page, browser_login, assert_no_axe_violations):
+    from services import admin_services
+
+    dept = DepartmentFactory(name_de="Ordnungsamt", slug="ordnungsamt")
+    DepartmentFactory(name_de="Bezirksamt Nord", slug="bezirksamt-nord")
+    shared = published_workflow("standard", key="genehmigung-standard").definition
+    from tests.factories import ServiceFactory
+
+    service = ServiceFactory(department=dept, title_de="Sondernutzung")
+    admin_services.ensure_definition(service)
+    admin = clerk_of(dept, MembershipRole.ADMIN)
+    clerk_of(dept)
+    browser_login(page, admin)
+    base = f"/verwaltung/leistungen/{service.id}"
+
+    for path in (
+        "",
+        "/bearbeiten",
+        "/formular/einstellungen",
+        "/formular/seiten/angaben",
+        "/formular/felder/name",
+        "/formular/import",
+        "/formular/szenarien",
+        "/formular/versionen",
+        "/zustaendigkeit",
+        "/zustaendigkeit/regeln/neu",
+        "/ablauf",
+        "/bescheide",
+        "/bescheide/receipt",
+    ):
+        page.goto(base + path)
+        assert page.locator("h1").count() == 1, path
+        assert_no_axe_violations(page)
+    for path in ("mitarbeitende", "aenderungen"):
+        page.goto(f"/verwaltung/aemter/{dept.id}/{path}")
+        assert_no_axe_violations(page)
+
+    page.goto(base + "/zustaendigkeit/regeln/neu")
+    _click(page, "Regel mit dem Baukasten speichern")  # no department, no condition
+    assert page.title().startswith("Fehler:")
+    assert_no_axe_violations(page)
+    page.goto(base + "/zustaendigkeit")
+    page.fill("#answers", "{nope")
+    _click(page, "Prüfen")
+    assert page.title().startswith("Fehler:")
+    assert_no_axe_violations(page)
+    page.goto(base + "/ablauf")
+    page.fill("#name", "Unser Ablauf")
+    page.select_option("#copy-workflow", str(shared.id))
+    _click(page, "Kopie anlegen")
+    assert "Ablauf „Unser Ablauf“ bearbeiten" in page.content()
+    assert_no_axe_violations(page)
