@@ -204,6 +204,16 @@ def copy_workflow(source, department, name: str, actor) -> WorkflowDefinition:
     return definition
 
 
+def transitions_of(doc) -> list[dict]:
+    """The well-formed transitions of a (possibly malformed) workflow document."""
+    value = doc.get("transitions") if isinstance(doc, dict) else None
+    return (
+        [t for t in value if isinstance(t, dict) and isinstance(t.get("name"), str)]
+        if isinstance(value, list)
+        else []
+    )
+
+
 def workflow_from_form(doc: dict, due_soon_days, transitions: dict) -> dict:
     """Apply the structured editor to a document copy.
 
@@ -213,7 +223,7 @@ def workflow_from_form(doc: dict, due_soon_days, transitions: dict) -> dict:
     doc = copy.deepcopy(doc)
     if due_soon_days is not None:
         doc["due_soon_days"] = due_soon_days
-    for tr in doc.get("transitions", []):
+    for tr in transitions_of(doc):
         change = transitions.get(tr.get("name"))
         if not change:
             continue
@@ -224,14 +234,15 @@ def workflow_from_form(doc: dict, due_soon_days, transitions: dict) -> dict:
             tr.pop("second_approver", None)
         if change.get("label_de"):
             tr.setdefault("label", {})["de"] = change["label_de"]
-    if any(t.get("second_approver") for t in doc.get("transitions", [])) and not doc.get("approval_state"):
+    if any(t.get("second_approver") for t in transitions_of(doc)) and not doc.get("approval_state"):
         doc["approval_state"] = "zur_freigabe"
-        if not any(s.get("key") == "zur_freigabe" for s in doc.get("states", [])):
-            doc.setdefault("states", []).append({
+        states = doc.get("states") if isinstance(doc.get("states"), list) else []
+        if not any(isinstance(s, dict) and s.get("key") == "zur_freigabe" for s in states):
+            doc["states"] = [*states, {
                 "key": "zur_freigabe", "kind": "open",
                 "label": {"de": "Zur Freigabe (Vier-Augen-Prinzip)", "en": "Awaiting second approval"},
                 "citizen_label": {"de": "In Bearbeitung", "en": "Being processed"},
-            })  # fmt: skip
+            }]  # fmt: skip
     return doc
 
 

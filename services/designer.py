@@ -138,9 +138,19 @@ def iter_fields(doc: dict):
                     yield page, child, f
 
 
-def _field_list(container: dict) -> list[dict]:
+def _raw_fields(container: dict, create: bool = False) -> list:
+    """The container's "fields" list as stored (created when asked and missing/malformed)."""
     value = container.get("fields")
-    return value if isinstance(value, list) else []
+    if isinstance(value, list):
+        return value
+    if create:
+        container["fields"] = []
+        return container["fields"]
+    return []
+
+
+def _field_list(container: dict) -> list[dict]:
+    return [f for f in _raw_fields(container) if isinstance(f, dict)]
 
 
 def find_field(doc: dict, field_key: str):
@@ -159,9 +169,9 @@ def add_page(doc: dict, key: str, title_de: str, title_en: str = "") -> Edit:
     doc = copy.deepcopy(doc)
     if find_page(doc, key) is not None:
         return _refused(doc, _("Es gibt schon eine Seite mit dem Schlüssel „%(key)s“.", key=key))
-    doc.setdefault("pages", []).append(
-        {"key": key, "title": {"de": title_de, "en": title_en or title_de}, "fields": []}
-    )
+    if not isinstance(doc.get("pages"), list):
+        doc["pages"] = []
+    doc["pages"].append({"key": key, "title": {"de": title_de, "en": title_en or title_de}, "fields": []})
     return _result(doc)
 
 
@@ -223,7 +233,7 @@ def add_field(doc: dict, page_key: str, data: dict, group_key: str | None = None
     new = field_from_data(data)
     if new["key"] in field_keys(doc):
         return _refused(doc, _("Es gibt schon ein Feld mit dem Schlüssel „%(key)s“.", key=new["key"]))
-    container.setdefault("fields", []).append(new)
+    _raw_fields(container, create=True).append(new)
     return _result(doc)
 
 
@@ -246,7 +256,9 @@ def delete_field(doc: dict, field_key: str) -> Edit:
     doc = copy.deepcopy(doc)
     container = _container_of(doc, field_key)
     if container is not None:
-        container["fields"] = [f for f in _field_list(container) if f.get("key") != field_key]
+        container["fields"] = [
+            f for f in _raw_fields(container) if not (isinstance(f, dict) and f.get("key") == field_key)
+        ]
     return _result(doc)
 
 
@@ -256,8 +268,8 @@ def move_field(doc: dict, field_key: str, step: int) -> Edit:
     container = _container_of(doc, field_key)
     if container is None:
         return _refused(doc, _("Dieses Feld gibt es nicht mehr."))
-    items = _field_list(container)
-    index = next(i for i, f in enumerate(items) if f.get("key") == field_key)
+    items = _raw_fields(container)
+    index = next(i for i, f in enumerate(items) if isinstance(f, dict) and f.get("key") == field_key)
     target = index + step
     if 0 <= target < len(items):
         items[index], items[target] = items[target], items[index]
@@ -267,7 +279,7 @@ def move_field(doc: dict, field_key: str, step: int) -> Edit:
         q = p + (1 if step > 0 else -1)
         if 0 <= q < len(all_pages):
             moved = items.pop(index)
-            neighbour = all_pages[q].setdefault("fields", [])
+            neighbour = _raw_fields(all_pages[q], create=True)
             if step > 0:
                 neighbour.insert(0, moved)
             else:
@@ -289,6 +301,7 @@ def field_from_data(data: dict, old: dict | None = None) -> dict:
     """A field dict from flat form data (strings). Unparseable numbers are kept as typed so the
     validator reports them at that attribute instead of losing the input."""
     ftype = data.get("type") or (old or {}).get("type") or "text"
+    ftype = ftype if isinstance(ftype, str) else "text"
     new: dict = {"key": (data.get("key") or "").strip(), "type": ftype}
     new["label"] = {
         "de": (data.get("label_de") or "").strip(),
@@ -346,13 +359,14 @@ def _parse_option(line: str) -> dict:
 
 def field_to_data(f: dict) -> dict:
     """The inverse of field_from_data: flat strings for prefilling the field form."""
+    ftype = f.get("type") if isinstance(f.get("type"), str) and f.get("type") in SETTINGS else "text"
     data = {
-        "key": f.get("key", ""), "type": f.get("type", "text"),
+        "key": str(f.get("key", "")), "type": ftype,
         "label_de": _i18n(f.get("label"), "de"), "label_en": _i18n(f.get("label"), "en"),
         "help_de": _i18n(f.get("help"), "de"), "help_en": _i18n(f.get("help"), "en"),
         "required": bool(f.get("required")), "privacy": f.get("privacy", "personal"),
     }  # fmt: skip
-    for name, kind in SETTINGS.get(f.get("type"), []):
+    for name, kind in SETTINGS[ftype]:
         value = f.get(name)
         if value is None:
             continue
@@ -380,6 +394,9 @@ def _i18n(value, lang: str) -> str:
     return str(value.get(lang, "")) if isinstance(value, dict) else ""
 
 
+text_of = _i18n  # public name for views: the de/en text of an i18n dict, "" when malformed
+
+
 def _set_i18n_optional(target: dict, name: str, de: str, en: str) -> None:
     de, en = (de or "").strip(), (en or "").strip()
     if de or en:
@@ -395,7 +412,7 @@ def update_settings(doc: dict, title_de: str, title_en: str, fee_rule_json: str)
     """Form title and the computed fee (JsonLogic as JSON text; empty removes it)."""
     doc = copy.deepcopy(doc)
     doc["title"] = {"de": title_de, "en": title_en or title_de}
-    computed = dict(doc.get("computed") or {})
+    computed = dict(doc["computed"]) if isinstance(doc.get("computed"), dict) else {}
     if fee_rule_json.strip():
         try:
             computed["fee_cents"] = json.loads(fee_rule_json)

@@ -259,12 +259,14 @@ def _posted_workflow(definition):
                 ),
                 field="document",
             ) from exc
+        if not isinstance(document, dict):
+            raise ValidationFailed(_("Ein Ablauf muss ein JSON-Objekt sein."), field="document")
         return document
     due = request.form.get("due_soon_days", "").strip()
     if due and not due.isdigit():
         raise ValidationFailed(_("Bitte geben Sie eine ganze Zahl ein."), field="document")
     transitions = {}
-    for tr in definition.draft.get("transitions", []):
+    for tr in admin_config.transitions_of(definition.draft):
         name = tr.get("name")
         transitions[name] = {
             "roles": request.form.getlist(f"roles-{name}"),

@@ -83,9 +83,10 @@ def settings(service_id):
     doc = definition.draft
     form = FormSettingsForm()
     if not form.is_submitted():
-        form.title_de.data = (doc.get("title") or {}).get("de", "")
-        form.title_en.data = (doc.get("title") or {}).get("en", "")
-        fee_rule = (doc.get("computed") or {}).get("fee_cents")
+        form.title_de.data = designer.text_of(doc.get("title"), "de")
+        form.title_en.data = designer.text_of(doc.get("title"), "en")
+        computed = doc.get("computed")
+        fee_rule = computed.get("fee_cents") if isinstance(computed, dict) else None
         form.fee_rule.data = (
             json.dumps(fee_rule, ensure_ascii=False, indent=2) if fee_rule is not None else ""
         )
@@ -145,10 +146,10 @@ def page_edit(service_id, page_key):
     form = PageForm(
         data={
             "key": page.get("key"),
-            "title_de": designer._i18n(page.get("title"), "de"),
-            "title_en": designer._i18n(page.get("title"), "en"),
-            "help_de": designer._i18n(page.get("help"), "de"),
-            "help_en": designer._i18n(page.get("help"), "en"),
+            "title_de": designer.text_of(page.get("title"), "de"),
+            "title_en": designer.text_of(page.get("title"), "en"),
+            "help_de": designer.text_of(page.get("help"), "de"),
+            "help_en": designer.text_of(page.get("help"), "en"),
         }
     )
     if form.validate_on_submit():
@@ -333,7 +334,7 @@ def condition(service_id, target, key):
     if obj is None:
         abort(404)
     choices = [
-        (f["key"], f"{designer._i18n(f.get('label'), 'de')} ({f['key']})")
+        (f["key"], f"{designer.text_of(f.get('label'), 'de')} ({f['key']})")
         for f in designer.condition_fields(doc, (kind, key))
     ]
     builder = condition_form_class(choices)(formdata=None)

@@ -185,3 +185,19 @@ def test_admin_config_pages_404_for_other_admin(client, login_as, service):
         "/bescheide/receipt",
     ):
         assert client.get(url(service, path)).status_code == 404, path
+
+
+@pytest.mark.parametrize(
+    "document", ['{"transitions": "x", "states": 5}', "[1, 2]", '{"transitions": [1, {"name": 2}]}']
+)
+def test_admin_workflow_editor_survives_malformed_json(client, service, dept, admin, document):
+    copy = WorkflowDefinition(key="eigen", name="Eigen", draft={"transitions": []}, department_id=dept.id)
+    db.session.add(copy)
+    db.session.flush()
+    edit_url = url(service, f"/ablauf/{copy.id}")
+    resp = client.post(edit_url, data={"name": "Eigen", "document": document})
+    assert resp.status_code == 400
+    assert client.get(edit_url).status_code == 200
+    resp = client.post(edit_url, data={"name": "Eigen", "due_soon_days": "2", "four-x": "1"})
+    assert resp.status_code in (303, 400)
+    assert client.post(edit_url + "/veroeffentlichen", data={"change_note": "x"}).status_code == 400

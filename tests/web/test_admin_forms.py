@@ -197,3 +197,33 @@ def test_admin_designer_404_for_other_department(client, login_as, service):
         "/seite/angaben/bedingung",
     ):
         assert client.get(base(service) + path).status_code == 404, path
+
+
+MALFORMED = [
+    {},
+    {"pages": "nope"},
+    {"schema_version": 1, "title": "x", "pages": [{"key": 5, "title": [], "fields": "x"}]},
+    {"schema_version": 1, "title": {"de": "A", "en": "A"}, "pages": [
+        {"key": "a", "title": {"de": "A", "en": "A"}, "condition": {"bogus": 1}, "fields": [
+            {"key": "f", "type": ["text"], "label": "x", "options": "y", "condition": [1, 2]},
+            {"key": "g", "type": "group", "label": {"de": "G", "en": "G"}, "fields": [{"type": "text"}, 3]},
+            7,
+        ]},
+    ], "computed": {"fee_cents": {"+": [1]}}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("doc", MALFORMED)
+def test_admin_designer_survives_malformed_imports(client, service, admin, doc):
+    url = base(service)
+    client.post(url + "/veroeffentlichen", data={"change_note": "v1"})
+    assert client.post(url + "/import", data={"text": json.dumps(doc)}).status_code == 303
+    for path in ("/", "/einstellungen", "/vorschau", "/veroeffentlichen", "/versionen",
+                 "/versionen/vergleich?von=1&bis=entwurf", "/szenarien", "/export", "/felder/f", "/felder/g",
+                 "/feld/f/bedingung", "/seite/a/bedingung", "/seiten/a"):
+        assert client.get(url + path).status_code in (200, 302, 400, 404), path
+    assert client.post(url + "/veroeffentlichen", data={"change_note": "x"}).status_code == 400
+    for path, data in (("/felder/f", field_data(key="f", label_de="F")), ("/felder/f/aktion", {"aktion": "runter"}),
+                       ("/seiten/a/aktion", {"aktion": "hoch"}), ("/seiten", {"key": "neu", "title_de": "Neu"}),
+                       ("/feld/f/bedingung", {"modus": "json", "rule": "{}"})):
+        assert client.post(url + path, data=data).status_code in (200, 303, 400, 404), path
