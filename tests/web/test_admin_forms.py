@@ -223,7 +223,12 @@ def test_admin_designer_survives_malformed_imports(client, service, admin, doc):
                  "/feld/f/bedingung", "/seite/a/bedingung", "/seiten/a"):
         assert client.get(url + path).status_code in (200, 302, 400, 404), path
     assert client.post(url + "/veroeffentlichen", data={"change_note": "x"}).status_code == 400
-    for path, data in (("/felder/f", field_data(key="f", label_de="F")), ("/felder/f/aktion", {"aktion": "runter"}),
-                       ("/seiten/a/aktion", {"aktion": "hoch"}), ("/seiten", {"key": "neu", "title_de": "Neu"}),
-                       ("/feld/f/bedingung", {"modus": "json", "rule": "{}"})):
+    posts = [
+        ("/felder/f", field_data(key="f", label_de="F")),
+        ("/felder/f/aktion", {"aktion": "runter"}),
+        ("/seiten/a/aktion", {"aktion": "hoch"}),
+        ("/seiten", {"key": "neu", "title_de": "Neu"}),
+        ("/feld/f/bedingung", {"modus": "json", "rule": "{}"}),
+    ]
+    for path, data in posts:
         assert client.post(url + path, data=data).status_code in (200, 303, 400, 404), path
