@@ -1,5 +1,6 @@
 """Configuration change log: who changed which setting of a department, when, and what."""
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from extensions import db
@@ -50,3 +51,31 @@ def actor_names(changes) -> dict[int, str]:
         return {}
     users = db.session.scalars(select(User).where(User.id.in_(ids)))
     return {u.id: u.full_name or u.email for u in users}
+
+
+_ACCOUNT_ACTIONS = {
+    "staff_created": _l("Konto für %(name)s angelegt"),
+    "membership_set": _l("%(name)s gehört zum Amt (Rolle: %(role)s)"),
+    "membership_removed": _l("%(name)s aus dem Amt entfernt"),
+}
+_ROLE_NAMES = {"clerk": _l("Sachbearbeitung"), "admin": _l("Amtsadministration")}
+
+
+def describe(change: ConfigChange, names: dict[int, str]) -> str:
+    """A readable line for the log page (account changes are recorded with ids only)."""
+    template = _ACCOUNT_ACTIONS.get(change.action) if change.object_type == "user" else None
+    if template is None:
+        return change.summary or change.action
+    name = names.get(int(change.object_id)) if change.object_id.isdigit() else None
+    role = (change.details or {}).get("role", "")
+    return str(template) % {"name": name or change.object_id, "role": _ROLE_NAMES.get(role, role)}
+
+
+def user_names(changes) -> dict[int, str]:
+    """{user id: name} for the accounts account-changes refer to (object_type "user")."""
+    from models import User
+
+    ids = {int(c.object_id) for c in changes if c.object_type == "user" and c.object_id.isdigit()}
+    if not ids:
+        return {}
+    return {u.id: u.full_name or u.email for u in db.session.scalars(select(User).where(User.id.in_(ids)))}

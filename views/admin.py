@@ -87,8 +87,8 @@ def service_create(department_id):
 @bp.get("/leistungen/<int:service_id>")
 def service(service_id):
     service = load_service_for_admin(service_id)
-    definition = admin_services.ensure_definition(service)
-    db.session.commit()  # a service created elsewhere gets its (empty) definition once
+    with transaction():  # a service created elsewhere (seed, ops) gets its starter definition once
+        definition = admin_services.ensure_definition(service)
     return render_template("admin/service.html", service=service, definition=definition)
 
 
@@ -200,6 +200,8 @@ def staff_remove(department_id, membership_id):
 def config_changes(department_id):
     department = load_department_for_admin(department_id)
     changes = config_log.changes_for(department)
+    subjects = config_log.user_names(changes)
+    rows = [(c, config_log.describe(c, subjects)) for c in changes]
     return render_template(
-        "admin/changes.html", department=department, changes=changes, actors=config_log.actor_names(changes)
+        "admin/changes.html", department=department, rows=rows, actors=config_log.actor_names(changes)
     )

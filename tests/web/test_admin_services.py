@@ -125,4 +125,5 @@ def test_admin_staff_add_role_remove(client, login_as, dept, admin):
     db.session.expire_all()
     assert dept.id not in person.department_ids()
     log = client.get(f"/verwaltung/aemter/{dept.id}/aenderungen").get_data(as_text=True)
-    assert "membership_removed" in log or "membership" in log
+    assert "Max Sachbearbeiter aus dem Amt entfernt" in log
+    assert "Max Sachbearbeiter gehört zum Amt (Rolle: Amtsadministration)" in log
