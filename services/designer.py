@@ -577,6 +577,8 @@ def condition_fields(doc: dict, target: tuple[str, str]) -> list[dict]:
 
 # --- error locations ---------------------------------------------------------------------------
 
+I18N_ATTRS = {"label", "help", "title", "pattern_message", "prefix_message", "text", "item_label"}
+_REQUIRED = re.compile(r"^'([a-z_]+)' is a required property$")
 _TOKEN = re.compile(r"\[(\d+)\]|\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -596,6 +598,8 @@ class ErrorLocation:
             return "key"
         if len(parts) > 1 and parts[1] in ("de", "en"):
             return f"{parts[0]}_{parts[1]}"
+        if parts[0] in I18N_ATTRS:
+            return f"{parts[0]}_de"
         return parts[0]
 
 
@@ -621,6 +625,9 @@ def locate_errors(doc: dict, errors) -> list[ErrorLocation]:
                 locate(doc, f"{path}.{n}", str(_l("Unbekannte Einstellung: %(a)s")) % {"a": n}) for n in names
             ]
             continue
+        required = _REQUIRED.match(reason)
+        if required:  # point at the missing property itself
+            path = f"{path}.{required.group(1)}"
         found.append(locate(doc, path, explain(reason)))
     return found
 

@@ -132,3 +132,11 @@ def test_designer_parse_import_reports_position(app_ctx):
     assert doc is None and "Zeile 1" in message
     assert designer.parse_import("[1]")[0] is None
     assert designer.parse_import('{"pages": []}')[0] == {"pages": []}
+
+
+def test_designer_missing_label_points_at_the_german_label_input(app_ctx):
+    doc = _doc()
+    del doc["pages"][0]["fields"][0]["label"]
+    [loc] = designer.locate_errors(doc, validate_definition(doc))
+    assert (loc.field, loc.attr, loc.input_id) == ("name", "label", "label_de")
+    assert "label" in loc.reason
