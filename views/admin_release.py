@@ -17,17 +17,19 @@ from extensions import db
 from forms.admin import ActionForm, ImportForm, PublishForm, ScenarioForm, choice_list
 from forms.dynamic import (
     PageInvalid,
+    accept_of,
     build_page_form,
     extract_page_answers,
     form_error_pairs,
     format_answers,
+    max_bytes_of,
     page_action,
     remove_file_answer,
     validate_answers,
     visible_pages,
 )
 from models import Department, FormScenario
-from services import admin_services, config_log, designer, form_versions, scenarios
+from services import admin_services, config_log, designer, form_versions, scenarios, uploads
 from services.errors import InvalidDefinition, ValidationFailed
 from services.formdefs import load_spec
 from services.tx import transaction
@@ -63,16 +65,21 @@ def _preview_spec(service, definition):
     return load_spec(definition.draft), []
 
 
-def _preview_file(_path, file):
-    """Describe an uploaded file without storing it (the preview keeps nothing)."""
-    data = file.read()
-    return {
-        "id": "vorschau-" + secrets.token_hex(8),
-        "name": file.filename or "datei",
-        "size": len(data),
-        "mime": file.mimetype or "application/octet-stream",
-        "sha256": hashlib.sha256(data).hexdigest(),
-    }
+def _preview_store(spec):
+    """store_file for the preview: the citizen's checks (size, sniffed type), but nothing is stored."""
+
+    def store(path, file):
+        field = spec.field(path)
+        data, mime = uploads.read_upload(file, max_bytes=max_bytes_of(field), allowed=accept_of(field))
+        return {
+            "id": "vorschau-" + secrets.token_hex(8),
+            "name": uploads.clean_filename(file.filename),
+            "size": len(data),
+            "mime": mime,
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+
+    return store
 
 
 @bp.get("/vorschau", endpoint="preview")
@@ -121,7 +128,7 @@ def preview_page(service_id, page_key):
             return redirect(url_for(".preview_page", service_id=service.id, page_key=page.key), 303)
         return _render_preview_page(service, spec, pages, page, form)
     try:
-        answers = extract_page_answers(spec, page, form, answers, _preview_file)
+        answers = extract_page_answers(spec, page, form, answers, _preview_store(spec))
     except PageInvalid as exc:
         _store_preview(service, exc.answers)
         return _render_preview_page(service, spec, pages, page, exc.form, 400)

@@ -218,9 +218,21 @@ def test_admin_designer_survives_malformed_imports(client, service, admin, doc):
     url = base(service)
     client.post(url + "/veroeffentlichen", data={"change_note": "v1"})
     assert client.post(url + "/import", data={"text": json.dumps(doc)}).status_code == 303
-    for path in ("/", "/einstellungen", "/vorschau", "/veroeffentlichen", "/versionen",
-                 "/versionen/vergleich?von=1&bis=entwurf", "/szenarien", "/export", "/felder/f", "/felder/g",
-                 "/feld/f/bedingung", "/seite/a/bedingung", "/seiten/a"):
+    for path in (
+        "/",
+        "/einstellungen",
+        "/vorschau",
+        "/veroeffentlichen",
+        "/versionen",
+        "/versionen/vergleich?von=1&bis=entwurf",
+        "/szenarien",
+        "/export",
+        "/felder/f",
+        "/felder/g",
+        "/feld/f/bedingung",
+        "/seite/a/bedingung",
+        "/seiten/a",
+    ):
         assert client.get(url + path).status_code in (200, 302, 400, 404), path
     assert client.post(url + "/veroeffentlichen", data={"change_note": "x"}).status_code == 400
     posts = [
@@ -232,3 +244,30 @@ def test_admin_designer_survives_malformed_imports(client, service, admin, doc):
     ]
     for path, data in posts:
         assert client.post(url + path, data=data).status_code in (200, 303, 400, 404), path
+
+
+def test_admin_preview_upload_is_described_not_stored(client, service, admin):
+    from models import Attachment
+
+    url = base(service)
+    resp = client.post(
+        url + "/seiten/angaben/felder/neu",
+        data=field_data(key="nachweis", type="file", label_de="Nachweis", accept="application/pdf"),
+    )
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    resp = client.post(
+        url + "/vorschau/seite/angaben",
+        data={"name": "Erika", "nachweis": (io.BytesIO(pdf), "nachweis.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    review = client.get(url + "/vorschau/pruefen").get_data(as_text=True)
+    assert "nachweis.pdf" in review
+    assert db.session.query(Attachment).count() == 0
+    resp = client.post(
+        url + "/vorschau/seite/angaben",
+        data={"name": "Erika", "nachweis": (io.BytesIO(b"just text"), "nachweis.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 400  # the same type check as for citizens
