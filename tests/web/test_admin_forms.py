@@ -149,6 +149,8 @@ def test_admin_failing_scenario_blocks_publish(client, service, admin):
     )
     assert resp.status_code == 303
     assert "fehlgeschlagen" in client.get(url + "/szenarien").get_data(as_text=True)
+    designer_page = client.get(url + "/").get_data(as_text=True)
+    assert "Szenarien: 0 von 1 bestanden." in designer_page and "Gebühr: erwartet 500 Cent" in designer_page
     resp = client.post(url + "/veroeffentlichen", data={"change_note": "x"})
     assert resp.status_code == 400
     assert "Szenario" in resp.get_data(as_text=True) and db.session.query(FormVersion).count() == 0
