@@ -350,4 +350,6 @@ def four_eyes_variant(doc: dict) -> dict:
     for tr in doc["transitions"]:
         if tr["name"] in ("genehmigen", "ablehnen"):
             tr["second_approver"] = True
+        if tr["name"] in ("zurueckziehen", "zurueckziehen_im_auftrag"):
+            tr["from"].append("zur_freigabe")
     return doc

@@ -86,10 +86,12 @@ def available_transitions(req, actor) -> list[Transition]:
         return []
     spec = load_spec(req.workflow_version)
     roles = actor_roles(req, actor)
+    own = [t for t in spec.transitions.values() if req.state in t.from_states and roles & set(t.roles)]
     proposal = open_proposal(req)
     if proposal is not None:
-        return _approval_transitions(spec, proposal, roles, actor)
-    return [t for t in spec.transitions.values() if req.state in t.from_states and roles & set(t.roles)]
+        # While a decision awaits its second approver, only withdrawals declared for that state remain.
+        return _approval_transitions(spec, proposal, roles, actor) + [t for t in own if not t.second_approver]
+    return own
 
 
 def _approval_transitions(spec, proposal, roles, actor) -> list[Transition]:
@@ -120,6 +122,7 @@ def apply_transition(req, name: str, actor, data: dict | None, expected_row_vers
         return _flush_or_stale(lambda: _return(req, actor, comment))
     if transition.second_approver:
         return _flush_or_stale(lambda: _propose(req, transition, actor, fields, comment))
+    _supersede_proposal(req, actor)
     return _flush_or_stale(lambda: _move(req, transition, actor, fields, comment))
 
 
@@ -219,6 +222,13 @@ def _propose(req, transition, actor, fields, comment):
             "comment": comment,
         },
     )
+
+
+def _supersede_proposal(req, actor):
+    """An open proposal is void once another transition (e.g. a withdrawal) moves the request."""
+    proposal = open_proposal(req)
+    if proposal is not None:
+        proposal.decided_by_id, proposal.decided_at, proposal.outcome = actor.id, utcnow(), "superseded"
 
 
 def _confirm(req, actor, comment):

@@ -235,8 +235,9 @@ def test_four_eyes_proposal_waits_for_a_second_clerk(four_eyes, notices):
     event = fire(req, "genehmigen", first, {"comment": "ok"})
     assert event.kind == "approval_proposed"
     assert req.state == "zur_freigabe" and req.decided_at is None and notices == []
-    assert names(req, first) == []  # the proposer cannot confirm
-    assert names(req, second) == [CONFIRM, RETURN]
+    assert names(req, first) == ["zurueckziehen_im_auftrag"]  # the proposer cannot confirm
+    assert names(req, second) == [CONFIRM, RETURN, "zurueckziehen_im_auftrag"]
+    assert names(req, req.applicant) == ["zurueckziehen"]
     with pytest.raises(TransitionNotAllowed):
         fire(req, CONFIRM, first)
     assert _db.session.scalars(pending_approvals(second)).all() == [req]
@@ -264,6 +265,15 @@ def test_four_eyes_return_goes_back_with_comment(four_eyes, notices):
     assert req.state == "abgelehnt" and notices == [("rejection", {"reason": "zu groß, § 18 StrWG NRW"})]
     count = _db.session.scalar(select(func.count(ApprovalProposal.id)))
     assert count == 2
+
+
+def test_four_eyes_citizen_withdrawal_voids_the_proposal(four_eyes, notices):
+    req, first, second = four_eyes
+    fire(req, "genehmigen", first)
+    fire(req, "zurueckziehen", req.applicant)
+    assert req.state == "zurueckgezogen" and notices == []
+    assert _db.session.scalar(select(ApprovalProposal.outcome)) == "superseded"
+    assert open_proposal(req) is None and names(req, second) == []
 
 
 def test_four_eyes_only_one_event_per_step(four_eyes):

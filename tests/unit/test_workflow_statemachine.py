@@ -30,6 +30,7 @@ from services.workflow import (
     apply_transition,
     default_document,
     forward_request,
+    open_proposal,
     verify_chains,
 )
 from tests.factories import CitizenFactory, DepartmentFactory, ServiceFactory, clerk_of, started_request
@@ -100,9 +101,8 @@ class WorkflowMachine(RuleBasedStateMachine):
     def plausible_transition(self, req, who, pick):
         """A transition out of the current state by someone involved: reaches deep states quickly."""
         m = self.model[req.id]
-        names = [CONFIRM, RETURN] if m["proposal"] else [
-            n for n, t in TRANSITIONS[m["variant"]].items() if m["state"] in t["from"]
-        ]  # fmt: skip
+        names = [CONFIRM, RETURN] if m["proposal"] else []
+        names += [n for n, t in TRANSITIONS[m["variant"]].items() if m["state"] in t["from"]]
         actors = [c for c in self.clerks if m["dept"] in c.department_ids()] + [req.applicant]
         if names:
             self._try(req, actors[who % len(actors)], names[pick % len(names)])
@@ -128,9 +128,9 @@ class WorkflowMachine(RuleBasedStateMachine):
     def _expected(self, m, actor, name):
         """(legal, new state) according to the model."""
         roles = self._roles(m, actor)
-        if m["proposal"] is not None:
+        if m["proposal"] is not None and name in (CONFIRM, RETURN):
             proposer, proposed = m["proposal"]
-            if name not in (CONFIRM, RETURN) or actor.id == proposer:
+            if actor.id == proposer:
                 return False, None
             spec = TRANSITIONS[m["variant"]][proposed]
             if not roles & set(spec["roles"]):
@@ -138,6 +138,8 @@ class WorkflowMachine(RuleBasedStateMachine):
             return True, (spec["to"] if name == CONFIRM else "in_bearbeitung")
         spec = TRANSITIONS[m["variant"]].get(name)
         if spec is None or m["state"] not in spec["from"] or not roles & set(spec["roles"]):
+            return False, None
+        if m["proposal"] is not None and spec.get("second_approver"):
             return False, None
         return True, ("zur_freigabe" if spec.get("second_approver") else spec["to"])
 
@@ -149,7 +151,7 @@ class WorkflowMachine(RuleBasedStateMachine):
     def _try(self, req, actor, name):
         m = self.model[req.id]
         legal, new_state = self._expected(m, actor, name)
-        spec = TRANSITIONS[m["variant"]].get(m["proposal"][1] if m["proposal"] else name, {})
+        spec = TRANSITIONS[m["variant"]].get(name, {})
         data = full_data(spec) if name not in (CONFIRM, RETURN) else {"comment": "Vermerk"}
         try:
             apply_transition(req, name, actor, data, req.row_version)
@@ -159,9 +161,9 @@ class WorkflowMachine(RuleBasedStateMachine):
             return
         assert legal, (m["state"], name, actor)
         assert req.state == new_state
-        if name in (CONFIRM, RETURN):
-            m["proposal"] = None
-        elif new_state == "zur_freigabe":
+        if new_state != "zur_freigabe":
+            m["proposal"] = None  # confirmed, returned or superseded by a withdrawal
+        else:
             m["proposal"] = (actor.id, name)
         m["state"], m["events"] = new_state, m["events"] + 1
 
@@ -184,6 +186,13 @@ class WorkflowMachine(RuleBasedStateMachine):
         for clerk in self.clerks:
             seen = {r.id for r in reqs if access.staff_may_view(clerk, r)}
             assert seen == {rid for rid, m in self.model.items() if m["dept"] in clerk.department_ids()}
+
+    @invariant()
+    def states_and_proposals_match_the_model(self):
+        for rid, m in self.model.items():
+            req = db.session.get(ServiceRequest, rid)
+            assert (req.state, req.department_id) == (m["state"], m["dept"])
+            assert (open_proposal(req) is not None) == (m["proposal"] is not None)
 
     @invariant()
     def chains_stay_intact(self):
