@@ -214,13 +214,20 @@ def transitions_of(doc) -> list[dict]:
     )
 
 
-def workflow_from_form(doc: dict, due_soon_days, transitions: dict) -> dict:
+def workflow_from_form(doc: dict, due_soon_days, transitions: dict, state_labels: dict | None = None) -> dict:
     """Apply the structured editor to a document copy.
 
     transitions: {name: {"roles": [...], "second_approver": bool, "label_de": str}}. Turning on
     four-eyes for any transition adds the `zur_freigabe` approval state when missing.
     """
     doc = copy.deepcopy(doc)
+    for state in doc.get("states", []) if isinstance(doc.get("states"), list) else []:
+        label = (state_labels or {}).get(state.get("key")) if isinstance(state, dict) else None
+        if label:
+            state["label"] = {
+                **(state.get("label") if isinstance(state.get("label"), dict) else {}),
+                "de": label,
+            }
     if due_soon_days is not None:
         doc["due_soon_days"] = due_soon_days
     for tr in transitions_of(doc):

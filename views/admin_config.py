@@ -273,7 +273,13 @@ def _posted_workflow(definition):
             "second_approver": bool(request.form.get(f"four-{name}")),
             "label_de": request.form.get(f"label-{name}", "").strip(),
         }
-    return admin_config.workflow_from_form(definition.draft, int(due) if due else None, transitions)
+    states = definition.draft.get("states") if isinstance(definition.draft.get("states"), list) else []
+    labels = {
+        st["key"]: request.form.get(f"state-{st['key']}", "").strip()
+        for st in states
+        if isinstance(st, dict) and isinstance(st.get("key"), str)
+    }
+    return admin_config.workflow_from_form(definition.draft, int(due) if due else None, transitions, labels)
 
 
 def _workflow_page(service, definition, form, publish_form, problem=None, status=None):

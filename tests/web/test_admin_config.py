@@ -124,10 +124,14 @@ def test_admin_workflow_choose_copy_edit_publish(client, service, dept, admin):
     for tr in copy.draft["transitions"]:
         form[f"roles-{tr['name']}"] = tr["roles"]
     form["four-genehmigen"] = "1"
+    form["state-in_bearbeitung"] = "In Prüfung"
     resp = client.post(edit_url, data=form)
     assert resp.status_code == 303, resp.get_data(as_text=True)
     db.session.refresh(copy)
     assert copy.draft["due_soon_days"] == 3 and copy.draft["approval_state"] == "zur_freigabe"
+    assert (
+        next(s for s in copy.draft["states"] if s["key"] == "in_bearbeitung")["label"]["de"] == "In Prüfung"
+    )
     assert next(t for t in copy.draft["transitions"] if t["name"] == "genehmigen")["second_approver"] is True
     bad = client.post(edit_url, data={"name": "Unser Ablauf", "document": '{"states": ['})
     assert bad.status_code == 400 and "Zeile 1" in bad.get_data(as_text=True)
