@@ -249,7 +249,26 @@ def update_field(doc: dict, field_key: str, data: dict) -> Edit:
         return _refused(doc, _("Es gibt schon ein Feld mit dem Schlüssel „%(key)s“.", key=new["key"]))
     old.clear()
     old.update(new)
+    if new["key"] != field_key and new["key"]:
+        _rename_vars(doc, field_key, new["key"])
     return _result(doc)
+
+
+def _rename_vars(node, old: str, new: str) -> None:
+    """Make conditions and computed values follow a renamed field (`old`, `old.part`, `item.old`)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "var" and isinstance(value, str):
+                head, sep, rest = value.partition(".")
+                if head == old:
+                    node[key] = new + sep + rest
+                elif head == "item" and rest.partition(".")[0] == old:
+                    node[key] = "item." + new + rest[len(old) :]
+            else:
+                _rename_vars(value, old, new)
+    elif isinstance(node, list):
+        for item in node:
+            _rename_vars(item, old, new)
 
 
 def delete_field(doc: dict, field_key: str) -> Edit:

@@ -140,3 +140,14 @@ def test_designer_missing_label_points_at_the_german_label_input(app_ctx):
     [loc] = designer.locate_errors(doc, validate_definition(doc))
     assert (loc.field, loc.attr, loc.input_id) == ("name", "label", "label_de")
     assert "label" in loc.reason
+
+
+def test_designer_renaming_a_field_updates_conditions_and_computed(app_ctx):
+    doc = designer.add_field(_doc(), "angaben", {"key": "b", "type": "text", "label_de": "B"}).document
+    doc = designer.set_condition(doc, ("field", "b"), {"==": [{"var": "name"}, "x"]}).document
+    doc["computed"] = {"fee_cents": {"if": [{"var": "name"}, 100, 0]}}
+    data = designer.field_to_data(designer.find_field(doc, "name")[1]) | {"key": "vollname"}
+    edit = designer.update_field(doc, "name", data)
+    assert edit.errors == []
+    assert designer.find_field(edit.document, "b")[1]["condition"] == {"==": [{"var": "vollname"}, "x"]}
+    assert edit.document["computed"]["fee_cents"] == {"if": [{"var": "vollname"}, 100, 0]}
