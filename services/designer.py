@@ -608,6 +608,7 @@ class ErrorLocation:
     page: str | None = None  # page key
     field: str | None = None  # field key (innermost)
     attr: str = ""  # attribute path below the page/field, e.g. "label.de", "options[1].value"
+    node: object = None  # the page or field the path ends in (for the designer's own checks)
 
     @property
     def input_id(self) -> str:
@@ -633,13 +634,9 @@ def locate_errors(doc: dict, errors) -> list[ErrorLocation]:
     for path, reason in errors:
         match = _UNKNOWN.match(reason)
         if match:
+            allowed = _allowed_properties(locate(doc, path, "").node)
             names = re.findall(r"'([^']+)'", match.group(1))
-            names = [
-                n
-                for n in names
-                if f"{path}.{n}" not in paths
-                and not any(p.startswith(f"{path}.{n}.") or p.startswith(f"{path}.{n}[") for p in paths)
-            ]
+            names = [n for n in names if n not in allowed and f"{path}.{n}" not in paths]
             found += [
                 locate(doc, f"{path}.{n}", str(_l("Unbekannte Einstellung: %(a)s")) % {"a": n}) for n in names
             ]
@@ -649,6 +646,18 @@ def locate_errors(doc: dict, errors) -> list[ErrorLocation]:
             path = f"{path}.{required.group(1)}"
         found.append(locate(doc, path, explain(reason)))
     return found
+
+
+def _allowed_properties(node) -> set[str]:
+    """Properties a field of this type may have (the schema calls them "unexpected" whenever any
+    other rule of the field fails, which would blame correct settings)."""
+    if isinstance(node, dict) and "pages" in node:
+        return {"schema_version", "title", "description", "pages", "computed"}
+    if not isinstance(node, dict) or "type" not in node:
+        return {"key", "title", "help", "condition", "fields"}
+    ftype = node.get("type") if isinstance(node.get("type"), str) else ""
+    names = set(COMMON) | {name for name, _kind in SETTINGS.get(ftype, [])}
+    return names | ({"fields"} if ftype == "group" else set())
 
 
 def locate(doc: dict, path: str, reason: str) -> ErrorLocation:
@@ -667,6 +676,7 @@ def locate(doc: dict, path: str, reason: str) -> ErrorLocation:
     except (KeyError, IndexError, TypeError):
         pass
     loc.attr = "".join(f"[{t}]" if isinstance(t, int) else f".{t}" for t in rest).lstrip(".")
+    loc.node = node
     return loc
 
 

@@ -151,3 +151,18 @@ def test_designer_renaming_a_field_updates_conditions_and_computed(app_ctx):
     assert edit.errors == []
     assert designer.find_field(edit.document, "b")[1]["condition"] == {"==": [{"var": "vollname"}, "x"]}
     assert edit.document["computed"]["fee_cents"] == {"if": [{"var": "vollname"}, 100, 0]}
+
+
+def test_designer_unknown_property_reports_only_real_unknowns(app_ctx):
+    edit = designer.add_field(
+        _doc(),
+        "angaben",
+        {"key": "hunde", "type": "group", "label_de": "Hunde", "min_items": "1", "item_label_de": "Hund"},
+    )
+    locations = designer.locate_errors(edit.document, edit.errors)
+    assert [(loc.field, loc.attr) for loc in locations] == [("hunde", "fields")]
+    doc = _doc()
+    doc["pages"][0]["fields"][0]["colour"] = "red"
+    doc["extra"] = 1
+    reasons = sorted(loc.reason for loc in designer.locate_errors(doc, validate_definition(doc)))
+    assert reasons == ["Unbekannte Einstellung: colour", "Unbekannte Einstellung: extra"]

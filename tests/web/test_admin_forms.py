@@ -273,3 +273,35 @@ def test_admin_preview_upload_is_described_not_stored(client, service, admin):
         content_type="multipart/form-data",
     )
     assert resp.status_code == 400  # the same type check as for citizens
+
+
+def test_admin_field_type_switch_shows_new_settings_without_saving(client, service, admin):
+    url = base(service)
+    before = json.dumps(service.form_definition.draft, sort_keys=True)
+    resp = client.post(
+        url + "/felder/name", data=field_data(key="name", label_de="Name", type="choice", typ_wechseln="1")
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'name="options"' in html and 'name="max_length"' not in html
+    assert json.dumps(service.form_definition.draft, sort_keys=True) == before
+    page = client.get(url + "/seiten/angaben/felder/neu?typ=file").get_data(as_text=True)
+    assert 'value="application/pdf"' in page and 'name="max_files"' in page
+
+
+def test_admin_group_children_are_edited_in_the_designer(client, service, admin):
+    url = base(service)
+    resp = client.post(
+        url + "/seiten/angaben/felder/neu",
+        data=field_data(
+            key="hunde", type="group", label_de="Hunde", min_items="1", max_items="3", item_label_de="Hund"
+        ),
+    )
+    assert resp.status_code == 303, resp.get_data(as_text=True)[-4000:]
+    resp = client.post(
+        url + "/seiten/angaben/felder/neu?gruppe=hunde", data=field_data(key="rasse", label_de="Rasse")
+    )
+    assert resp.status_code == 303
+    group = service.form_definition.draft["pages"][0]["fields"][1]
+    assert [c["key"] for c in group["fields"]] == ["rasse"] and group["max_items"] == 3
+    html = client.get(url + "/").get_data(as_text=True)
+    assert "in der Gruppe hunde" in html
