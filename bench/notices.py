@@ -1,0 +1,293 @@
+"""Notice pipeline benchmark: in-process floor vs. outbox → RQ → worker → stored notice.
+
+In one run, on a scratch database and a private Redis:
+  1. floor: render + seal one notice in this process (WeasyPrint + pyHanko, warmed up), per notice;
+  2. end to end with 1 worker process, then with 2: commit N pending notices (the after-commit hook
+     enqueues them), time until all are issued; print notices/s and the per-job cost
+     (elapsed × workers / N) as a multiple of the floor;
+  3. worker memory (RSS per worker process) after warm-up and after 1,000 notices.
+Targets (2 cores): ≥ 10 notices/s with 2 workers, per-job cost ≤ 1.3× floor, memory flat.
+
+    .venv/bin/python -m bench.notices [--floor 30] [--one 200] [--two 1000]
+
+Database: PostgreSQL database `amtsweg_bench_notices` (recreated) on BENCH_PG_URL
+(default postgresql://postgres@127.0.0.1:5432), else SQLite in the temporary instance.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from config import BASE_DIR
+
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+DB_NAME = "amtsweg_bench_notices"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--floor", type=int, default=30, help="notices rendered in-process for the floor")
+    parser.add_argument("--one", type=int, default=200, help="notices through 1 worker")
+    parser.add_argument("--two", type=int, default=1000, help="notices through 2 workers")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up workers and Redis on kill
+    instance = Path(tempfile.mkdtemp(prefix="amtsweg-bench-"))
+    bench = Bench(instance, _database_url(instance))
+    try:
+        bench.run(args)
+    finally:
+        bench.close()
+        shutil.rmtree(instance, ignore_errors=True)
+
+
+def _database_url(instance: Path) -> str:
+    try:
+        import psycopg
+
+        with psycopg.connect(f"{PG_URL}/postgres", autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+            conn.execute(f"CREATE DATABASE {DB_NAME}")
+        return f"{PG_URL.replace('postgresql://', 'postgresql+psycopg://')}/{DB_NAME}"
+    except Exception as exc:  # no PostgreSQL here: SQLite still shows the pipeline's overhead
+        print(f"PostgreSQL not reachable ({exc.__class__.__name__}); using SQLite")
+        return f"sqlite:///{instance / 'bench.db'}"
+
+
+class Bench:
+    def __init__(self, instance: Path, db_url: str):
+        from app import create_app
+        from services.redis_conn import EmbeddedRedis
+
+        self.instance, self.db_url = instance, db_url
+        self.redis = EmbeddedRedis(instance)
+        self.redis_url = self.redis.ensure_running()
+        self.app = create_app(
+            {
+                "INSTANCE_PATH": str(instance),
+                "SQLALCHEMY_DATABASE_URI": db_url,
+                "REDIS_URL": self.redis_url,
+                "ENV_NAME": "embedded",
+                "OUTBOX_DISPATCH": True,
+            }
+        )
+        self.ctx = self.app.app_context()
+        self.ctx.push()
+        self.workers = None
+
+    def close(self) -> None:
+        self._stop_workers()
+        from extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+        self.ctx.pop()
+        self.redis.stop()
+
+    def run(self, args) -> None:
+        print(f"database: {self.db_url.split('@')[-1]}   redis: {self.redis_url}   cores: {os.cpu_count()}")
+        print(f"load average at start (other processes share the cores): {_load()}")
+        self._prepare()
+        floor = self._floor(args.floor)
+        print(
+            f"\n1. floor (in-process render + seal, n={args.floor}): {floor * 1000:.1f} ms per notice "
+            f"= {1 / floor:.1f} notices/s per core"
+        )
+        self._phase(1, args.one, floor, checkpoints=())
+        self._phase(2, args.two, floor, checkpoints=(200, args.two))
+        print(f"\nload average at end: {_load()}")
+
+    def _prepare(self) -> None:
+        from extensions import db
+        from services.seed import seed_demo
+
+        db.drop_all()
+        db.create_all()
+        seed_demo()
+        db.session.commit()
+        from services.notices import warm_up
+
+        warm_up()
+
+    def _requests(self, n: int) -> list:
+        """n submitted requests of one seeded service (answers as the seed's forms would have them)."""
+        from extensions import db
+        from models import Service
+        from tests.factories import CitizenFactory, ServiceRequestFactory
+
+        service = db.session.scalars(db.select(Service).order_by(Service.id)).first()
+        applicant = CitizenFactory()  # one applicant: argon2 per request would dominate the set-up
+        reqs = [ServiceRequestFactory(service=service, applicant=applicant) for _ in range(n)]
+        db.session.commit()
+        return reqs
+
+    def _floor(self, n: int) -> float:
+        from extensions import db
+        from services.notices import request_notice
+        from services.notices.issue import build_notice_pdf
+
+        self.app.config["OUTBOX_DISPATCH"] = False  # only measuring rendering here
+        notices = [request_notice(req, "approval") for req in self._requests(n + 1)]
+        db.session.flush()
+        build_notice_pdf(notices[0])  # the first one pays lazy set-up; the floor is the steady state
+        times = []
+        for notice in notices[1:]:
+            started = time.perf_counter()
+            build_notice_pdf(notice)
+            times.append(time.perf_counter() - started)
+        db.session.rollback()
+        self.app.config["OUTBOX_DISPATCH"] = True
+        return statistics.median(times)
+
+    def _phase(self, workers: int, n: int, floor: float, checkpoints) -> None:
+        from extensions import db
+        from services.notices import request_notice
+
+        reqs = self._requests(n)
+        self._start_workers(workers)
+        rss_start = self._worker_rss()
+        notices = [request_notice(req, "approval") for req in reqs]
+        ids = [x.id for x in notices]
+        db.session.flush()
+        started = time.perf_counter()
+        db.session.commit()  # after commit, the hook hands all n outbox rows to RQ
+        marks = self._wait_issued(ids, started, checkpoints)
+        elapsed = marks[n][0]
+        per_job = elapsed * workers / n
+        print(
+            f"\n{workers + 1}. end to end, {workers} worker(s), n={n}: "
+            f"{elapsed:.1f} s = {n / elapsed:.1f} notices/s"
+        )
+        print(f"   per-job cost {per_job * 1000:.1f} ms = {per_job / floor:.2f}× floor")
+        inside = self._job_seconds(ids)
+        print(f"   median time inside the worker per notice job (RQ started→ended): {inside * 1000:.1f} ms")
+        print(f"   worker RSS after warm-up: {_mb(rss_start)}")
+        for count in (c for c in checkpoints if c <= n):
+            print(f"   worker RSS after {count} notices: {_mb(marks[count][1])}")
+        self._stop_workers()
+
+    def _job_seconds(self, notice_ids) -> float:
+        """Median RQ execution time of these notices' jobs (tells queueing overhead from CPU contention)."""
+        from rq.job import Job
+        from rq.serializers import JSONSerializer
+
+        from extensions import db
+        from models import OutboxJob
+        from services.redis_conn import get_redis
+
+        wanted = set(notice_ids)
+        rows = db.session.scalars(db.select(OutboxJob).where(OutboxJob.kind == "render_notice")).all()
+        job_ids = [r.job_id for r in rows if r.payload.get("notice_id") in wanted]
+        db.session.rollback()
+        jobs = Job.fetch_many(job_ids, connection=get_redis(), serializer=JSONSerializer)
+        spans = [
+            (j.ended_at - j.started_at).total_seconds() for j in jobs if j and j.started_at and j.ended_at
+        ]
+        return statistics.median(spans) if spans else float("nan")
+
+    def _wait_issued(self, ids, started, checkpoints) -> dict:
+        from extensions import db
+        from models import Notice, NoticeState
+
+        marks, wanted = {}, sorted({len(ids), *(c for c in checkpoints if c <= len(ids))})
+        while wanted:
+            done = db.session.scalar(
+                db.select(db.func.count(Notice.id)).where(
+                    Notice.id.in_(ids), Notice.state == NoticeState.ISSUED
+                )
+            )
+            failed = db.session.scalar(
+                db.select(db.func.count(Notice.id)).where(
+                    Notice.id.in_(ids), Notice.state == NoticeState.FAILED
+                )
+            )
+            db.session.rollback()
+            if failed:
+                raise SystemExit(f"{failed} notice(s) failed; see {self.instance}/worker.log")
+            while wanted and done >= wanted[0]:
+                marks[wanted.pop(0)] = (time.perf_counter() - started, self._worker_rss())
+            time.sleep(0.2)
+        return marks
+
+    def _start_workers(self, count: int) -> None:
+        env = dict(
+            os.environ,
+            FLASK_APP="app:create_app",
+            AMTSWEG_ENV="embedded",
+            AMTSWEG_INSTANCE=str(self.instance),
+            DATABASE_URL=self.db_url,
+            REDIS_URL=self.redis_url,
+        )
+        log = open(self.instance / "worker.log", "a")  # noqa: SIM115
+        cmd = [sys.executable, "-m", "flask", "worker", "--count", str(count)]
+        self.workers = (
+            subprocess.Popen(cmd, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT),
+            log,
+        )
+        deadline = time.monotonic() + 60
+        while len(self._worker_procs()) < count or not self._idle_workers(count):
+            if time.monotonic() > deadline or self.workers[0].poll() is not None:
+                raise SystemExit(f"workers did not start; see {self.instance}/worker.log")
+            time.sleep(0.2)
+
+    def _idle_workers(self, count: int) -> bool:
+        from rq.serializers import JSONSerializer
+        from rq.worker import Worker
+
+        from services.redis_conn import get_redis
+
+        return len(Worker.all(connection=get_redis(), serializer=JSONSerializer)) >= count
+
+    def _worker_procs(self) -> list[psutil.Process]:
+        """The RQ worker processes: children of `flask worker` (not RQ's scheduler, a grandchild)."""
+        if self.workers is None:
+            return []
+        try:
+            return psutil.Process(self.workers[0].pid).children()
+        except psutil.NoSuchProcess:
+            return []
+
+    def _worker_rss(self) -> list[int]:
+        sizes = []
+        for proc in self._worker_procs():
+            try:
+                sizes.append(proc.memory_info().rss)
+            except psutil.NoSuchProcess:
+                continue
+        return sizes
+
+    def _stop_workers(self) -> None:
+        if self.workers is None:
+            return
+        proc, log = self.workers
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        self.workers = None
+        from services.redis_conn import get_redis
+
+        get_redis().flushdb()  # worker registrations and finished jobs of this phase
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _mb(sizes) -> str:
+    return ", ".join(f"{s / 2**20:.0f} MB" for s in sizes) or "–"
+
+
+if __name__ == "__main__":
+    main()
