@@ -43,6 +43,13 @@ def test_admin_roundtrip_export_import_publish_submit(client, db, login_as, slug
     resp = admin.post(base + "/import", data={"text": exported.get_data(as_text=True)})
     assert resp.status_code == 303
     assert "Der Entwurf ist gültig" in admin.get(base + "/").get_data(as_text=True)
+    for page in document["pages"]:  # every editor page renders every seeded field type
+        assert admin.get(f"{base}/seiten/{page['key']}").status_code == 200
+        assert admin.get(f"{base}/seite/{page['key']}/bedingung").status_code == 200
+        for field in page["fields"]:
+            for key in [field["key"]] + [c["key"] for c in field.get("fields", [])]:
+                assert admin.get(f"{base}/felder/{key}").status_code == 200, key
+                assert admin.get(f"{base}/feld/{key}/bedingung").status_code == 200, key
     resp = admin.post(base + "/veroeffentlichen", data={"change_note": "Import aus " + slug})
     assert resp.status_code == 303, resp.get_data(as_text=True)[-3000:]
 
