@@ -6,6 +6,7 @@ not fakeredis: RQ's unique enqueue is a Lua script that fakeredis cannot run wit
 
 import json
 import zlib
+from datetime import timedelta
 
 import pytest
 import redis
@@ -185,3 +186,24 @@ def test_job_for_missing_row_is_a_no_op(db, conn, app):
     with app.app_context():
         assert tasks.run_outbox(987654) == "missing"
     assert job_id_for(3) == "outbox-3"
+
+
+def test_relay_resends_started_job_whose_worker_is_gone(db, conn, app):
+    outbox_id = _commit_job(db, n=11)
+    job = fetch_job(outbox_id)
+    job.worker_name = "amtsweg.gone.1"
+    job.save()
+    job.set_status(JobStatus.STARTED)
+    assert relay_once().enqueued == []  # recently enqueued: may still be running
+    row = _state(db, outbox_id)
+    row.enqueued_at = utcnow() - timedelta(seconds=app.config["JOB_TIMEOUT"] + 61)
+    db.session.commit()
+    assert relay_once().enqueued == [outbox_id]
+    _work(conn)
+    assert _state(db, outbox_id).state == OutboxState.DONE
+
+
+def test_dispatch_is_off_in_tests_unless_switched_on(db, conn, app, monkeypatch):
+    monkeypatch.delitem(app.config, "OUTBOX_DISPATCH")
+    outbox_id = _commit_job(db, n=12)
+    assert fetch_job(outbox_id) is None and _state(db, outbox_id).state == OutboxState.PENDING
