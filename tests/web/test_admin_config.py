@@ -145,6 +145,7 @@ def test_admin_workflow_choose_copy_edit_publish(client, service, dept, admin):
     assert resp.status_code == 303
     db.session.refresh(copy)
     assert copy.latest.number == 1
+    assert "Vier Augen" in client.get(edit_url).get_data(as_text=True)
 
 
 def test_admin_workflow_of_other_department_is_404(client, service, admin):
@@ -177,6 +178,7 @@ def test_admin_notice_template_preview_and_publish(client, service, admin):
     assert resp.status_code == 303
     db.session.refresh(template)
     assert template.latest.number == 1 and template.latest.html == html
+    assert "Kürzer" in client.get(url(service, "/bescheide/receipt")).get_data(as_text=True)
 
 
 def test_admin_config_pages_404_for_other_admin(client, login_as, service):
