@@ -20,10 +20,11 @@ NOTIFICATION_KINDS = {
     "closed": _l("Ihr Antrag %(reference)s ist abgeschlossen."),
     "withdrawn": _l("Ihr Antrag %(reference)s wurde zurückgezogen."),
     "forwarded": _l("Ihr Antrag %(reference)s wurde an eine andere Dienststelle weitergegeben."),
+    "notice_issued": _l("Zu Ihrem Antrag %(reference)s liegt ein neues Dokument in Ihrem Postfach."),
 }
 
 
-def notify_citizen(req, kind: str, **params) -> InboxItem:
+def notify_citizen(req, kind: str, notice=None, **params) -> InboxItem:
     """Inbox entry for the applicant and an email (request_<kind>) queued in the outbox."""
     from services.mail import queue_mail
 
@@ -36,7 +37,7 @@ def notify_citizen(req, kind: str, **params) -> InboxItem:
         data={"reference": req.reference, "params": params},
     )
     db.session.add(item)
-    queue_mail(req.applicant, f"request_{kind}", request=req, **params)
+    queue_mail(req.applicant, f"request_{kind}", request=req, notice=notice, **params)
     db.session.flush()
     return item
 
@@ -70,6 +71,27 @@ def _request_mail_context(user, request, notice, params) -> dict:
     if _has_endpoint("citizen.request_detail"):
         context["request_url"] = external_url("citizen.request_detail", request_id=request.public_id)
     context["greeting"] = _("Guten Tag %(name)s,", name=user.full_name) if user.full_name else _("Guten Tag,")
+    if notice is not None:
+        context.update(_notice_context(notice))
+    return context
+
+
+def _notice_context(notice) -> dict:
+    """The notice's title, and the PDF itself only where the city configured mail attachments."""
+    from flask import current_app
+
+    from services.mail import external_url
+    from services.notices import notice_title
+    from services.notices.files import download_name, notice_file_path
+
+    context = {
+        "notice_title": notice_title(notice.kind),
+        "verify_url": external_url("verify.code", code=notice.verification_code),
+        "attachments": (),
+    }
+    path = notice_file_path(notice)
+    if current_app.config["MAIL_ATTACH_NOTICES"] and path is not None:
+        context["attachments"] = [(download_name(notice), path.read_bytes(), "application/pdf")]
     return context
 
 

@@ -109,7 +109,7 @@ def _notify(req, notice) -> None:
     if "notice_issued" not in getattr(notifications, "NOTIFICATION_KINDS", {}):
         log.warning("notification kind notice_issued not registered; applicant not notified")
         return
-    notifications.notify_citizen(req, "notice_issued", notice_id=notice.id, notice_kind=notice.kind)
+    notifications.notify_citizen(req, "notice_issued", notice=notice, notice_kind=notice.kind)
 
 
 def mark_notice_failed(notice_id: int, error: str) -> Notice | None:
