@@ -305,3 +305,46 @@ def test_admin_group_children_are_edited_in_the_designer(client, service, admin)
     assert [c["key"] for c in group["fields"]] == ["rasse"] and group["max_items"] == 3
     html = client.get(url + "/").get_data(as_text=True)
     assert "in der Gruppe hunde" in html
+
+
+@pytest.mark.parametrize("require_latest", [False, True])
+def test_admin_publish_keeps_draft_versions_unless_latest_required(
+    client, login_as, dept, service, require_latest
+):
+    from tests.factories import CitizenFactory, published_workflow
+
+    published_workflow("standard", key="genehmigung-standard")
+    service.fee_cents = 0
+    admin_user = clerk_of(dept, MembershipRole.ADMIN)
+    citizen = CitizenFactory()
+    url = base(service)
+    login_as(admin_user)
+    assert client.post(url + "/veroeffentlichen", data={"change_note": "v1"}).status_code == 303
+    client.post("/abmelden")
+    login_as(citizen)
+    resp = client.post(f"/antrag/{service.slug}/starten")
+    draft_id = resp.headers["Location"].split("/")[2]
+    client.post(f"/antrag/{draft_id}/angaben", data={"name": "Erika", "weiter": "1"})
+    client.post("/abmelden")
+    login_as(admin_user)
+    client.post(url + "/seiten/angaben/felder/neu", data=field_data(key="ort", label_de="Ort", required=""))
+    client.post(
+        url + "/einstellungen",
+        data={
+            "title_de": "Antrag",
+            "title_en": "Application",
+            "fee_rule": "",
+            **({"require_latest": "y"} if require_latest else {}),
+        },
+    )
+    assert client.post(url + "/veroeffentlichen", data={"change_note": "v2"}).status_code == 303
+    client.post("/abmelden")
+    login_as(citizen)
+    resp = client.post(f"/antrag/{draft_id}/absenden", data={"declaration": "y"})
+    requests = db.session.query(ServiceRequest).all()
+    if require_latest:
+        assert not requests and "/pruefen" not in resp.headers["Location"]  # sent back to the form
+        assert db.session.query(Draft).one().form_version.number == 2
+    else:
+        assert "/bestaetigung" in resp.headers["Location"]
+        assert [r.form_version.number for r in requests] == [1]
