@@ -13,8 +13,9 @@ URL = "/betrieb/auftraege/"
 
 
 def _row(db, state, error="", age=timedelta(0)):
-    row = OutboxJob(kind="send_email", payload={"user_id": 1}, state=state, last_error=error,
-                    created_at=utcnow() - age)
+    row = OutboxJob(
+        kind="send_email", payload={"user_id": 1}, state=state, last_error=error, created_at=utcnow() - age
+    )
     db.session.add(row)
     db.session.commit()
     return row
