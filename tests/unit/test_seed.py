@@ -100,7 +100,8 @@ def test_seed_has_one_demo_user_per_role(db):
 
     clerk, second = _user("sachbearbeitung@"), _user("zweitpruefung@")
     names = {m.department.slug for m in clerk.memberships}
-    assert names == {"strassenverkehrsamt", "buergeramt"}
+    # Requests routed by postcode to the district offices must reach a demo clerk too.
+    assert names == {"strassenverkehrsamt", "buergeramt", "bezirksamt-nord", "bezirksamt-sued"}
     assert all(m.role == MembershipRole.CLERK for m in clerk.memberships + second.memberships)
     # Four-eyes needs a second clerk in the same departments.
     assert names <= {m.department.slug for m in second.memberships}
