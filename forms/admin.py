@@ -86,6 +86,7 @@ class ServiceForm(BaseForm):
     description_de = TextAreaField(_l("Beschreibung (deutsch)"), filters=[_strip])
     description_en = TextAreaField(_l("Beschreibung (englisch)"), filters=[_strip])
     leika_key = StringField(_l("LeiKa-Schlüssel"), filters=[_strip])
+    topic = SelectField(_l("Thema im Katalog"), validate_choice=True)
     fee = EuroField(
         _l("Gebühr in Euro"),
         places=2,
@@ -123,6 +124,7 @@ class ServiceForm(BaseForm):
             "processing_days",
             "login_required",
             "active",
+            "topic",
         )
         data = {k: self[k].data for k in names}
         data["fee_cents"] = int((self.fee.data or Decimal("0")) * 100)

@@ -21,7 +21,7 @@ from services.formdefs import publish_form
 LEIKA_RE = re.compile(r"^\d{14}$")
 SERVICE_FIELDS = (
     "title_de", "title_en", "summary_de", "summary_en", "description_de", "description_en", "leika_key",
-    "fee_cents", "processing_days", "login_required", "active",
+    "fee_cents", "processing_days", "login_required", "active", "topic",
 )  # fmt: skip
 
 

@@ -12,10 +12,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from extensions import db
-from forms.admin import ActionForm, ServiceForm, StaffAddForm, StaffRoleForm
+from forms.admin import ActionForm, ServiceForm, StaffAddForm, StaffRoleForm, choice_list
 from forms.staff import ROLE_LABELS
 from models import Membership, MembershipRole, Service
 from services import access, accounts, admin_services, config_log
+from services.catalog import FALLBACK_TOPIC, TOPICS
 from services.errors import PermissionDenied, ValidationFailed
 from services.tx import transaction
 from views.access import load_department_for_admin
@@ -58,6 +59,12 @@ def apply_error(form, exc, default: str) -> None:
     field.errors = [*field.errors, exc.message]
 
 
+def set_topic_choices(form) -> None:
+    form.topic.choices = choice_list((t.key, t.label(locale())) for t in TOPICS.values())
+    if form.topic.data is None:
+        form.topic.data = FALLBACK_TOPIC
+
+
 @bp.get("/")
 def index():
     departments = admin_services.departments_for_admin(current_user)
@@ -70,6 +77,7 @@ def index():
 def service_create(department_id):
     department = load_department_for_admin(department_id)
     form = ServiceForm()
+    set_topic_choices(form)
     if form.validate_on_submit():
         try:
             with transaction():
@@ -96,6 +104,7 @@ def service(service_id):
 def service_edit(service_id):
     service = load_service_for_admin(service_id)
     form = ServiceForm(obj=service)
+    set_topic_choices(form)
     if not form.is_submitted():
         form.fee.data = service.fee_cents / 100
     if form.validate_on_submit():

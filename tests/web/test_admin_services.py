@@ -53,6 +53,7 @@ def test_admin_service_create_validates_leika_and_logs_change(client, login_as, 
     assert resp.status_code == 303
     service = db.session.query(Service).filter_by(title_de="Baumfällgenehmigung").one()
     assert (service.fee_cents, service.processing_days, service.leika_key) == (3070, 21, "99050012104000")
+    assert service.topic == "allgemein"
     assert service.form_definition is not None
     change = db.session.query(ConfigChange).filter_by(object_type="service").one()
     assert change.actor_id == admin.id and change.department_id == dept.id
@@ -67,7 +68,12 @@ def test_admin_service_edit_changes_fields(client, login_as, dept, admin):
     )
     assert resp.status_code == 303
     db.session.refresh(service)
-    assert (service.title_de, service.fee_cents, service.active) == ("Neu", 0, False)
+    assert (service.title_de, service.fee_cents, service.active, service.topic) == (
+        "Neu",
+        0,
+        False,
+        "mobilitaet",
+    )
 
 
 @pytest.mark.parametrize("who", ["other_admin", "clerk", "citizen"])
