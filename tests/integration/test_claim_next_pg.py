@@ -75,7 +75,6 @@ def test_claim_next_pg_each_request_claimed_exactly_once(postgres, db):
         t.start()
     for t in threads:
         t.join(timeout=120)
-    _db.engine.dispose()  # close the extra pooled connections the threads opened
     assert not errors, errors
     claimed = [rid for ids in claims.values() for rid in ids]
     assert len(claimed) == REQUESTS
