@@ -8,6 +8,8 @@ AMTSWEG_REQUIRE_SERVICES=1, a test that would skip for want of a real service fa
 import os
 
 import pytest
+from flask import g
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app import create_app
@@ -76,11 +78,25 @@ def _empty_tables():
                 conn.execute(table.delete())
 
 
+class _FreshUserClient(FlaskClient):
+    """Forgets Flask-Login's cached user before each request.
+
+    The `db` fixture keeps one app context open for the whole test (so factories' flushed rows
+    are visible to requests), and Flask reuses it for client requests: without this, the user
+    loaded by one request would leak into the next and hide session-invalidation bugs.
+    """
+
+    def open(self, *args, **kwargs):
+        g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app, db):
     from extensions import limiter
 
     limiter.reset()
+    app.test_client_class = _FreshUserClient
     return app.test_client()
 
 
