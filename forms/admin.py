@@ -35,7 +35,9 @@ PRIVACY_LABELS = {
     "public": _l("öffentlich"), "personal": _l("personenbezogen"), "sensitive": _l("besonders schützenswert"),
 }  # fmt: skip
 ROLE_PAIRS = [("clerk", _l("Sachbearbeitung")), ("admin", _l("Amtsadministration"))]
-OPERATOR_LABELS = {"is": _l("ist"), "is_not": _l("ist nicht"), "contains": _l("enthält")}
+OPERATOR_LABELS = {
+    "is": _l("ist"), "is_not": _l("ist nicht"), "contains": _l("enthält"), "between": _l("liegt im Bereich"),
+}  # fmt: skip
 CONDITION_ROWS = 4
 
 

@@ -453,7 +453,19 @@ def update_settings(doc: dict, title_de: str, title_en: str, fee_rule_json: str)
 
 # --- conditions --------------------------------------------------------------------------------
 
-OPERATORS = ("is", "is_not", "contains")
+OPERATORS = ("is", "is_not", "contains", "between")
+_RANGE = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*(?:-|–|bis)\s*(-?\d+(?:[.,]\d+)?)\s*$")
+
+
+class BuilderError(ValueError):
+    """A builder row cannot become JsonLogic; `index` is the row, the message says why."""
+
+    def __init__(self, index: int, message: str):
+        super().__init__(message)
+        self.index = index
+        self.message = message
+
+
 NUMERIC = {"integer", "decimal", "money"}
 
 
@@ -479,14 +491,20 @@ def condition_from_rows(doc: dict, rows: list[dict], combinator: str = "and"):
     """Builder rows [{field, op, value}] → JsonLogic (None when no row names a field)."""
     types = {f.get("key"): f.get("type") for _p, f, _g in iter_fields(doc)}
     parts = []
-    for row in rows:
+    for index, row in enumerate(rows):
         name = (row.get("field") or "").strip()
         if not name:
             continue
         value = _typed_value(types.get(name.split(".")[0]), row.get("value") or "")
         var = {"var": name}
         op = row.get("op") or "is"
-        if op == "contains":
+        if op == "between":
+            match = _RANGE.match(row.get("value") or "")
+            if match is None:
+                raise BuilderError(index, _("Bitte geben Sie einen Bereich an, z. B. 47051-47139."))
+            low, high = (_number(g) for g in match.groups())
+            parts.append({"<=": [low, var, high]})
+        elif op == "contains":
             parts.append({"in": [value, var]})
         elif op == "is_not":
             parts.append({"!=": [var, value]})
@@ -497,6 +515,11 @@ def condition_from_rows(doc: dict, rows: list[dict], combinator: str = "and"):
     if len(parts) == 1:
         return parts[0]
     return {"or" if combinator == "or" else "and": parts}
+
+
+def _number(raw: str):
+    number = float(raw.replace(",", "."))
+    return int(number) if number.is_integer() else number
 
 
 def _typed_value(ftype, raw: str):
@@ -536,6 +559,13 @@ def _row_of(part):
     if not isinstance(part, dict) or len(part) != 1:
         return None
     op, args = next(iter(part.items()))
+    if op == "<=" and isinstance(args, list) and len(args) == 3:
+        low, var, high = args
+        name = _var_name(var)
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
+        if name is None or not numbers:
+            return None
+        return {"field": name, "op": "between", "value": f"{low}-{high}"}
     if not isinstance(args, list) or len(args) != 2:
         return None
     if op in ("==", "!="):

@@ -111,6 +111,8 @@ def rule_edit(service_id, rule_id=None):
             department = db.session.query(Department).filter_by(slug=form.department.data).first()
             with transaction():
                 admin_config.save_rule(service, rule, form.label.data or "", condition, department, actor())
+        except designer.BuilderError as exc:
+            builder[f"value_{exc.index}"].errors = [exc.message]
         except ValidationFailed as exc:
             apply_error(form, exc, "rule")
         else:

@@ -422,4 +422,8 @@ def _posted_rule(doc, mode, choices):
         rows.append({"field": name, "op": form[f"op_{i}"].data, "value": form[f"value_{i}"].data or ""})
     if any(form[f"field_{i}"].errors for i in range(CONDITION_ROWS)):
         return None, form
-    return designer.condition_from_rows(doc, rows, form.combinator.data), None
+    try:
+        return designer.condition_from_rows(doc, rows, form.combinator.data), None
+    except designer.BuilderError as exc:
+        form[f"value_{exc.index}"].errors = [exc.message]
+        return None, form

@@ -114,7 +114,8 @@ def test_designer_condition_builder_roundtrip(app_ctx, rows, combinator, expecte
 
 
 def test_designer_complex_condition_is_not_builder_shaped(app_ctx):
-    assert designer.rows_from_condition({"<=": [47051, {"var": "a.postcode"}, 47139]}) is None
+    assert designer.rows_from_condition({"<=": [{"var": "a"}, 4]}) is None
+    assert designer.rows_from_condition({"<=": ["x", {"var": "a"}, 4]}) is None
     assert designer.rows_from_condition({"and": [{"==": [{"var": "a"}, {"var": "b"}]}]}) is None
 
 
@@ -166,3 +167,21 @@ def test_designer_unknown_property_reports_only_real_unknowns(app_ctx):
     doc["extra"] = 1
     reasons = sorted(loc.reason for loc in designer.locate_errors(doc, validate_definition(doc)))
     assert reasons == ["Unbekannte Einstellung: colour", "Unbekannte Einstellung: extra"]
+
+
+def test_designer_range_rows_cover_the_seeded_postcode_rules(app_ctx):
+    from services.seed.workflows import postcode_condition
+
+    rule = postcode_condition("anschrift.postcode", [(47051, 47139), (47166, 47179)])
+    combinator, rows = designer.rows_from_condition(rule)
+    assert combinator == "or" and rows[0] == {
+        "field": "anschrift.postcode",
+        "op": "between",
+        "value": "47051-47139",
+    }
+    assert designer.condition_from_rows(_doc(), rows, combinator) == rule
+    with pytest.raises(designer.BuilderError) as exc:
+        designer.condition_from_rows(
+            _doc(), [{"field": "name", "op": "is"}, {"field": "x", "op": "between", "value": "ab"}]
+        )
+    assert exc.value.index == 1

@@ -207,3 +207,42 @@ def test_admin_workflow_editor_survives_malformed_json(client, service, dept, ad
     resp = client.post(edit_url, data={"name": "Eigen", "due_soon_days": "2", "four-x": "1"})
     assert resp.status_code in (303, 400)
     assert client.post(edit_url + "/veroeffentlichen", data={"change_note": "x"}).status_code == 400
+
+
+def test_admin_routing_rule_postcode_range(client, service, north, admin):
+    doc = dict(ADDRESS_FORM)
+    doc["pages"] = [
+        dict(
+            ADDRESS_FORM["pages"][0],
+            fields=[
+                *ADDRESS_FORM["pages"][0]["fields"],
+                {
+                    "key": "anschrift",
+                    "type": "address",
+                    "label": {"de": "Anschrift", "en": "Address"},
+                    "required": True,
+                },
+            ],
+        )
+    ]
+    service.form_definition.draft = doc
+    data = {
+        "label": "Nord",
+        "department": "bezirksamt-nord",
+        "modus": "baukasten",
+        "combinator": "or",
+        "field_0": "anschrift.postcode",
+        "op_0": "between",
+        "value_0": "47051 bis 47139",
+    }
+    bad = client.post(url(service, "/zustaendigkeit/regeln/neu"), data={**data, "value_0": "Nord"})
+    assert bad.status_code == 400 and "z. B. 47051-47139" in bad.get_data(as_text=True)
+    assert client.post(url(service, "/zustaendigkeit/regeln/neu"), data=data).status_code == 303
+    rule = db.session.query(RoutingRule).one()
+    assert rule.condition == {"<=": [47051, {"var": "anschrift.postcode"}, 47139]}
+    result = client.post(
+        url(service, "/zustaendigkeit/test"), data={"answers": '{"anschrift": {"postcode": "47057"}}'}
+    )
+    assert "Zuständig: Bezirksamt Nord" in result.get_data(as_text=True)
+    edit = client.get(url(service, f"/zustaendigkeit/regeln/{rule.id}")).get_data(as_text=True)
+    assert 'value="47051-47139"' in edit
