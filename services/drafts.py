@@ -1,5 +1,7 @@
 """Drafts: a citizen's unfinished answers for one service, pinned to a form version."""
 
+import re
+
 from sqlalchemy import select
 
 from extensions import db
@@ -7,6 +9,8 @@ from models import Attachment, Draft, ServiceRequest
 from services.errors import NotFound
 from services.formdefs import latest_version, latest_version_of
 from services.uploads import draft_attachments, drop_unreferenced, remove_attachment
+
+PUBLIC_ID = re.compile(r"[0-9a-f]{32}")  # models.base.new_public_id
 
 
 def start_draft(service, user) -> Draft:
@@ -50,8 +54,10 @@ def needs_upgrade(draft) -> bool:
 
 def remove_draft_file(draft, attachment_public_id: str) -> bool:
     """Remove one uploaded file from the draft (row, file, answer entry); False if it is already gone."""
-    query = select(Attachment).where(Attachment.public_id == attachment_public_id)
-    attachment = db.session.scalar(query.where(Attachment.draft_id == draft.id))
+    attachment = None
+    if isinstance(attachment_public_id, str) and PUBLIC_ID.fullmatch(attachment_public_id):
+        query = select(Attachment).where(Attachment.public_id == attachment_public_id)
+        attachment = db.session.scalar(query.where(Attachment.draft_id == draft.id))
     if attachment is None:
         return False  # a repeated click on "Entfernen": nothing left to do
     draft.answers = _without_file(draft.answers, attachment_public_id)

@@ -1,5 +1,7 @@
 """The citizen's journey: start, page by page, check answers, submit, confirmation, my requests."""
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import format_currency, get_locale
 from flask_babel import gettext as _
@@ -33,6 +35,15 @@ from views.access import load_draft_for_citizen, load_request_for_citizen
 
 bp = Blueprint("citizen", __name__)
 RETURN_TO_REVIEW = "pruefen"
+PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@bp.url_value_preprocessor
+def _reject_malformed_ids(endpoint, values):
+    """Ids in URLs are 32 hex digits; anything else is a 404 before it reaches the database."""
+    for name in ("draft_id", "request_id", "attachment_id"):
+        if name in (values or {}) and not PUBLIC_ID.fullmatch(values[name]):
+            abort(404)
 
 
 def _locale() -> str:

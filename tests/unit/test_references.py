@@ -52,6 +52,5 @@ def test_next_reference_unique_under_threads_on_postgres(postgres, db):
         t.start()
     for t in threads:
         t.join(30)
-    _db.engine.dispose()  # close the threads' pooled connections now, not at interpreter exit
     assert errors == []
     assert sorted(results) == [format_reference("DU", 2031, n) for n in range(1, 21)]

@@ -232,7 +232,6 @@ def test_parallel_submits_of_one_draft_create_one_request_on_postgres(postgres, 
         t.start()
     for t in threads:
         t.join(60)
-    _db.engine.dispose()
     assert [o for o in outcomes if o[0] == "error"] == []
     assert [o[0] for o in outcomes].count("created") == 1, outcomes
     assert db.session.scalar(select(func.count(ServiceRequest.id))) == 1

@@ -292,7 +292,7 @@ def test_other_citizen_gets_404_everywhere(client, db, login_as, test_service):
 
 
 def test_anonymous_user_is_sent_to_login(client, db):
-    for url in ("/meine-antraege", "/antrag/0123/person", "/antraege/0123"):
+    for url in ("/meine-antraege", f"/antrag/{'0' * 32}/person", f"/antraege/{'0' * 32}"):
         resp = client.get(url)
         assert resp.status_code == 302 and "/anmelden" in resp.headers["Location"], url
 
@@ -337,3 +337,43 @@ def test_journey_forms_carry_csrf_tokens(app, client, citizen, db, monkeypatch, 
         client, draft_id, "person", {**data, "vorname": "E" * 2000, "csrf_token": csrf_token_from(page)}
     )
     assert big.status_code == 413 and "Es wurde nichts gespeichert" in big.get_data(as_text=True)
+
+
+def test_parallel_submit_posts_create_one_request_on_postgres(postgres, client, citizen, db, test_service):
+    """Six browsers of the same citizen post "absenden" at once: one request, all land on its confirmation."""
+    import threading
+
+    from tests.factories import PASSWORD
+
+    draft_id = _complete_draft(client, test_service)
+    clients = [postgres.test_client() for _ in range(6)]
+    barrier, locations, email = threading.Barrier(len(clients)), [], citizen.email
+
+    def post(other):
+        with postgres.app_context():  # each thread: its own app context and database session
+            login = other.post("/anmelden", data={"email": email, "password": PASSWORD})
+            assert login.status_code in (302, 303)
+            barrier.wait()
+            resp = other.post(f"/antrag/{draft_id}/absenden", data={"declaration": "y"})
+            locations.append(resp.headers["Location"])
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(locations) == 6 and len(set(locations)) == 1 and "/bestaetigung" in locations[0]
+    assert db.session.scalar(select(func.count(ServiceRequest.id))) == 1
+
+
+@pytest.mark.parametrize("bad", ["%00", "x" * 32, "0123", "%27%20OR%201%3D1"])
+def test_malformed_ids_are_404_not_500(client, citizen, bad):
+    for url in (
+        f"/antrag/{bad}/person",
+        f"/antrag/{bad}/pruefen",
+        f"/antraege/{bad}",
+        f"/antraege/{bad}/bestaetigung",
+        f"/antraege/{'a' * 32}/dateien/{bad}",
+    ):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/antrag/{bad}/absenden").status_code == 404
