@@ -8,7 +8,7 @@ import views
 from config import load_config
 from extensions import babel, csrf, db, limiter, login_manager, migrate
 from views import errors as error_views
-from views.security import apply_security_headers
+from views.security import apply_security_headers, reject_nul_in_url
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -19,6 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
     views.register_blueprints(app)
     error_views.register(app)
     commands.register(app)
+    app.before_request(reject_nul_in_url)
     app.after_request(apply_security_headers)
     app.context_processor(_template_globals)
     return app
