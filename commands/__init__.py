@@ -14,10 +14,4 @@ COMMAND_MODULES = [
 
 def register(app):
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # command group not written yet
-                continue
-            raise
-        app.cli.add_command(module.cli)
+        app.cli.add_command(importlib.import_module(name).cli)

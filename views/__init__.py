@@ -21,10 +21,4 @@ BLUEPRINT_MODULES = [
 
 def register_blueprints(app):
     for name in BLUEPRINT_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # blueprint not written yet
-                continue
-            raise
-        app.register_blueprint(module.bp)
+        app.register_blueprint(importlib.import_module(name).bp)
