@@ -176,3 +176,15 @@ def test_translations_english_pages_show_no_german_ui_text(isolated_client, path
     assert _german_words_in(german), "the German page should show some of the listed words"
     assert not _german_words_in(english), f"German UI text on the English page {path}"
     assert "Services" in english and "Skip to main content" in english
+
+
+def test_translations_account_emails_follow_the_user_language(db):
+    from services import mail
+    from tests.factories import CitizenFactory
+
+    for template in ("auth_confirm", "auth_reset", "auth_password_changed"):
+        subject_en, body_en, _html, _ = mail.render_mail(template, CitizenFactory(locale="en"))
+        subject_de, body_de, _html, _ = mail.render_mail(template, CitizenFactory(locale="de"))
+        assert subject_en != subject_de and "Guten Tag" in body_de
+        assert "Guten Tag" not in body_en and "Mit freundlichen Grüßen" not in body_en
+        assert "Kind regards" in body_en, body_en
