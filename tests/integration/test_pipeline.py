@@ -176,8 +176,8 @@ def test_pipeline_turns_20_approvals_into_20_valid_notices(app, pipeline):
     for notice in notices:
         _assert_valid(app, notice)
     assert all(p.poll() is None for p in pipeline.procs)  # workers and relay still running
-    rows = _db.session.scalars(select(OutboxJob).where(OutboxJob.kind == "render_notice")).all()
-    assert rows and {r.state for r in rows} == {OutboxState.DONE}
+    rows = _db.session.scalars(select(OutboxJob.id).where(OutboxJob.kind == "render_notice")).all()
+    assert len(rows) == 20 and all(_wait_row_done(i).state == OutboxState.DONE for i in rows)
 
 
 def test_sigkill_of_a_worker_mid_job_still_yields_exactly_one_notice(app, pipeline):
@@ -189,10 +189,19 @@ def test_sigkill_of_a_worker_mid_job_still_yields_exactly_one_notice(app, pipeli
     os.kill(pid, signal.SIGKILL)
     (notice,) = _assert_exactly_once(app, [req_id])
     _assert_valid(app, notice)
-    row = _db.session.scalar(
-        select(OutboxJob).where(OutboxJob.payload["notice_id"].as_integer() == notice.id)
-    )
+    row = _wait_row_done(outbox_id)  # the row is marked done just after the notice commits
+    assert row.payload == {"notice_id": notice.id}
     assert row.state == OutboxState.DONE and row.attempts == 1  # the killed run counted as one attempt
+
+
+def _wait_row_done(outbox_id, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        _db.session.rollback()
+        row = _db.session.get(OutboxJob, outbox_id)
+        if row.state == OutboxState.DONE or time.monotonic() > deadline:
+            return row
+        time.sleep(0.1)
 
 
 def _wait_for_busy_worker_pid(app, job_id, timeout=60.0) -> int:
