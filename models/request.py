@@ -80,6 +80,10 @@ class ServiceRequest(db.Model):
     decided_at = mapped_column(UTCDateTime, nullable=True)
     closed_at = mapped_column(UTCDateTime, nullable=True)
     row_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # Head of the event hash chain (services.events keeps it): appending needs no SELECT, and the
+    # audit detects deleted *last* events. NULL = not tracked (rows from before the column existed).
+    last_event_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_event_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __mapper_args__ = {"version_id_col": row_version}
 

@@ -2,11 +2,13 @@
 
 import hashlib
 import json
+import weakref
 
-from sqlalchemy import select
+from sqlalchemy import event, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
-from models import RequestEvent
+from models import RequestEvent, ServiceRequest
 from models.base import utcnow
 
 GENESIS = "0" * 64
@@ -33,29 +35,103 @@ def event_digest(prev_hash: str, request_id: int, seq: int, kind: str, actor_id,
 
 
 def append_event(request, kind: str, actor=None, data=None, visible_to_citizen=False) -> RequestEvent:
-    """Add the next event of `request`'s chain (flushes; the caller commits)."""
-    db.session.flush()  # the request needs its id
-    last = db.session.execute(
-        select(RequestEvent.seq, RequestEvent.hash)
-        .where(RequestEvent.request_id == request.id)
-        .order_by(RequestEvent.seq.desc())
-        .limit(1)
-    ).first()
-    seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    """Add the next event of `request`'s chain (flushes, except for a request new in this transaction).
+
+    The chain head lives on the request (`last_event_seq`/`last_event_hash`), so appending reads
+    nothing. A request the session is changing anyway gets its new head in that same UPDATE (which
+    its row_version guards); otherwise the head moves with a conditional UPDATE that does not touch
+    row_version (an event alone does not make open forms stale). The unique (request_id, seq) index
+    stays the last line against a lost race.
+    """
+    if request.id is None:
+        db.session.flush()  # the request needs its id: it is new in this transaction
+        _new_requests().add(request)
+    seq, prev_hash = _chain_head(request)
     data = json.loads(json.dumps(data or {}, default=str))  # exactly what the JSON column will return
     created_at = utcnow()
     actor_id = actor.id if actor is not None else None
+    digest = event_digest(prev_hash, request.id, seq + 1, kind, actor_id, created_at, data)
+    if request in _new_requests() or db.session.is_modified(request):
+        request.last_event_seq, request.last_event_hash = seq + 1, digest
+    elif not _move_head(request, seq, seq + 1, digest):
+        seq, prev_hash = _chain_head(request, reload=True)  # another transaction appended meanwhile
+        digest = event_digest(prev_hash, request.id, seq + 1, kind, actor_id, created_at, data)
+        _move_head(request, seq, seq + 1, digest)
     event = RequestEvent(
         request_id=request.id,
-        seq=seq,
+        seq=seq + 1,
         kind=kind,
         actor_id=actor_id,
         created_at=created_at,
         data=data,
         visible_to_citizen=visible_to_citizen,
         prev_hash=prev_hash,
-        hash=event_digest(prev_hash, request.id, seq, kind, actor_id, created_at, data),
+        hash=digest,
     )
     db.session.add(event)
-    db.session.flush()
+    if request not in _new_requests():
+        db.session.flush()
+    # A new request's events go out with its next flush: one batched INSERT, the head in its UPDATE.
     return event
+
+
+def _new_requests() -> weakref.WeakSet:
+    """Requests inserted by append_event in the session's current transaction (their row_version is moot)."""
+    if not _listening:
+        _listen()
+    return db.session.info.setdefault(_NEW_KEY, weakref.WeakSet())
+
+
+_NEW_KEY = "events_new_requests"
+_listening = False
+
+
+def _listen() -> None:
+    global _listening
+    from flask_sqlalchemy.session import Session
+
+    def forget(session, *_args):
+        session.info.pop(_NEW_KEY, None)
+
+    event.listen(Session, "after_commit", forget)
+    event.listen(Session, "after_rollback", forget)
+    _listening = True
+
+
+def _chain_head(request, reload: bool = False) -> tuple[int, str]:
+    """(seq, hash) of the request's last event; (0, GENESIS) before the first one."""
+    if reload:
+        row = db.session.execute(
+            select(ServiceRequest.last_event_seq, ServiceRequest.last_event_hash)
+            .where(ServiceRequest.id == request.id)
+            .with_for_update()
+        ).one()
+        set_committed_value(request, "last_event_seq", row.last_event_seq)
+        set_committed_value(request, "last_event_hash", row.last_event_hash)
+    if request.last_event_seq is not None:
+        return request.last_event_seq, request.last_event_hash or GENESIS
+    # Not tracked yet (a request from before the head columns): read the chain once.
+    last = db.session.execute(
+        select(RequestEvent.seq, RequestEvent.hash)
+        .where(RequestEvent.request_id == request.id)
+        .order_by(RequestEvent.seq.desc())
+        .limit(1)
+    ).first()
+    return (last.seq, last.hash) if last else (0, GENESIS)
+
+
+def _move_head(request, old_seq: int, new_seq: int, digest: str) -> bool:
+    """Compare-and-set of the chain head without bumping row_version; False if it moved meanwhile."""
+    old = ServiceRequest.last_event_seq
+    matches = old.is_(None) if request.last_event_seq is None else old == old_seq
+    result = db.session.execute(
+        update(ServiceRequest)
+        .where(ServiceRequest.id == request.id, matches)
+        .values(last_event_seq=new_seq, last_event_hash=digest)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    set_committed_value(request, "last_event_seq", new_seq)
+    set_committed_value(request, "last_event_hash", digest)
+    return True

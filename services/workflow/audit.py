@@ -38,6 +38,18 @@ def _first_break(events) -> tuple[int, str] | None:
     return None
 
 
+def _head_break(events) -> tuple[int, str] | None:
+    """The request keeps its chain head: a chain ending before it lost its last entries."""
+    last, head_seq, head_hash = events[-1], events[-1].head_seq, events[-1].head_hash
+    if head_seq is None:  # not tracked (a request from before the head columns)
+        return None
+    if last.seq < head_seq:
+        return last.seq + 1, f"Letzte Einträge fehlen: die Folge endet bei {last.seq}, erwartet {head_seq}"
+    if last.seq != head_seq or last.hash != head_hash:
+        return last.seq, "Ende der Folge passt nicht zum gespeicherten Stand des Antrags"
+    return None
+
+
 _COLUMNS = ("request_id", "seq", "kind", "actor_id", "created_at", "data", "prev_hash", "hash")
 
 
@@ -47,7 +59,12 @@ def verify_chains(batch: int = 2000) -> list[ChainBreak]:
     columns = [getattr(RequestEvent, name) for name in _COLUMNS]
     # Plain rows, streamed: no ORM objects for what may be millions of events.
     rows = db.session.execute(
-        select(*columns)
+        select(
+            *columns,
+            ServiceRequest.last_event_seq.label("head_seq"),
+            ServiceRequest.last_event_hash.label("head_hash"),
+        )
+        .join(ServiceRequest, ServiceRequest.id == RequestEvent.request_id)
         .order_by(RequestEvent.request_id, RequestEvent.seq)
         .execution_options(yield_per=batch)
     )
@@ -64,7 +81,7 @@ def verify_chains(batch: int = 2000) -> list[ChainBreak]:
 def _collect(request_id, events, breaks):
     if request_id is None:
         return
-    found = _first_break(events)
+    found = _first_break(events) or _head_break(events)
     if found is not None:
         reference = db.session.scalar(select(ServiceRequest.reference).where(ServiceRequest.id == request_id))
         breaks.append(ChainBreak(request_id, reference or "?", found[0], found[1]))

@@ -67,6 +67,34 @@ def test_audit_deleted_first_event_and_renumbered_chain_are_detected(db, worked)
     assert [(b.request_id, b.seq) for b in verify_chains()] == [(second.id, 1)]
 
 
+def test_audit_deleted_last_events_are_detected(db, worked):
+    """The chain alone cannot tell a deleted tail: the head kept on the request can."""
+    first, second = worked
+    run(db, "DELETE FROM request_events WHERE request_id = :r AND seq = 4", r=first.id)
+    run(db, "DELETE FROM request_events WHERE request_id = :r AND seq >= 2", r=second.id)
+    breaks = verify_chains()
+    assert [(b.request_id, b.seq) for b in breaks] == [(first.id, 4), (second.id, 2)]
+    assert all("Letzte Einträge fehlen" in b.reason for b in breaks)
+
+
+def test_audit_replaced_last_event_is_detected(db, worked):
+    """Rewriting the last event and its hash consistently still disagrees with the request's head."""
+    from services.events import event_digest
+
+    first, _ = worked
+    ev = first.events[-1]
+    forged = {"message": "alles genehmigt"}
+    new_hash = event_digest(ev.prev_hash, ev.request_id, ev.seq, ev.kind, ev.actor_id, ev.created_at, forged)
+    run(
+        db,
+        "UPDATE request_events SET data = :d, hash = :h WHERE id = :i",
+        d='{"message": "alles genehmigt"}',
+        h=new_hash,
+        i=ev.id,
+    )
+    assert [(b.request_id, b.seq) for b in verify_chains()] == [(first.id, ev.seq)]
+
+
 def test_audit_all_events_deleted_is_detected(db, worked):
     _, second = worked
     run(db, "DELETE FROM request_events WHERE request_id = :r", r=second.id)
