@@ -8,19 +8,19 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 from forms.dynamic import compute_values, validate_answers
-from models import Draft, FormVersion, ServiceRequest
+from models import Draft, FormVersion, Service, ServiceRequest
 from models.base import utcnow
 from services.accounts import require_confirmed
 from services.drafts import needs_upgrade
 from services.errors import AlreadySubmitted, ValidationFailed
-from services.events import append_event
+from services.events import GENESIS, append_event
 from services.formdefs import load_spec
 from services.notices import request_notice
 from services.references import next_reference
 from services.uploads import drop_unreferenced
-from services.workflow import start_request
+from services.workflow.engine import prepare_start
 
-INITIAL_STATE = "submitted"  # replaced by the workflow's initial state in start_request
+INITIAL_STATE = "submitted"  # replaced by the workflow's initial state (prepare_start)
 
 
 def submit_draft(draft, actor, locale: str = "de") -> ServiceRequest:
@@ -35,7 +35,8 @@ def submit_draft(draft, actor, locale: str = "de") -> ServiceRequest:
         raise AlreadySubmitted(request=request_for_draft(draft))
     answers, computed = _checked_answers(draft)
     req = ServiceRequest(
-        reference=f"pending-{secrets.token_hex(12)}",  # the real number is drawn last, see below
+        reference=f"pending-{secrets.token_hex(12)}",  # the real number is drawn late, see below
+        service=draft.service,
         service_id=draft.service_id,
         form_version_id=draft.form_version_id,
         applicant_id=actor.id,
@@ -47,16 +48,20 @@ def submit_draft(draft, actor, locale: str = "de") -> ServiceRequest:
         state=INITIAL_STATE,
         submitted_at=utcnow(),
         department_id=draft.service.department_id,
+        last_event_seq=0,
+        last_event_hash=GENESIS,
     )
+    routed = prepare_start(req)  # workflow, state, department, due date: all in the one INSERT
     db.session.add(req)
-    db.session.flush()
-    _move_attachments(draft, req, answers)
+    with db.session.no_autoflush:  # the request is inserted by its first event (append_event)
+        _move_attachments(draft, req, answers)
     draft.submitted_at = req.submitted_at
     append_event(req, "submitted", actor, data=_event_data(req), visible_to_citizen=True)
-    start_request(req, actor)
-    request_notice(req, "receipt")
-    # Drawn last: the counter row stays locked until the commit, so everything else happens before.
+    append_event(req, "routed", actor, routed)
+    # The counter row stays locked until the commit: drawn after everything but the receipt notice,
+    # whose flush carries the number and the chain head in the request's one UPDATE.
     req.reference = next_reference()
+    request_notice(req, "receipt")
     db.session.flush()
     return req
 
@@ -82,16 +87,18 @@ def _lock_draft(draft) -> None:
     Re-reads the row (a submit that waited sees the winner's submitted_at) and, in the same query,
     the form version, its definition and the service the submission needs.
     """
+    if draft.id is None:
+        db.session.flush()  # a draft added but not yet written
     query = (
         select(Draft)
         .where(Draft.id == draft.id)
         .options(
             joinedload(Draft.form_version, innerjoin=True).joinedload(FormVersion.definition, innerjoin=True),
-            joinedload(Draft.service, innerjoin=True),
+            joinedload(Draft.service, innerjoin=True).joinedload(Service.department, innerjoin=True),
         )
         .with_for_update(of=Draft)
     )
-    db.session.execute(query.execution_options(populate_existing=True))
+    db.session.execute(query.execution_options(populate_existing=True)).one()  # fetch: only then it applies
 
 
 def _checked_answers(draft) -> tuple[dict, dict]:

@@ -49,10 +49,18 @@ def request_notice(req, kind: str, data: dict | None = None, actor=None) -> Noti
     """Create the pending notice (next revision of this kind) and record its render job."""
     if kind not in NOTICE_KINDS:
         raise ValidationFailed(f"Unbekannte Bescheidart: {kind}")
-    db.session.flush()
-    last = db.session.scalar(
-        select(func.max(Notice.revision)).where(Notice.request_id == req.id, Notice.kind == kind)
-    )
+    if req.id is None:
+        db.session.flush()
+    code = new_verification_code()
+    # One round trip: the last revision of this kind, and whether the fresh code is taken already.
+    last, taken = db.session.execute(
+        select(
+            select(func.max(Notice.revision))
+            .where(Notice.request_id == req.id, Notice.kind == kind)
+            .scalar_subquery(),
+            select(Notice.id).where(Notice.verification_code == code).exists(),
+        )
+    ).one()
     notice = Notice(
         public_id=new_public_id(),
         request_id=req.id,
@@ -60,7 +68,7 @@ def request_notice(req, kind: str, data: dict | None = None, actor=None) -> Noti
         revision=(last or 0) + 1,
         state=NoticeState.PENDING,
         data=dict(data or {}),
-        verification_code=_unused_code(),
+        verification_code=_unused_code() if taken else code,
     )
     db.session.add(notice)
     db.session.flush()

@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
 from extensions import db
 from models import ConfigChange, ServiceWorkflow, WorkflowDefinition, WorkflowVersion
@@ -296,13 +297,28 @@ def create_definition(key: str, name: str, document: dict, department=None) -> W
 
 
 def workflow_for_service(service) -> WorkflowVersion:
-    """Latest published version of the service's workflow (the default workflow when none is linked)."""
-    definition = db.session.scalar(
-        select(WorkflowDefinition)
-        .join(ServiceWorkflow, ServiceWorkflow.workflow_id == WorkflowDefinition.id)
-        .where(ServiceWorkflow.service_id == service.id)
-    ) or db.session.scalar(select(WorkflowDefinition).where(WorkflowDefinition.key == DEFAULT_WORKFLOW_KEY))
-    version = definition.latest if definition is not None else None
+    """Latest published version of the service's workflow (the default workflow when none is linked).
+
+    One query; the document stays unloaded (load_spec caches parsed versions by id).
+    """
+    linked = ServiceWorkflow.service_id.is_not(None)
+    query = (
+        select(WorkflowVersion)
+        .select_from(WorkflowDefinition)
+        .outerjoin(
+            ServiceWorkflow,
+            (ServiceWorkflow.workflow_id == WorkflowDefinition.id)
+            & (ServiceWorkflow.service_id == service.id),
+        )
+        .outerjoin(WorkflowVersion, WorkflowVersion.definition_id == WorkflowDefinition.id)
+        .where(linked | (WorkflowDefinition.key == DEFAULT_WORKFLOW_KEY))
+        # the linked definition first (even without versions: then there is none), then the newest
+        .order_by(linked.desc(), WorkflowVersion.number.desc().nulls_last())
+        .limit(1)
+        .options(defer(WorkflowVersion.document))
+    )
+    row = db.session.execute(query).first()
+    version = row[0] if row is not None else None
     if version is None:
         raise InvalidDefinition([("/", _("Für diese Leistung ist kein veröffentlichter Ablauf hinterlegt."))])
     return version

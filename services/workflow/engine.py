@@ -36,6 +36,16 @@ def actor_roles(req, actor) -> set[str]:
 
 def start_request(req, actor=None):
     """Pin the workflow version, set the initial state, route, set the due date; 'routed' event."""
+    data = prepare_start(req)
+    return _flush_or_stale(lambda: append_event(req, "routed", actor, data))
+
+
+def prepare_start(req) -> dict:
+    """The part of start_request that writes nothing: sets the fields, returns the 'routed' event data.
+
+    Works on a request not yet flushed (submission sets everything before its single INSERT);
+    `req.service` must be set.
+    """
     version = workflow_for_service(req.service)
     spec = load_spec(version)
     routing = test_routing(req.service, req.answers)
@@ -47,14 +57,13 @@ def start_request(req, actor=None):
     req.due_at = deadlines.compute_due_at(req)
     if spec.kind(spec.initial) == "waiting_for_citizen":
         deadlines.pause_clock(req)
-    data = {
+    return {
         "department": routing.department.id,
         "rule": routing.rule.id if routing.rule else None,
         "rule_label": routing.rule.label if routing.rule else "",
         "workflow_version": version.id,
         "state": spec.initial,
     }
-    return _flush_or_stale(lambda: append_event(req, "routed", actor, data))
 
 
 def open_proposal(req) -> ApprovalProposal | None:

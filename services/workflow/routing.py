@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import RoutingRule
@@ -26,6 +27,7 @@ def routing_rules(service) -> list[RoutingRule]:
         db.session.scalars(
             select(RoutingRule)
             .where(RoutingRule.service_id == service.id)
+            .options(joinedload(RoutingRule.department))
             .order_by(RoutingRule.position, RoutingRule.id)
         )
     )
