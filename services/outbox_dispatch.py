@@ -1,9 +1,14 @@
 """After-commit fast path: hand the outbox rows a transaction created to RQ.
 
 `services.outbox.record_job` notes each new row id in `session.info["outbox_new"]`. When that
-transaction commits, the ids are enqueued (job id `outbox-<id>`) and the rows marked `enqueued`.
-This must never fail the web request: if Redis is down the rows simply stay `pending` and the
-relay (`flask outbox relay`) enqueues them later. A rollback forgets the ids.
+transaction commits, the ids are enqueued (job id `outbox-<id>`). This must never fail the web
+request: if Redis is down the rows simply stay `pending` and the relay (`flask outbox relay`)
+enqueues them later. A rollback forgets the ids.
+
+The hook writes nothing back: a second transaction per request only to record the hand-over would
+cost the web process more than the whole enqueue. The row stays `pending` until the worker marks it
+`done`; a row whose job is still waiting when the relay passes is marked `enqueued` by the relay
+(it finds the live job and does not enqueue it again).
 """
 
 import logging
@@ -11,11 +16,7 @@ import subprocess
 
 import redis
 from flask import current_app, has_app_context
-from sqlalchemy import event, update
-
-from extensions import db
-from models import OutboxJob, OutboxState
-from models.base import utcnow
+from sqlalchemy import event
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,6 @@ def dispatch_outbox(ids: list[int]) -> list[int]:
             sent.append(outbox_id)
     except (redis.RedisError, OSError, RuntimeError, subprocess.SubprocessError) as exc:
         log.warning("outbox: Redis unavailable (%s); %d row(s) left for the relay", exc, len(ids) - len(sent))
-    _mark_enqueued(sent)
     return sent
 
 
@@ -68,19 +68,3 @@ def dispatch_enabled() -> bool:
     """On, except in tests (they run jobs with workers.inline unless they switch it on)."""
     config = current_app.config
     return bool(config.get("OUTBOX_DISPATCH", config.get("ENV_NAME") != "test"))
-
-
-def _mark_enqueued(ids: list[int]) -> None:
-    """Record the hand-over in its own short transaction (the committed session may not emit SQL)."""
-    if not ids:
-        return
-    stmt = (
-        update(OutboxJob)
-        .where(OutboxJob.id.in_(ids), OutboxJob.state == OutboxState.PENDING)
-        .values(state=OutboxState.ENQUEUED, enqueued_at=utcnow())
-    )
-    try:
-        with db.engine.begin() as conn:
-            conn.execute(stmt)
-    except Exception:  # the job is in RQ already; the relay reconciles the state later
-        log.exception("outbox: could not mark rows %s as enqueued", ids)

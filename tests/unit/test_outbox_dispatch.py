@@ -84,7 +84,13 @@ def test_dispatch_enqueues_committed_rows_with_stable_id_and_json(db, conn, app)
     assert job.retries_left == 3 and job.retry_intervals == [5, 30, 120]
     stored = json.loads(zlib.decompress(conn.hget(f"rq:job:{job.id}", "data")))  # JSON, not a pickle
     assert stored[0] == "workers.tasks.run_outbox" and stored[2] == [outbox_id]
-    assert _state(db, outbox_id).state == OutboxState.ENQUEUED
+    # The hook writes nothing back (no second transaction in the web request): the row stays
+    # pending until the worker finishes it, or the relay finds its live job and records the hand-over.
+    assert _state(db, outbox_id).state == OutboxState.PENDING
+    assert relay_once().enqueued == []  # the job is queued already: not sent twice
+    row = _state(db, outbox_id)
+    assert row.state == OutboxState.ENQUEUED and row.enqueued_at is not None
+    assert len(get_queue().job_ids) == 1
 
 
 def test_dispatch_leaves_row_pending_when_redis_is_down(db, conn, monkeypatch):
@@ -122,7 +128,7 @@ def test_failure_counts_attempt_and_schedules_rq_retry(db, conn):
     outbox_id = _commit_job(db, fail=True)
     _work(conn)
     row = _state(db, outbox_id)
-    assert row.attempts == 1 and row.state == OutboxState.ENQUEUED and "boom" in row.last_error
+    assert row.attempts == 1 and row.state == OutboxState.PENDING and "boom" in row.last_error
     assert fetch_job(outbox_id).get_status() == JobStatus.SCHEDULED
 
 
