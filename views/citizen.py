@@ -117,11 +117,12 @@ def submit(draft_id):
     try:
         with transaction():
             req = submissions.submit_draft(draft, current_user, locale=_locale())
+            public_id = req.public_id  # read before the commit expires it (no reload after)
     except (AlreadySubmitted, IntegrityError):
         return _to_existing_request(draft)
     except (ValidationFailed, EmailNotConfirmed) as exc:
         return _submit_refused(draft, exc)
-    return redirect(url_for(".confirmation", request_id=req.public_id))
+    return redirect(url_for(".confirmation", request_id=public_id))
 
 
 @bp.route("/antrag/<draft_id>/loeschen", methods=["POST"])
