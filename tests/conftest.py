@@ -144,3 +144,9 @@ def real_redis_url(app):
     url = os.environ.get("REDIS_URL", "")
     require_service("Redis (REDIS_URL)", bool(url))
     return url
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps an asyncio loop running in the main thread
+    for the rest of the session, and pyHanko's sync signing calls asyncio.run()."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))
