@@ -7,7 +7,6 @@ Ctrl-C (or SIGTERM) stops honcho's processes first, then the Redis server we own
 """
 
 import argparse
-import importlib.util
 import os
 import signal
 import subprocess
@@ -23,6 +22,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers.embedded")
     parser.add_argument("command", choices=["run", "stop-redis"])
     args = parser.parse_args(argv)
+    # The printed URL (and links in e-mails) follow the port the web process will listen on.
+    os.environ.setdefault("BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '5000')}")
     from app import create_app
 
     app = create_app()
@@ -48,24 +49,9 @@ def run(app) -> int:
 
 def prepare(app, env) -> None:
     """Schema, development PKI and demo data: each step only does something when needed."""
-    _prepare_schema(app, env)
-    if importlib.util.find_spec("commands.pki") is not None:
-        _flask(env, "pki", "init")
-    if importlib.util.find_spec("commands.seed") is not None:
-        _flask(env, "seed", "demo", "--if-empty")
-
-
-def _prepare_schema(app, env) -> None:
-    versions = Path(BASE_DIR, "migrations", "versions")
-    if any(versions.glob("*.py")):
-        _flask(env, "db", "upgrade")
-        return
-    # No migration chain yet (it is generated at the end of the build): create the tables directly.
-    from extensions import db
-
-    print("No migrations found: creating the tables with db.create_all().", flush=True)
-    with app.app_context():
-        db.create_all()
+    _flask(env, "db", "upgrade")
+    _flask(env, "pki", "init")
+    _flask(env, "seed", "demo", "--if-empty")
 
 
 def _start_redis(app):
@@ -101,14 +87,17 @@ def _run_procfile(env) -> int:
     """honcho runs the Procfile; we only forward SIGTERM and wait (Ctrl-C reaches the whole group)."""
     honcho = [sys.executable, "-m", "honcho", "-f", "Procfile", "start"]
     proc = subprocess.Popen(honcho, cwd=BASE_DIR, env=env)  # noqa: S603
+    stopping = []
 
     def forward(signum, _frame):
+        stopping.append(signum)
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)  # the terminal sends SIGINT to honcho too; never die first
-    return proc.wait()
+    code = proc.wait()
+    return 0 if stopping else code  # stopped on request: a clean exit, not an error for make
 
 
 def _banner(app, redis_url) -> None:
