@@ -19,9 +19,8 @@ def record_job(kind: str, payload: dict | None = None, request=None) -> OutboxJo
     """
     outbox_dispatch.install()
     job = OutboxJob(kind=kind, payload=payload or {}, request_id=request.id if request is not None else None)
-    db.session.add(job)
-    db.session.flush()
-    db.session.info.setdefault(outbox_dispatch.INFO_KEY, []).append(job.id)
+    db.session.add(job)  # written by the caller's next flush (at the latest the commit's)
+    db.session.info.setdefault(outbox_dispatch.INFO_KEY, []).append(job)
     return job
 
 

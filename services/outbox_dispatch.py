@@ -1,6 +1,6 @@
 """After-commit fast path: hand the outbox rows a transaction created to RQ.
 
-`services.outbox.record_job` notes each new row id in `session.info["outbox_new"]`. When that
+`services.outbox.record_job` notes each new row in `session.info["outbox_new"]`. When that
 transaction commits, the ids are enqueued (job id `outbox-<id>`). This must never fail the web
 request: if Redis is down the rows simply stay `pending` and the relay (`flask outbox relay`)
 enqueues them later. A rollback forgets the ids.
@@ -16,7 +16,7 @@ import subprocess
 
 import redis
 from flask import current_app, has_app_context
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,17 @@ def _after_rollback(session) -> None:
 
 
 def _after_commit(session) -> None:
-    ids = session.info.pop(INFO_KEY, None)
-    if ids and has_app_context():
-        dispatch_outbox(ids)
+    noted = session.info.pop(INFO_KEY, None)
+    if noted and has_app_context():
+        dispatch_outbox([i for i in map(_row_id, noted) if i is not None])
+
+
+def _row_id(noted) -> int | None:
+    """An id, or a row added by record_job (written by the commit's flush: its identity holds the id)."""
+    if isinstance(noted, int):
+        return noted
+    identity = inspect(noted).identity  # readable after the commit expired the row, without SQL
+    return identity[0] if identity else None
 
 
 def dispatch_outbox(ids: list[int]) -> list[int]:

@@ -53,14 +53,16 @@ def request_notice(req, kind: str, data: dict | None = None, actor=None) -> Noti
         db.session.flush()
     code = new_verification_code()
     # One round trip: the last revision of this kind, and whether the fresh code is taken already.
-    last, taken = db.session.execute(
-        select(
-            select(func.max(Notice.revision))
-            .where(Notice.request_id == req.id, Notice.kind == kind)
-            .scalar_subquery(),
-            select(Notice.id).where(Notice.verification_code == code).exists(),
-        )
-    ).one()
+    # no autoflush: pending rows (the new request's events, ...) go out with the notice's own flush
+    with db.session.no_autoflush:
+        last, taken = db.session.execute(
+            select(
+                select(func.max(Notice.revision))
+                .where(Notice.request_id == req.id, Notice.kind == kind)
+                .scalar_subquery(),
+                select(Notice.id).where(Notice.verification_code == code).exists(),
+            )
+        ).one()
     notice = Notice(
         public_id=new_public_id(),
         request_id=req.id,
