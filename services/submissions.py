@@ -35,7 +35,7 @@ def submit_draft(draft, actor, locale: str = "de") -> ServiceRequest:
         raise AlreadySubmitted(request=request_for_draft(draft))
     answers, computed = _checked_answers(draft)
     req = ServiceRequest(
-        reference=f"pending-{secrets.token_hex(12)}",  # the real number is drawn late, see below
+        reference=f"pending-{secrets.token_hex(12)}",  # the real number is drawn last, see below
         service=draft.service,
         service_id=draft.service_id,
         form_version_id=draft.form_version_id,
@@ -58,10 +58,11 @@ def submit_draft(draft, actor, locale: str = "de") -> ServiceRequest:
     draft.submitted_at = req.submitted_at
     append_event(req, "submitted", actor, data=_event_data(req), visible_to_citizen=True)
     append_event(req, "routed", actor, routed)
-    # The counter row stays locked until the commit: drawn after everything but the receipt notice,
-    # whose flush carries the number and the chain head in the request's one UPDATE.
-    req.reference = next_reference()
     request_notice(req, "receipt")
+    db.session.flush()
+    # Drawn last: the counter row stays locked until the commit and serialises every submission,
+    # so only the number's own UPDATE happens while it is held.
+    req.reference = next_reference()
     db.session.flush()
     return req
 
