@@ -58,10 +58,9 @@ def submit_draft(draft, actor, locale: str = "de") -> ServiceRequest:
     draft.submitted_at = req.submitted_at
     append_event(req, "submitted", actor, data=_event_data(req), visible_to_citizen=True)
     append_event(req, "routed", actor, routed)
-    request_notice(req, "receipt")
-    db.session.flush()
+    request_notice(req, "receipt")  # flushes the request's UPDATE, its events and the notice
     # Drawn last: the counter row stays locked until the commit and serialises every submission,
-    # so only the number's own UPDATE happens while it is held.
+    # so only the number's UPDATE and one flush (the reference, the outbox row) happen while it is held.
     req.reference = next_reference()
     db.session.flush()
     return req
@@ -82,24 +81,47 @@ def applicant_name(answers: dict, user) -> str:
     return (name.strip() if isinstance(name, str) and name.strip() else user.full_name)[:200]
 
 
+def lock_draft(public_id: str) -> Draft | None:
+    """The draft with this public id, row-locked for submitting it (None if there is none).
+
+    For the submit view: loading and locking in one query means submit_draft need not re-read it.
+    The caller checks ownership; the lock ends with the transaction.
+    """
+    draft = db.session.execute(_lock_query(Draft.public_id == public_id)).scalar_one_or_none()
+    if draft is not None:
+        db.session.info[_LOCKED_KEY] = (db.session().get_transaction(), draft.id)
+    return draft
+
+
+_LOCKED_KEY = "submissions_locked_draft"
+
+
 def _lock_draft(draft) -> None:
     """Serialise concurrent submits of one draft (row lock on PostgreSQL; SQLite serialises writers).
 
     Re-reads the row (a submit that waited sees the winner's submitted_at) and, in the same query,
-    the form version, its definition and the service the submission needs.
+    the form version, its definition and the service the submission needs. Skipped when lock_draft
+    already did exactly that in the current transaction.
     """
+    locked = db.session.info.get(_LOCKED_KEY)
+    if locked is not None and draft.id is not None and locked == (db.session().get_transaction(), draft.id):
+        return
     if draft.id is None:
         db.session.flush()  # a draft added but not yet written
-    query = (
+    db.session.execute(_lock_query(Draft.id == draft.id)).one()  # fetched: only then the re-read applies
+
+
+def _lock_query(where):
+    return (
         select(Draft)
-        .where(Draft.id == draft.id)
+        .where(where)
         .options(
             joinedload(Draft.form_version, innerjoin=True).joinedload(FormVersion.definition, innerjoin=True),
             joinedload(Draft.service, innerjoin=True).joinedload(Service.department, innerjoin=True),
         )
         .with_for_update(of=Draft)
+        .execution_options(populate_existing=True)
     )
-    db.session.execute(query.execution_options(populate_existing=True)).one()  # fetch: only then it applies
 
 
 def _checked_answers(draft) -> tuple[dict, dict]:

@@ -108,7 +108,9 @@ def review(draft_id):
 @bp.route("/antrag/<draft_id>/absenden", methods=["POST"])
 @login_required
 def submit(draft_id):
-    draft = _load_own_draft_any_state(draft_id)
+    draft = submissions.lock_draft(draft_id)  # loaded and row-locked at once: submit_draft won't re-read it
+    if draft is None or draft.user_id != current_user.id:
+        abort(404)
     if draft.submitted_at is not None:
         return _to_existing_request(draft)
     form = SubmitForm()
