@@ -128,3 +128,17 @@ def test_audit_cli_reports_ok_and_broken(app, db, worked):
     broken = runner.invoke(audit_cli, ["verify"])
     assert broken.exit_code == 1
     assert f"BROKEN {first.reference}" in broken.output and "seq 3" in broken.output
+
+
+def test_append_with_stale_head_rereads_it(db, worked):
+    """Another transaction appended since the request was loaded: the compare-and-set notices, re-reads."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    _, second = worked
+    head = second.last_event_seq
+    set_committed_value(second, "last_event_seq", head - 1)  # as loaded before the other append
+    set_committed_value(second, "last_event_hash", second.events[-2].hash)
+    event = append_event(second, "note", None, {"text": "später"})
+    db.session.commit()
+    assert event.seq == head + 1 and second.last_event_seq == head + 1
+    assert verify_chains() == []
