@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 from forms.dynamic import compute_values, validate_answers
-from models import Draft, FormVersion, Service, ServiceRequest
+from models import Draft, FormDefinition, FormVersion, Service, ServiceRequest
 from models.base import utcnow
 from services.accounts import require_confirmed
 from services.drafts import needs_upgrade
@@ -116,7 +116,11 @@ def _lock_query(where):
         select(Draft)
         .where(where)
         .options(
-            joinedload(Draft.form_version, innerjoin=True).joinedload(FormVersion.definition, innerjoin=True),
+            # The documents stay unloaded: load_spec caches parsed versions by (id, checksum).
+            joinedload(Draft.form_version, innerjoin=True)
+            .defer(FormVersion.document)
+            .joinedload(FormVersion.definition, innerjoin=True)
+            .defer(FormDefinition.draft),
             joinedload(Draft.service, innerjoin=True).joinedload(Service.department, innerjoin=True),
         )
         .with_for_update(of=Draft)
