@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e18f8343854d
+Revision ID: 7c932be19ce6
 Revises: 
-Create Date: 2026-11-28 05:59:00.608917
+Create Date: 2026-11-28 06:30:26.733427
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import models.base
 
 
 # revision identifiers, used by Alembic.
-revision = 'e18f8343854d'
+revision = '7c932be19ce6'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -277,6 +277,8 @@ def upgrade():
     sa.Column('decided_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('row_version', sa.Integer(), nullable=False),
+    sa.Column('last_event_seq', sa.Integer(), nullable=True),
+    sa.Column('last_event_hash', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['applicant_id'], ['users.id'], name=op.f('fk_service_requests_applicant_id_users')),
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_service_requests_assignee_id_users')),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_service_requests_department_id_departments')),
