@@ -97,6 +97,8 @@ def _finalise_secret(cfg, instance):
     key = cfg.get("SECRET_KEY")
     if cfg["ENV_NAME"] == "production":
         if not key or len(key) < 32 or key in {"change-me", "dev", "secret"}:
-            raise ConfigError("SECRET_KEY must be set to a random value of at least 32 characters in production.")
+            raise ConfigError(
+                "SECRET_KEY must be set to a random value of at least 32 characters in production."
+            )
     elif not key:
         cfg["SECRET_KEY"] = _embedded_secret(instance)

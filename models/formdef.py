@@ -37,7 +37,9 @@ class FormVersion(db.Model):
     __table_args__ = (UniqueConstraint("definition_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    definition_id: Mapped[int] = mapped_column(ForeignKey("form_definitions.id", ondelete="CASCADE"), index=True)
+    definition_id: Mapped[int] = mapped_column(
+        ForeignKey("form_definitions.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[int]
     document = mapped_column(JSONType, nullable=False)
     checksum: Mapped[str] = mapped_column(String(64))  # SHA-256 of the canonical JSON
@@ -55,7 +57,9 @@ class FormScenario(db.Model):
     __tablename__ = "form_scenarios"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    definition_id: Mapped[int] = mapped_column(ForeignKey("form_definitions.id", ondelete="CASCADE"), index=True)
+    definition_id: Mapped[int] = mapped_column(
+        ForeignKey("form_definitions.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     answers = mapped_column(JSONType, nullable=False)
     expected = mapped_column(JSONType, nullable=False)  # {"pages": [...], "fee_cents": n, "department": slug}

@@ -30,7 +30,9 @@ class NoticeTemplate(db.Model):
     __table_args__ = (UniqueConstraint("service_id", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), nullable=True)
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), nullable=True
+    )
     kind: Mapped[str] = mapped_column(String(40))
     draft_html: Mapped[str] = mapped_column(Text)
     draft_css: Mapped[str] = mapped_column(Text, default="")
@@ -49,7 +51,9 @@ class NoticeTemplateVersion(db.Model):
     __table_args__ = (UniqueConstraint("template_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    template_id: Mapped[int] = mapped_column(ForeignKey("notice_templates.id", ondelete="CASCADE"), index=True)
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("notice_templates.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[int]
     html: Mapped[str] = mapped_column(Text)
     css: Mapped[str] = mapped_column(Text, default="")
@@ -71,7 +75,9 @@ class Notice(db.Model):
     request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     revision: Mapped[int] = mapped_column(default=1)
-    template_version_id: Mapped[int | None] = mapped_column(ForeignKey("notice_template_versions.id"), nullable=True)
+    template_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notice_template_versions.id"), nullable=True
+    )
     state: Mapped[str] = mapped_column(String(16), default=NoticeState.PENDING)
     data = mapped_column(JSONType, nullable=False, default=dict)  # decision data, embedded in the PDF
     verification_code: Mapped[str] = mapped_column(String(32), unique=True)

@@ -23,7 +23,9 @@ class OutboxJob(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(60))  # job name in the workers' registry
     payload = mapped_column(JSONType, nullable=False, default=dict)  # ids only, never personal data
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"), nullable=True, index=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_requests.id"), nullable=True, index=True
+    )
     state: Mapped[str] = mapped_column(String(16), default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

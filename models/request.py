@@ -48,14 +48,26 @@ class ServiceRequest(db.Model):
         Index("ix_service_requests_submitted", "department_id", "submitted_at", "id"),
         # Reference search by prefix (LIKE 'DU-2026-00%') whatever the database collation (clerk queue).
         Index(
-            "ix_service_requests_reference_prefix", "reference",
+            "ix_service_requests_reference_prefix",
+            "reference",
             postgresql_ops={"reference": "varchar_pattern_ops"},
         ),
         # The clerk queue's default view and its counts per state cover requests not yet closed only.
-        Index("ix_service_requests_open_due", "department_id", "due_at", "id",
-              postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")),
-        Index("ix_service_requests_open_state", "department_id", "state",
-              postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")),
+        Index(
+            "ix_service_requests_open_due",
+            "department_id",
+            "due_at",
+            "id",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
+        Index(
+            "ix_service_requests_open_state",
+            "department_id",
+            "state",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,7 +79,9 @@ class ServiceRequest(db.Model):
     applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     applicant_name: Mapped[str] = mapped_column(String(200), default="")
     # Unique: a draft becomes at most one request, whatever races happen on submit.
-    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id", ondelete="SET NULL"), unique=True, nullable=True)
+    draft_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drafts.id", ondelete="SET NULL"), unique=True, nullable=True
+    )
     answers = mapped_column(JSONType, nullable=False)
     computed = mapped_column(JSONType, nullable=False, default=dict)  # e.g. {"fee_cents": 3000}
     locale: Mapped[str] = mapped_column(String(5), default="de")
@@ -105,8 +119,12 @@ class Attachment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id", ondelete="SET NULL"), nullable=True, index=True)
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"), nullable=True, index=True)
+    draft_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drafts.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_requests.id"), nullable=True, index=True
+    )
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
     field_key: Mapped[str] = mapped_column(String(200), default="")  # answer path, e.g. "hunde.0.impfpass"
     original_name: Mapped[str] = mapped_column(String(255))
@@ -130,7 +148,9 @@ class RequestEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id"), index=True)
     seq: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(40))  # submitted, routed, claimed, transition, message, note, ...
+    kind: Mapped[str] = mapped_column(
+        String(40)
+    )  # submitted, routed, claimed, transition, message, note, ...
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     data = mapped_column(JSONType, nullable=False, default=dict)
