@@ -5,6 +5,7 @@ import warnings
 from pathlib import Path
 
 import segno
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +59,7 @@ def _fetcher_class():
             name = url[len(SCHEME) :] if url.startswith(SCHEME) else None
             if name not in ASSETS:
                 self.refused.append(url[:200])
-                raise RefusedResource(f"Nicht erlaubte Ressource: {url[:200]}")
+                raise RefusedResource(_("Nicht erlaubte Ressource: %(url)s", url=url[:200]))
             mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
             return URLFetcherResponse(url, body=asset_bytes(name), headers={"Content-Type": mime})
 
@@ -124,9 +125,13 @@ def render_pdf(html: str, css: str = "", attachment_json: str | None = None, tit
                 custom_metadata=False,
             )
     except weasyprint.urls.FatalURLFetchingError as exc:
-        raise RenderFailed(f"Nicht erlaubte Ressource in der Vorlage: {', '.join(fetcher.refused)}") from exc
+        raise RenderFailed(
+            _("Nicht erlaubte Ressource in der Vorlage: %(urls)s", urls=", ".join(fetcher.refused))
+        ) from exc
     except RefusedResource as exc:
         raise RenderFailed(str(exc)) from exc
     if fetcher.refused:  # some WeasyPrint paths (SVG <image>) log fetch errors instead of raising
-        raise RenderFailed(f"Nicht erlaubte Ressource in der Vorlage: {', '.join(fetcher.refused)}")
+        raise RenderFailed(
+            _("Nicht erlaubte Ressource in der Vorlage: %(urls)s", urls=", ".join(fetcher.refused))
+        )
     return pdf

@@ -2,6 +2,7 @@
 
 import json
 
+from flask_babel import gettext as _
 from jinja2 import TemplateSyntaxError
 from sqlalchemy import select
 
@@ -58,9 +59,9 @@ def check_template(kind: str, html: str, css: str = "") -> list[tuple[str, str]]
         page = render_template(html, context)
         render_pdf(page, css, json.dumps({"sample": True}))
     except TemplateSyntaxError as exc:
-        return [("html", f"Zeile {exc.lineno}: {exc.message}")]
+        return [("html", _("Zeile %(line)s: %(message)s", line=exc.lineno, message=exc.message))]
     except TemplateRenderError as exc:
-        return [("html", f"Vorlage nicht erlaubt oder fehlerhaft: {exc}")]
+        return [("html", _("Vorlage nicht erlaubt oder fehlerhaft: %(reason)s", reason=exc))]
     except (RenderFailed, ValueError) as exc:
         return [("html", str(exc))]
     return []

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup, escape
@@ -63,7 +64,9 @@ class NoticeUndefined(ChainableUndefined):
 
     def __getattr__(self, name: str):
         if isinstance(name, str) and name.startswith("_"):
-            raise RefusedAttribute(f"Zugriff auf {name!r} ist in Bescheidvorlagen nicht erlaubt.")
+            raise RefusedAttribute(
+                _("Zugriff auf %(name)s ist in Bescheidvorlagen nicht erlaubt.", name=repr(name))
+            )
         return self
 
     __getitem__ = __getattr__
@@ -170,7 +173,7 @@ ENV = _build_env()
 def compile_template(source: str):
     """Compile a department template (cached by source); raises TemplateError/ValueError if unusable."""
     if len(source) > MAX_TEMPLATE_CHARS:
-        raise ValueError(f"Vorlage zu groß (höchstens {MAX_TEMPLATE_CHARS} Zeichen).")
+        raise ValueError(_("Vorlage zu groß (höchstens %(limit)s Zeichen).", limit=MAX_TEMPLATE_CHARS))
     _refuse_includes(source)
     return ENV.from_string(source)
 
@@ -178,12 +181,14 @@ def compile_template(source: str):
 def _refuse_includes(source: str) -> None:
     """Only `extends` of a bundled layout is allowed: no include/import of other templates."""
     for node in ENV.parse(source).find_all((nodes.Include, nodes.Import, nodes.FromImport)):
-        raise SecurityError(f"Zeile {node.lineno}: include/import ist in Bescheidvorlagen nicht erlaubt.")
+        raise SecurityError(
+            _("Zeile %(line)s: include/import ist in Bescheidvorlagen nicht erlaubt.", line=node.lineno)
+        )
 
 
 def render_template(source: str, context: dict) -> str:
     """Render a department template with plain-data context; bounded output size."""
     html = compile_template(source).render(context)
     if len(html) > MAX_OUTPUT_CHARS:
-        raise ValueError("Der erzeugte Bescheid ist zu groß.")
+        raise ValueError(_("Der erzeugte Bescheid ist zu groß."))
     return html
