@@ -2,6 +2,7 @@
 
 from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import commands
 import views
@@ -15,6 +16,10 @@ def create_app(config: dict | None = None) -> Flask:
     cfg = load_config(config)
     app = Flask(__name__, instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(cfg)
+    if cfg["TRUSTED_PROXIES"]:
+        # Client IP (rate limits) and scheme (secure cookies, external URLs) from the proxy's headers.
+        n = cfg["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     _init_extensions(app)
     views.register_blueprints(app)
     error_views.register(app)

@@ -68,7 +68,11 @@ def load_config(overrides=None) -> dict:
         "MAX_UPLOAD_BYTES": _env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
         "MAX_REQUEST_UPLOAD_BYTES": _env_int("MAX_REQUEST_UPLOAD_BYTES", 25 * 1024 * 1024),
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 30 * 1024 * 1024),
-        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        # Shared across gunicorn workers in production (per-process memory would multiply the limit).
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI")
+        or (_env("REDIS_URL") if env == "production" and _env("REDIS_URL") else "memory://"),
+        # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+        "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         # argon2id cost; tests lower it (hashing speed is not what they check).
         "ARGON2_TIME_COST": _env_int("ARGON2_TIME_COST", 3),
