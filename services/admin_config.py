@@ -16,6 +16,7 @@ from models import Department, NoticeTemplate, RoutingRule, WorkflowDefinition
 from services import jsonlogic
 from services.config_log import record_change
 from services.errors import InvalidDefinition, ValidationFailed
+from services.json_text import parse_json_text
 from services.notices import NOTICE_KINDS
 from services.notices import templates as notice_templates
 from services.workflow import link_service, publish_workflow, validate_workflow
@@ -35,18 +36,7 @@ def routing_targets() -> list[Department]:
 
 def parse_rule(text: str):
     """A JsonLogic rule from JSON text; raises ValidationFailed(field="rule") with line/column."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(
-            _(
-                "Kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s).",
-                line=exc.lineno,
-                col=exc.colno,
-                msg=exc.msg,
-            ),
-            field="rule",
-        ) from exc
+    return parse_json_text(text, "rule")
 
 
 def save_rule(service, rule: RoutingRule | None, label: str, condition, department, actor) -> RoutingRule:

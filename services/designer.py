@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from services.errors import ValidationFailed
 from services.formdefs import validate_definition
+from services.json_text import parse_json_text
 
 FIELD_TYPES = [
     "text", "textarea", "integer", "decimal", "money", "date", "email", "phone", "postcode", "iban",
@@ -102,14 +104,11 @@ def new_document(title_de: str, title_en: str = "") -> dict:
 def parse_import(text: str) -> tuple[dict | None, str | None]:
     """A document from uploaded/pasted JSON, or (None, message with line and column)."""
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, _(
-            "Die Datei ist kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s).",
-            line=exc.lineno,
-            col=exc.colno,
-            msg=exc.msg,
+        doc = parse_json_text(
+            text, "file", _l("Die Datei ist kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s).")
         )
+    except ValidationFailed as exc:
+        return None, exc.message
     if not isinstance(doc, dict):
         return None, _("Eine Formulardefinition muss ein JSON-Objekt sein.")
     return doc, None
@@ -433,15 +432,11 @@ def update_settings(doc: dict, title_de: str, title_en: str, fee_rule_json: str)
     doc["title"] = {"de": title_de, "en": title_en or title_de}
     computed = dict(doc["computed"]) if isinstance(doc.get("computed"), dict) else {}
     if fee_rule_json.strip():
+        message = _l("Die Gebührenregel ist kein gültiges JSON (Zeile %(line)s, Spalte %(col)s).")
         try:
-            computed["fee_cents"] = json.loads(fee_rule_json)
-        except json.JSONDecodeError as exc:
-            message = _(
-                "Die Gebührenregel ist kein gültiges JSON (Zeile %(line)s, Spalte %(col)s).",
-                line=exc.lineno,
-                col=exc.colno,
-            )
-            return _refused(doc, message)
+            computed["fee_cents"] = parse_json_text(fee_rule_json, "fee_rule", message)
+        except ValidationFailed as exc:
+            return _refused(doc, exc.message)
     else:
         computed.pop("fee_cents", None)
     if computed:

@@ -6,10 +6,10 @@ They run against the draft on every change (results shown in the designer) and b
 publishing: a failing scenario blocks publishing.
 """
 
-import json
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from extensions import db
@@ -17,6 +17,7 @@ from forms.dynamic import compute_values, prune_hidden, visible_pages
 from models import FormScenario
 from services.errors import ValidationFailed
 from services.formdefs import load_spec, validate_definition
+from services.json_text import parse_json_text
 from services.workflow import test_routing
 
 
@@ -116,18 +117,11 @@ def parse_expected(pages_text: str, fee_text: str, department: str) -> dict:
 
 def parse_answers(text: str) -> dict:
     """Answers from the scenario form's JSON text; raises ValidationFailed(field="answers")."""
-    try:
-        answers = json.loads(text or "{}")
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(
-            _(
-                "Die Antworten sind kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s).",
-                line=exc.lineno,
-                col=exc.colno,
-                msg=exc.msg,
-            ),
-            field="answers",
-        ) from exc
+    answers = parse_json_text(
+        text or "{}",
+        "answers",
+        _l("Die Antworten sind kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s)."),
+    )
     if not isinstance(answers, dict):
         raise ValidationFailed(
             _('Die Antworten müssen ein JSON-Objekt sein, z. B. {"feld": "Wert"}.'), field="answers"

@@ -22,6 +22,7 @@ from forms.admin import (
 from models import Department, RoutingRule, WorkflowDefinition
 from services import admin_config, admin_services, designer, scenarios
 from services.errors import InvalidDefinition, ValidationFailed
+from services.json_text import parse_json_text
 from services.notices import NOTICE_KINDS, notice_title
 from services.notices.templates import get_template, sample_context
 from services.tx import transaction
@@ -249,18 +250,7 @@ def _posted_workflow(definition):
     original = json.dumps(definition.draft, ensure_ascii=False, indent=2)
     text = request.form.get("document", "")
     if text.strip() and text.replace("\r\n", "\n").strip() != original.strip():
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationFailed(
-                _(
-                    "Kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s).",
-                    line=exc.lineno,
-                    col=exc.colno,
-                    msg=exc.msg,
-                ),
-                field="document",
-            ) from exc
+        document = parse_json_text(text, "document")
         if not isinstance(document, dict):
             raise ValidationFailed(_("Ein Ablauf muss ein JSON-Objekt sein."), field="document")
         return document

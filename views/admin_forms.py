@@ -22,6 +22,8 @@ from forms.admin import (
     condition_form_class,
 )
 from services import admin_services, designer, scenarios
+from services.errors import ValidationFailed
+from services.json_text import parse_json_text
 from services.tx import transaction
 from views.admin import actor, load_service_for_admin, require_admin
 
@@ -401,16 +403,9 @@ def _posted_rule(doc, mode, choices):
         if not text:
             return None, None
         try:
-            return json.loads(text), None
-        except json.JSONDecodeError as exc:
-            form.rule.errors = [
-                _(
-                    "Kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s).",
-                    line=exc.lineno,
-                    col=exc.colno,
-                    msg=exc.msg,
-                )
-            ]
+            return parse_json_text(text, "rule"), None
+        except ValidationFailed as exc:
+            form.rule.errors = [exc.message]
             return None, form
     form = condition_form_class(choices)()
     keys = {c[0] for c in choices}

@@ -1,0 +1,24 @@
+"""The admin editors' JSON parser names the line and column of a mistake, in the UI language."""
+
+import pytest
+from flask_babel import force_locale
+
+from services.errors import ValidationFailed
+from services.json_text import parse_json_text
+
+
+def test_parse_json_text_returns_the_value(app_ctx):
+    assert parse_json_text('{"a": [1, 2]}', "rule") == {"a": [1, 2]}
+
+
+def test_parse_json_text_names_line_column_and_field(app_ctx):
+    with pytest.raises(ValidationFailed) as err:
+        parse_json_text('{\n  "a": }', "document")
+    assert "Zeile 2, Spalte 8" in err.value.message
+    assert err.value.details == {"field": "document"}
+
+
+def test_parse_json_text_message_follows_the_ui_language(app_ctx):
+    with force_locale("en"), pytest.raises(ValidationFailed) as err:
+        parse_json_text("[1,", "rule")
+    assert "line 1" in err.value.message.lower() and "Zeile" not in err.value.message
