@@ -14,7 +14,11 @@ class Draft(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # NULL for an anonymous draft: it belongs to the browser session whose token hashes to anon_token_hash.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=True
+    )
+    anon_token_hash: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), index=True)
     form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id"))
     answers = mapped_column(JSONType, nullable=False, default=dict)
@@ -76,8 +80,12 @@ class ServiceRequest(db.Model):
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), index=True)
     form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id"))
     workflow_version_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_versions.id"), nullable=True)
-    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # NULL for an anonymous submission: replies go to contact_email, the applicant's browser gets
+    # access through the personal status link whose token hashes to access_token_hash.
+    applicant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, nullable=True)
     applicant_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    access_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Unique: a draft becomes at most one request, whatever races happen on submit.
     draft_id: Mapped[int | None] = mapped_column(
         ForeignKey("drafts.id", ondelete="SET NULL"), unique=True, nullable=True

@@ -12,7 +12,7 @@ from models import Draft, FormDefinition, FormVersion, Service, ServiceRequest
 from models.base import utcnow
 from services.accounts import require_confirmed
 from services.drafts import needs_upgrade
-from services.errors import AlreadySubmitted, ValidationFailed
+from services.errors import AlreadySubmitted, PermissionDenied, ValidationFailed
 from services.events import GENESIS, append_event
 from services.formdefs import load_spec
 from services.notices import request_notice
@@ -23,24 +23,30 @@ from services.workflow.engine import prepare_start
 INITIAL_STATE = "submitted"  # replaced by the workflow's initial state (prepare_start)
 
 
-def submit_draft(draft, actor, locale: str = "de") -> ServiceRequest:
+def submit_draft(draft, actor, locale: str = "de", contact_email: str | None = None) -> ServiceRequest:
     """Turn `draft` into a ServiceRequest (flushes; the caller commits once).
 
     Idempotent together with the unique ServiceRequest.draft_id: the draft row is locked, and a
     draft that already became a request raises AlreadySubmitted carrying that request.
+    `actor` None is an anonymous submission (services.anonymous.submit_anonymously): only for a
+    service without login_required, and replies go to `contact_email`.
     """
-    require_confirmed(actor)
+    if actor is not None:
+        require_confirmed(actor)
     _lock_draft(draft)
     if draft.submitted_at is not None:
         raise AlreadySubmitted(request=request_for_draft(draft))
+    if actor is None and (draft.service.login_required or not contact_email):
+        raise PermissionDenied(_("Bitte melden Sie sich an, um diesen Antrag abzusenden."))
     answers, computed = _checked_answers(draft)
     req = ServiceRequest(
         reference=f"pending-{secrets.token_hex(12)}",  # the real number is drawn last, see below
         service=draft.service,
         service_id=draft.service_id,
         form_version_id=draft.form_version_id,
-        applicant_id=actor.id,
+        applicant_id=actor.id if actor is not None else None,
         applicant_name=applicant_name(answers, actor),
+        contact_email=contact_email,
         draft_id=draft.id,
         answers=answers,
         computed=computed,
@@ -72,13 +78,15 @@ def request_for_draft(draft) -> ServiceRequest | None:
 
 
 def applicant_name(answers: dict, user) -> str:
-    """The applicant's name from the usual name fields of the answers, else the account name."""
+    """The applicant's name from the usual name fields of the answers, else the account name (if any)."""
     for first, last in (("vorname", "nachname"), ("vorname", "familienname"), ("first_name", "last_name")):
         parts = [str(answers.get(first) or "").strip(), str(answers.get(last) or "").strip()]
         if all(parts):
             return " ".join(parts)[:200]
     name = answers.get("name")
-    return (name.strip() if isinstance(name, str) and name.strip() else user.full_name)[:200]
+    if isinstance(name, str) and name.strip():
+        return name.strip()[:200]
+    return (user.full_name if user is not None else "")[:200]
 
 
 def lock_draft(public_id: str) -> Draft | None:

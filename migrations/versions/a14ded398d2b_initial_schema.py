@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 7c932be19ce6
+Revision ID: a14ded398d2b
 Revises: 
-Create Date: 2026-11-28 06:30:26.733427
+Create Date: 2026-11-28 07:26:32.049233
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '7c932be19ce6'
+revision = 'a14ded398d2b'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -237,7 +237,8 @@ def upgrade():
     op.create_table('drafts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('public_id', sa.String(length=32), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('anon_token_hash', sa.String(length=64), nullable=True),
     sa.Column('service_id', sa.Integer(), nullable=False),
     sa.Column('form_version_id', sa.Integer(), nullable=False),
     sa.Column('answers', models.base.JSONType(), nullable=False),
@@ -252,6 +253,7 @@ def upgrade():
     sa.UniqueConstraint('public_id', name=op.f('uq_drafts_public_id'))
     )
     with op.batch_alter_table('drafts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_drafts_anon_token_hash'), ['anon_token_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_drafts_service_id'), ['service_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_drafts_user_id'), ['user_id'], unique=False)
 
@@ -262,8 +264,10 @@ def upgrade():
     sa.Column('service_id', sa.Integer(), nullable=False),
     sa.Column('form_version_id', sa.Integer(), nullable=False),
     sa.Column('workflow_version_id', sa.Integer(), nullable=True),
-    sa.Column('applicant_id', sa.Integer(), nullable=False),
+    sa.Column('applicant_id', sa.Integer(), nullable=True),
     sa.Column('applicant_name', sa.String(length=200), nullable=False),
+    sa.Column('contact_email', sa.String(length=254), nullable=True),
+    sa.Column('access_token_hash', sa.String(length=64), nullable=True),
     sa.Column('draft_id', sa.Integer(), nullable=True),
     sa.Column('answers', models.base.JSONType(), nullable=False),
     sa.Column('computed', models.base.JSONType(), nullable=False),
@@ -491,6 +495,7 @@ def downgrade():
     with op.batch_alter_table('drafts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_drafts_user_id'))
         batch_op.drop_index(batch_op.f('ix_drafts_service_id'))
+        batch_op.drop_index(batch_op.f('ix_drafts_anon_token_hash'))
 
     op.drop_table('drafts')
     with op.batch_alter_table('notice_template_versions', schema=None) as batch_op:
