@@ -74,6 +74,16 @@ def load_config(overrides=None) -> dict:
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # Use without an account (per client IP): starting a form, submitting, opening status links.
+        "ANONYMOUS_START_RATE_LIMIT": _env("ANONYMOUS_START_RATE_LIMIT", "10 per minute;60 per hour"),
+        "ANONYMOUS_SUBMIT_RATE_LIMIT": _env("ANONYMOUS_SUBMIT_RATE_LIMIT", "5 per minute;30 per hour"),
+        "STATUS_LINK_RATE_LIMIT": _env("STATUS_LINK_RATE_LIMIT", "20 per minute"),
+        # Anonymous drafts untouched for this long are deleted with their files (sweeper).
+        "ANONYMOUS_DRAFT_TTL_MINUTES": _env_int("ANONYMOUS_DRAFT_TTL_MINUTES", 4 * 60),
+        # Files in UPLOAD_DIR that no attachment references are deleted once older than this.
+        "UPLOAD_ORPHAN_GRACE_MINUTES": _env_int("UPLOAD_ORPHAN_GRACE_MINUTES", 6 * 60),
+        # How often the outbox relay runs the sweeper (0: never; then run `flask uploads sweep`).
+        "UPLOAD_SWEEP_INTERVAL_SECONDS": _env_int("UPLOAD_SWEEP_INTERVAL_SECONDS", 15 * 60),
         # argon2id cost; tests lower it (hashing speed is not what they check).
         "ARGON2_TIME_COST": _env_int("ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _env_int("ARGON2_MEMORY_COST", 65536),

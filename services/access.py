@@ -1,9 +1,21 @@
-"""Who may see what. Pure rules over models; views turn a False into a 404."""
+"""Who may see what. Pure rules over models; views turn a False into a 404.
 
+Besides accounts, two kinds of anonymous ownership exist (tokens come in as parameters; views
+take them from the browser session): a draft started without an account belongs to the session
+whose draft token hashes to `Draft.anon_token_hash`; a request submitted without an account is
+open to whoever holds its personal status link (`RequestHolder`).
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
 from sqlalchemy import select
 
 from extensions import db
 from models import Department, Draft, MembershipRole, ServiceRequest
+from models.base import utcnow
+from services.tokens import digest_matches, request_access_token
 
 
 def find_request_by_public_id(public_id: str):
@@ -18,12 +30,82 @@ def find_department(department_id: int):
     return db.session.get(Department, department_id)
 
 
-def citizen_may_view(user, req) -> bool:
-    return bool(user.is_authenticated and req.applicant_id == user.id)
+@dataclass(frozen=True)
+class RequestHolder:
+    """The applicant of a request submitted without an account, known by its personal status link.
+
+    Acts as the workflow's `citizen` for that one request (answer a question, withdraw); it has
+    no user id, so events and messages it writes carry no actor.
+    """
+
+    request_id: int
+    id = None
+    is_authenticated = True
+    is_citizen = True
+    is_staff = False
+    is_platform_admin = False
+    full_name = ""
+    locale = "de"
+
+    def department_ids(self, role=None) -> set:
+        return set()
 
 
-def citizen_may_view_draft(user, draft) -> bool:
-    return bool(user.is_authenticated and draft.user_id == user.id and draft.submitted_at is None)
+def holder_for(req, token) -> RequestHolder | None:
+    """A RequestHolder when `token` is the personal status token of the anonymous request `req`."""
+    if req is None or req.applicant_id is not None or not req.access_token_hash:
+        return None
+    return RequestHolder(req.id) if digest_matches(req.access_token_hash, token) else None
+
+
+def status_token(req) -> str | None:
+    """The token of an anonymous request's personal status link (None for requests of an account)."""
+    if req.applicant_id is not None or not req.access_token_hash:
+        return None
+    token = request_access_token(req.public_id)
+    return token if digest_matches(req.access_token_hash, token) else None  # e.g. SECRET_KEY rotated
+
+
+def is_applicant(req, actor) -> bool:
+    """True when `actor` (a user or a RequestHolder) is the applicant of `req`."""
+    if isinstance(actor, RequestHolder):
+        return req.applicant_id is None and actor.request_id == req.id
+    return bool(
+        actor is not None and getattr(actor, "is_authenticated", False)
+        and req.applicant_id is not None and req.applicant_id == actor.id
+    )
+
+
+def citizen_may_view(user, req, token=None) -> bool:
+    """The applicant's account, or (anonymous requests) whoever holds the personal status token."""
+    return is_applicant(req, user) or holder_for(req, token) is not None
+
+
+def anonymous_draft_expired(draft, now=None) -> bool:
+    """An anonymous draft untouched for longer than ANONYMOUS_DRAFT_TTL_MINUTES (the sweeper deletes it)."""
+    ttl = timedelta(minutes=current_app.config["ANONYMOUS_DRAFT_TTL_MINUTES"])
+    idle_since = draft.updated_at
+    return draft.user_id is None and idle_since is not None and idle_since < (now or utcnow()) - ttl
+
+
+def session_owns_draft(draft, session_token) -> bool:
+    """An anonymous, unexpired draft started in the browser session holding `session_token`."""
+    return bool(
+        draft.user_id is None
+        and digest_matches(draft.anon_token_hash, session_token)
+        and not anonymous_draft_expired(draft)
+    )
+
+
+def may_use_draft(user, draft, session_token=None) -> bool:
+    """The draft's owner (account or browser session), whether it was submitted or not."""
+    if getattr(user, "is_authenticated", False) and draft.user_id is not None and draft.user_id == user.id:
+        return True
+    return session_owns_draft(draft, session_token)
+
+
+def citizen_may_view_draft(user, draft, session_token=None) -> bool:
+    return draft.submitted_at is None and may_use_draft(user, draft, session_token)
 
 
 def staff_may_view(user, req) -> bool:

@@ -1,27 +1,85 @@
-"""Drafts: a citizen's unfinished answers for one service, pinned to a form version."""
+"""Drafts: a citizen's unfinished answers for one service, pinned to a form version (account or anonymous)."""
 
 import re
+from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from extensions import db
 from models import Attachment, Draft, ServiceRequest
+from models.base import utcnow
+from services.access import anonymous_draft_expired
 from services.errors import NotFound
 from services.formdefs import latest_version, latest_version_of
+from services.tokens import token_digest
 from services.uploads import draft_attachments, drop_unreferenced, remove_attachment
 
 PUBLIC_ID = re.compile(r"[0-9a-f]{32}")  # models.base.new_public_id
 
 
-def start_draft(service, user) -> Draft:
-    """Create a draft for `service`, pinned to its newest published form version."""
+def start_draft(service, user, session_token: str | None = None) -> Draft:
+    """Create a draft for `service`, pinned to its newest published form version.
+
+    Without a user it is an anonymous draft bound to the browser session holding `session_token`
+    (only the token's hash is stored); it is listed nowhere and expires (see services.sweeper).
+    """
     version = latest_version(service)
     if version is None or not service.active:
         raise NotFound()
-    draft = Draft(user_id=user.id, service_id=service.id, form_version_id=version.id, answers={})
+    if user is None and not session_token:
+        raise ValueError("an anonymous draft needs the session's token")
+    draft = Draft(
+        user_id=user.id if user is not None else None,
+        anon_token_hash=token_digest(session_token) if user is None else None,
+        service_id=service.id,
+        form_version_id=version.id,
+        answers={},
+    )
     db.session.add(draft)
     db.session.flush()
     return draft
+
+
+def adopt_drafts(session_token: str | None, user) -> list[Draft]:
+    """The browser session's unsubmitted anonymous drafts become `user`'s (logged in during the visit).
+
+    Expired ones are left to the sweeper. Returns the adopted drafts.
+    """
+    if not session_token or user is None:
+        return []
+    query = select(Draft).where(
+        Draft.user_id.is_(None),
+        Draft.submitted_at.is_(None),
+        Draft.anon_token_hash == token_digest(session_token),
+    )
+    adopted = [draft for draft in db.session.scalars(query) if not anonymous_draft_expired(draft)]
+    for draft in adopted:
+        draft.user_id, draft.anon_token_hash = user.id, None
+        for attachment in draft_attachments(draft):
+            attachment.uploaded_by_id = attachment.uploaded_by_id or user.id
+    db.session.flush()
+    return adopted
+
+
+def expired_anonymous_drafts(now=None, limit: int = 500) -> list[Draft]:
+    """Unsubmitted anonymous drafts idle for longer than ANONYMOUS_DRAFT_TTL_MINUTES (oldest first).
+
+    Row-locked, skipping rows another sweeper holds (PostgreSQL; SQLite serialises writers anyway).
+    """
+    ttl = timedelta(minutes=current_app.config["ANONYMOUS_DRAFT_TTL_MINUTES"])
+    query = (
+        select(Draft)
+        .where(
+            Draft.user_id.is_(None),
+            Draft.submitted_at.is_(None),
+            Draft.updated_at < (now or utcnow()) - ttl,
+        )
+        .order_by(Draft.updated_at, Draft.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(db.session.scalars(query))
 
 
 def save_answers(draft, answers: dict, page_key: str) -> Draft:
@@ -66,9 +124,10 @@ def remove_draft_file(draft, attachment_public_id: str) -> bool:
 
 
 def discard_draft(draft) -> None:
-    """Delete a draft together with its uploaded files."""
+    """Delete a draft together with its uploaded files (files that moved to a request stay)."""
     for attachment in draft_attachments(draft):
-        remove_attachment(attachment)
+        if attachment.request_id is None:
+            remove_attachment(attachment)
     db.session.delete(draft)
     db.session.flush()
 

@@ -8,6 +8,7 @@ import importlib
 import smtplib
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -39,13 +40,33 @@ def mail_context(*templates: str):
     return register
 
 
-def queue_mail(user: User, template: str, request=None, notice=None, **params) -> None:
+@dataclass(frozen=True)
+class Contact:
+    """The recipient of mail about a request submitted without an account (its contact address)."""
+
+    email: str
+    full_name: str
+    locale: str
+    is_contact = True
+
+
+def request_contact(request) -> Contact | None:
+    """The contact of an anonymous request, or None (a request of an account, or no address)."""
+    if request is None or request.applicant_id is not None or not request.contact_email:
+        return None
+    return Contact(request.contact_email, request.applicant_name or "", request.locale or "de")
+
+
+def queue_mail(user: User | None, template: str, request=None, notice=None, **params) -> None:
     """Record a `send_email` outbox row; it is sent after commit by a worker.
 
     `params` must be non-personal values (they end up in Redis); links with tokens are made
-    at send time by the template's context builder.
+    at send time by the template's context builder. `user` None: the mail goes to the contact
+    address of `request` (submitted without an account), read at send time.
     """
-    payload = {"template": template, "user_id": user.id, "params": params}
+    if user is None and request is None:
+        raise ValueError("a mail without a user needs the request whose contact address it goes to")
+    payload = {"template": template, "user_id": user.id if user is not None else None, "params": params}
     if request is not None:
         payload["request_id"] = request.id
     if notice is not None:
@@ -54,11 +75,14 @@ def queue_mail(user: User, template: str, request=None, notice=None, **params) -
 
 
 def deliver_outbox_mail(payload: dict) -> None:
-    """Job: render the email for the payload's ids in the user's language and send it."""
-    user = db.session.get(User, payload["user_id"])
-    if user is None:  # account deleted since: nothing to send
-        return
+    """Job: render the email for the payload's ids in the recipient's language and send it."""
     request = db.session.get(ServiceRequest, payload["request_id"]) if payload.get("request_id") else None
+    if payload.get("user_id") is None:
+        user = request_contact(request)  # a request submitted without an account: its contact address
+    else:
+        user = db.session.get(User, payload["user_id"])
+    if user is None:  # account deleted since (or no address): nothing to send
+        return
     notice = db.session.get(Notice, payload["notice_id"]) if payload.get("notice_id") else None
     subject, text, html, attachments = render_mail(
         payload["template"], user, request=request, notice=notice, params=payload.get("params") or {}
@@ -66,8 +90,8 @@ def deliver_outbox_mail(payload: dict) -> None:
     send_mail(user.email, subject, text, html=html, attachments=attachments)
 
 
-def render_mail(template: str, user: User, request=None, notice=None, params=None):
-    """Render (subject, text, html or None, attachments) for `user` in their locale."""
+def render_mail(template: str, user, request=None, notice=None, params=None):
+    """Render (subject, text, html or None, attachments) for `user` (a User or a Contact) in their locale."""
     base_url = current_app.config["BASE_URL"]
     # A request context so url_for builds absolute links to BASE_URL, also inside a worker.
     with current_app.test_request_context("/", base_url=base_url), force_locale(user.locale or "de"):

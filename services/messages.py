@@ -15,6 +15,7 @@ from extensions import db
 from models import Attachment, Message
 from models.base import utcnow
 from services import uploads
+from services.access import is_applicant
 from services.errors import (
     NotFound,
     PermissionDenied,
@@ -70,7 +71,7 @@ def find_question(req, message_id: int) -> Message:
 
 def answer_question(req, question, citizen, body: str, files, expected_row_version: int) -> Message:
     """Store the citizen's answer (text + files) and return the request to the clerks' queue."""
-    if req.applicant_id != citizen.id:
+    if not is_applicant(req, citizen):
         raise NotFound()
     if req.row_version != expected_row_version:
         raise StaleObject(_("Der Antrag wurde zwischenzeitlich geändert. Bitte laden Sie die Seite neu."))
@@ -119,7 +120,7 @@ def _citizen_transition(req, citizen, target_kind: str):
 
 def withdraw_transition(req, citizen):
     """The transition the applicant may use to withdraw the request now, or None."""
-    if req.applicant_id != citizen.id:
+    if not is_applicant(req, citizen):
         return None
     return _citizen_transition(req, citizen, "closed")
 

@@ -24,12 +24,20 @@ NOTIFICATION_KINDS = {
 }
 
 
-def notify_citizen(req, kind: str, notice=None, **params) -> InboxItem:
-    """Inbox entry for the applicant and an email (request_<kind>) queued in the outbox."""
+def notify_citizen(req, kind: str, notice=None, **params) -> InboxItem | None:
+    """Inbox entry for the applicant and an email (request_<kind>) queued in the outbox.
+
+    A request submitted without an account has no inbox: the email goes to its contact address.
+    """
     from services.mail import queue_mail
 
     if kind not in NOTIFICATION_KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
+    if req.applicant_id is None:
+        if req.contact_email:
+            queue_mail(None, f"request_{kind}", request=req, notice=notice, **params)
+            db.session.flush()
+        return None
     item = InboxItem(
         user_id=req.applicant_id,
         request_id=req.id,
@@ -59,16 +67,17 @@ def _request_mail_context(user, request, notice, params) -> dict:
     from services.mail import external_url
     from services.workflow.definitions import load_spec
 
-    context = {"state_label": "", "state_hint": "", "request_url": ""}
+    context = {"state_label": "", "state_hint": "", "request_url": "", "anonymous": False}
     if request is None:
         return context
     locale = user.locale or "de"
+    context["anonymous"] = request.applicant_id is None  # no account: the status link is the way in
     if request.workflow_version is not None:
         state = load_spec(request.workflow_version).state(request.state)
         if state is not None:
             context["state_label"] = state.label(locale, "citizen")
             context["state_hint"] = state.citizen_hint(locale)
-    if _has_endpoint("citizen.request_detail"):
+    if _has_endpoint("citizen.request_detail") and not context["anonymous"]:
         context["request_url"] = external_url("citizen.request_detail", request_id=request.public_id)
     context["greeting"] = _("Guten Tag %(name)s,", name=user.full_name) if user.full_name else _("Guten Tag,")
     if notice is not None:
@@ -99,3 +108,15 @@ def _has_endpoint(name: str) -> bool:
     from flask import current_app
 
     return name in current_app.view_functions
+
+
+@mail_context("request_access_link")
+def _access_link_context(user, request, notice, params) -> dict:
+    """The personal status link of a request submitted without an account, rebuilt at send time."""
+    from services.access import status_token
+    from services.mail import external_url
+
+    token = status_token(request) if request is not None else None
+    link = external_url("citizen.request_access", request_id=request.public_id, token=token) if token else ""
+    greeting = _("Guten Tag %(name)s,", name=user.full_name) if user.full_name else _("Guten Tag,")
+    return {"status_url": link, "greeting": greeting}

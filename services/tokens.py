@@ -3,9 +3,15 @@
 A token carries the user id and a fingerprint of the user state the link is meant to change.
 Once that state changes (email confirmed, password set, sessions ended) the fingerprint no longer
 matches and the link is dead, without storing anything server-side.
+
+Also the tokens of anonymous use (drafts bound to a browser session, personal status links of
+requests submitted without an account): the database keeps only their SHA-256.
 """
 
+import base64
 import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 
 from flask import current_app
@@ -69,3 +75,34 @@ def load_token(purpose_name: str, token: str) -> User:
     if user is None or not user.is_active_account or data.get("f") != purpose.fingerprint(user):
         raise InvalidToken()
     return user
+
+
+# --- anonymous use: session tokens for drafts, personal status links for requests -------------
+
+
+def random_token() -> str:
+    """A fresh random token (256 bits), e.g. the one binding anonymous drafts to a browser session."""
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """What the database keeps of a token: its SHA-256 (hex)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def digest_matches(stored_digest: str | None, token: str | None) -> bool:
+    """True when `token` hashes to `stored_digest` (constant-time; False for anything missing)."""
+    if not stored_digest or not isinstance(token, str) or not token or len(token) > 200:
+        return False
+    return hmac.compare_digest(stored_digest, token_digest(token))
+
+
+def request_access_token(public_id: str) -> str:
+    """The secret of a request's personal status link (requests submitted without an account).
+
+    An HMAC of the request's public id under SECRET_KEY: the mail worker can rebuild the link at
+    send time, so the token is never stored in clear text (the request keeps its digest only).
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    mac = hmac.new(key, f"amtsweg.request-access|{public_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()

@@ -1,10 +1,10 @@
 """Central access-checked loaders: anything the current user may not see is a 404."""
 
-from flask import abort, current_app
+from flask import abort, current_app, session
 from flask_login import current_user
 
 from extensions import db
-from services import access
+from services import access, tokens
 
 
 def get_or_404(model, ident):
@@ -14,12 +14,51 @@ def get_or_404(model, ident):
     return obj
 
 
+# Browser-session keys of anonymous use (the session cookie is signed; only hashes are in the DB).
+DRAFT_TOKEN_KEY = "anon_draft_token"  # noqa: S105 (a session key, not a secret); binds the anonymous drafts started in this session
+STATUS_TOKENS_KEY = "status_tokens"  # request public id -> token of its personal status link
+
+
+def session_draft_token(create: bool = False) -> str | None:
+    """This browser session's token for anonymous drafts (made on first use when `create`)."""
+    token = session.get(DRAFT_TOKEN_KEY)
+    if token is None and create:
+        token = session[DRAFT_TOKEN_KEY] = tokens.random_token()
+    return token
+
+
+def status_token_for(public_id: str) -> str | None:
+    tokens_ = session.get(STATUS_TOKENS_KEY)
+    return tokens_.get(public_id) if isinstance(tokens_, dict) else None
+
+
+def remember_status_token(public_id: str, token: str) -> None:
+    """Let this browser session open the anonymous request (after its status link was opened)."""
+    known = dict(session.get(STATUS_TOKENS_KEY) or {})
+    known[public_id] = token
+    session[STATUS_TOKENS_KEY] = dict(list(known.items())[-20:])  # a few per session is plenty
+
+
+def login_or_404():
+    """Anonymous visitors may own the object through an account: send them to log in; others 404."""
+    if not current_user.is_authenticated:
+        abort(current_app.login_manager.unauthorized())
+    abort(404)
+
+
 def load_request_for_citizen(public_id: str):
-    """The current citizen's own request, else 404."""
+    """The current citizen's own request, or an anonymous one this session holds the status link of."""
     req = access.find_request_by_public_id(public_id)
-    if req is None or not access.citizen_may_view(current_user, req):
-        abort(404)
+    if req is None or not access.citizen_may_view(current_user, req, status_token_for(public_id)):
+        login_or_404()
     return req
+
+
+def applicant_actor(req):
+    """Who acts as the applicant of `req` in this request: the user, or the status link's holder."""
+    if access.is_applicant(req, current_user):
+        return current_user._get_current_object()
+    return access.holder_for(req, status_token_for(req.public_id))
 
 
 def load_request_for_staff(public_id: str):
@@ -30,10 +69,12 @@ def load_request_for_staff(public_id: str):
     return req
 
 
-def load_draft_for_citizen(public_id: str):
+def load_draft_for_citizen(public_id: str, submitted_too: bool = False):
+    """The current user's (or this browser session's anonymous) draft; unsubmitted unless `submitted_too`."""
     draft = access.find_draft_by_public_id(public_id)
-    if draft is None or not access.citizen_may_view_draft(current_user, draft):
-        abort(404)
+    may = access.may_use_draft if submitted_too else access.citizen_may_view_draft
+    if draft is None or not may(current_user, draft, session_draft_token()):
+        login_or_404()
     return draft
 
 

@@ -18,9 +18,10 @@ from forms.auth import (
     RegisterForm,
     ResetPasswordForm,
 )
-from services import accounts, tokens
+from services import accounts, drafts, tokens
 from services.errors import InvalidToken, ValidationFailed
 from services.tx import transaction
+from views.access import DRAFT_TOKEN_KEY, STATUS_TOKENS_KEY
 
 bp = Blueprint("auth", __name__)
 
@@ -76,13 +77,27 @@ def _home_for(user) -> str:
     return url_for("auth.account")
 
 
+NEXT_KEY = "next_after_login"  # where to go after logging in, kept across registration + confirmation
+
+
 def _start_session(user) -> None:
-    """A fresh session for the user (nothing of the anonymous session survives but the language)."""
-    lang = session.get("lang")
+    """A fresh session for the user: of the anonymous session only the language and the status links
+    opened in it survive (anonymous drafts are adopted by the account before, see login)."""
+    lang, status_tokens = session.get("lang"), session.get(STATUS_TOKENS_KEY)
     session.clear()
     if lang:
         session["lang"] = lang
+    if status_tokens:
+        session[STATUS_TOKENS_KEY] = status_tokens
     login_user(user)
+
+
+def _next_target() -> str | None:
+    """A safe `next` from the query string, else the one remembered when registering in this visit."""
+    for target in (request.args.get("next"), session.get(NEXT_KEY)):
+        if is_safe_next(target):
+            return target
+    return None
 
 
 def _field_error(form, exc: ValidationFailed, default: str) -> None:
@@ -107,9 +122,12 @@ def login():
         with transaction():
             user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
+            target, draft_token = _next_target(), session.get(DRAFT_TOKEN_KEY)
+            if draft_token and user.is_citizen:
+                with transaction():  # drafts filled in before logging in continue in the account
+                    drafts.adopt_drafts(draft_token, user)
             _start_session(user)
-            target = request.args.get("next")
-            return redirect(target if is_safe_next(target) else _home_for(user), 303)
+            return redirect(target or _home_for(user), 303)
         # One message for unknown address, wrong password and locked account.
         form.email.errors = [_("E-Mail-Adresse oder Passwort ist nicht richtig.")]
     return render_template("auth/login.html", form=form)
@@ -138,6 +156,8 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("auth.account"))
     form = RegisterForm()
+    if is_safe_next(request.args.get("next")):
+        session[NEXT_KEY] = request.args["next"]  # back there after confirming and logging in
     if form.validate_on_submit():
         try:
             with transaction():

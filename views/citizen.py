@@ -2,7 +2,7 @@
 
 import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import format_currency, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from extensions import db
-from forms.citizen import ActionForm, SubmitForm
+from extensions import db, limiter
+from forms.citizen import ActionForm, AnonymousSubmitForm, SubmitForm
 from forms.dynamic import (
     PageInvalid,
     accept_of,
@@ -25,25 +25,51 @@ from forms.dynamic import (
     validate_answers,
     visible_pages,
 )
-from models import Attachment
-from services import access, drafts, submissions, uploads
+from models import Attachment, Notice, NoticeState
+from services import access, anonymous, drafts, submissions, uploads
 from services.catalog import find_active_service
-from services.errors import AlreadySubmitted, EmailNotConfirmed, ValidationFailed
+from services.errors import AlreadySubmitted, EmailNotConfirmed, PermissionDenied, ValidationFailed
 from services.formdefs import latest_version, load_spec
+from services.notices import notice_title
+from services.notices.files import download_name, notice_file_path
 from services.tx import transaction
-from views.access import load_draft_for_citizen, load_request_for_citizen
+from views.access import (
+    load_draft_for_citizen,
+    load_request_for_citizen,
+    login_or_404,
+    remember_status_token,
+    session_draft_token,
+    status_token_for,
+)
 
 bp = Blueprint("citizen", __name__)
 RETURN_TO_REVIEW = "pruefen"
 PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
+STATUS_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
 @bp.url_value_preprocessor
 def _reject_malformed_ids(endpoint, values):
     """Ids in URLs are 32 hex digits; anything else is a 404 before it reaches the database."""
-    for name in ("draft_id", "request_id", "attachment_id"):
+    for name in ("draft_id", "request_id", "attachment_id", "notice_id"):
         if name in (values or {}) and not PUBLIC_ID.fullmatch(values[name]):
             abort(404)
+    if "token" in (values or {}) and not STATUS_TOKEN.fullmatch(values["token"]):
+        abort(404)
+
+
+def _anonymous_limit(name):
+    """A rate limit from the config for visitors without an account (logged-in users are exempt)."""
+    return limiter.limit(lambda: current_app.config[name], methods=["POST"],
+                         exempt_when=lambda: current_user.is_authenticated)
+
+
+def _current_user_or_none():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def _login_url(target, register=False):
+    return url_for("auth.register" if register else "auth.login", next=target)
 
 
 def _locale() -> str:
@@ -51,27 +77,29 @@ def _locale() -> str:
 
 
 @bp.route("/antrag/<slug>/starten", methods=["GET", "POST"])
+@_anonymous_limit("ANONYMOUS_START_RATE_LIMIT")
 def start(slug):
+    """Anyone may start: with an account the draft is theirs, else it belongs to this browser session."""
     service = find_active_service(slug)
     if service is None or latest_version(service) is None:
         abort(404)
     form = ActionForm()
-    if request.method == "POST":
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=url_for(".start", slug=slug)))
-        if form.validate_on_submit():
-            with transaction():
-                draft = drafts.start_draft(service, current_user)
-            return redirect(url_for(".page", draft_id=draft.public_id, page_key=_first_page(draft).key))
+    if request.method == "POST" and form.validate_on_submit():
+        user = _current_user_or_none()
+        token = None if user is not None else session_draft_token(create=True)
+        with transaction():
+            draft = drafts.start_draft(service, user, session_token=token)
+        return redirect(url_for(".page", draft_id=draft.public_id, page_key=_first_page(draft).key))
     existing = drafts.drafts_of(current_user) if current_user.is_authenticated else []
     existing = [d for d in existing if d.service_id == service.id]
-    return render_template("citizen/start.html", service=service, form=form, drafts=existing)
+    return render_template("citizen/start.html", service=service, form=form, drafts=existing,
+                           login_url=_login_url(url_for(".start", slug=slug)),
+                           ttl_hours=_anonymous_ttl_hours())
 
 
 @bp.route("/antrag/<draft_id>/<page_key>", methods=["GET", "POST"])
-@login_required
 def page(draft_id, page_key):
-    draft = _load_own_draft_any_state(draft_id)
+    draft = load_draft_for_citizen(draft_id, submitted_too=True)
     if draft.submitted_at is not None:  # e.g. the browser's back button after submitting
         return _to_existing_request(draft)
     ctx = _PageContext(draft, page_key)
@@ -90,40 +118,58 @@ def page(draft_id, page_key):
         return ctx.render(exc.form, status=400)
     with transaction():
         drafts.save_answers(draft, answers, ctx.page.key)
-    if "spaeter" in request.form:
+    if "spaeter" in request.form and draft.user_id is not None:  # anonymous drafts: kept for this visit only
         flash(_("Ihr Antrag wurde gespeichert. Sie können ihn später fortsetzen."), "success")
         return redirect(url_for(".my_requests"))
     return redirect(ctx.next_url(answers))
 
 
 @bp.route("/antrag/<draft_id>/pruefen", methods=["GET"])
-@login_required
 def review(draft_id):
-    draft = _load_own_draft_any_state(draft_id)
+    draft = load_draft_for_citizen(draft_id, submitted_too=True)
     if draft.submitted_at is not None:
         return _to_existing_request(draft)
+    if _anonymous_may_submit(draft):
+        return _render_review(draft, AnonymousSubmitForm(email=anonymous.contact_email_from_answers(draft)))
     return _render_review(draft, SubmitForm())
 
 
 @bp.route("/antrag/<draft_id>/absenden", methods=["POST"])
-@login_required
+@_anonymous_limit("ANONYMOUS_SUBMIT_RATE_LIMIT")
 def submit(draft_id):
     draft = submissions.lock_draft(draft_id)  # loaded and row-locked at once: submit_draft won't re-read it
-    if draft is None or draft.user_id != current_user.id:
-        abort(404)
+    if draft is None or not access.may_use_draft(current_user, draft, session_draft_token()):
+        db.session.rollback()
+        login_or_404()
     if draft.submitted_at is not None:
         return _to_existing_request(draft)
-    form = SubmitForm()
+    is_anonymous = draft.user_id is None
+    if is_anonymous and draft.service.login_required:
+        db.session.rollback()  # nothing is lost: the review page asks them to log in or register
+        return redirect(_login_url(url_for(".review", draft_id=draft_id)))
+    form = AnonymousSubmitForm() if is_anonymous else SubmitForm()
     if not form.validate_on_submit():
         return _render_review(draft, form, status=400)
+    token = None
     try:
         with transaction():
-            req = submissions.submit_draft(draft, current_user, locale=_locale())
+            if is_anonymous:
+                req = anonymous.submit_anonymously(draft, form.email.data, locale=_locale())
+                token = access.status_token(req)
+            else:
+                req = submissions.submit_draft(draft, current_user, locale=_locale())
             public_id = req.public_id  # read before the commit expires it (no reload after)
     except (AlreadySubmitted, IntegrityError):
         return _to_existing_request(draft)
-    except (ValidationFailed, EmailNotConfirmed) as exc:
+    except ValidationFailed as exc:
+        if exc.details.get("field") == "email" and is_anonymous:
+            form.email.errors = [exc.message]
+            return _render_review(draft, form, status=400)
         return _submit_refused(draft, exc)
+    except (EmailNotConfirmed, PermissionDenied) as exc:
+        return _submit_refused(draft, exc)
+    if token is not None:
+        remember_status_token(public_id, token)  # this browser may open the request right away
     return redirect(url_for(".confirmation", request_id=public_id))
 
 
@@ -139,10 +185,21 @@ def draft_delete(draft_id):
 
 
 @bp.route("/antraege/<request_id>/bestaetigung")
-@login_required
 def confirmation(request_id):
     req = load_request_for_citizen(request_id)
-    return render_template("citizen/confirmation.html", req=req, state_label=_state_label(req))
+    return render_template("citizen/confirmation.html", req=req, state_label=_state_label(req),
+                           status_url=_status_url(req))
+
+
+@bp.get("/antraege/<request_id>/zugang/<token>")
+@limiter.limit(lambda: current_app.config["STATUS_LINK_RATE_LIMIT"])
+def request_access(request_id, token):
+    """The personal status link of a request submitted without an account: this browser may open it."""
+    req = access.find_request_by_public_id(request_id)
+    if access.holder_for(req, token) is None:
+        abort(404)
+    remember_status_token(req.public_id, token)
+    return redirect(url_for(".request_detail", request_id=req.public_id), 303)  # the token leaves the URL
 
 
 @bp.route("/meine-antraege")
@@ -157,19 +214,34 @@ def my_requests():
 
 
 @bp.route("/antraege/<request_id>")
-@login_required
 def request_detail(request_id):
     req = load_request_for_citizen(request_id)
     def file_url(file):
         return url_for(".attachment_download", request_id=req.public_id, attachment_id=file.get("id", ""))
 
     sections = format_answers(load_spec(req.form_version), req.answers, _locale(), "html", file_url=file_url)
+    notices = [n for n in req.notices if n.state == NoticeState.ISSUED]
     return render_template("citizen/request_detail.html", req=req, sections=sections,
-                           state_label=_state_label(req))
+                           state_label=_state_label(req), notices=sorted(notices, key=lambda n: n.id),
+                           notice_title=notice_title, status_url=_status_url(req))
+
+
+@bp.route("/antraege/<request_id>/dokumente/<notice_id>")
+def notice_download(request_id, notice_id):
+    """An issued notice (Bescheid) of the applicant's request, as the sealed PDF."""
+    req = load_request_for_citizen(request_id)
+    notice = db.session.scalar(
+        db.select(Notice).where(Notice.public_id == notice_id, Notice.request_id == req.id,
+                                Notice.state == NoticeState.ISSUED)
+    )
+    path = notice_file_path(notice) if notice is not None else None
+    if path is None:
+        abort(404)
+    return _private_file(send_file(path, mimetype="application/pdf", as_attachment=True,
+                                   download_name=download_name(notice), max_age=0))
 
 
 @bp.route("/antraege/<request_id>/dateien/<attachment_id>")
-@login_required
 def attachment_download(request_id, attachment_id):
     req = load_request_for_citizen(request_id)
     attachment = db.session.scalar(
@@ -179,6 +251,10 @@ def attachment_download(request_id, attachment_id):
         abort(404)
     response = send_file(uploads.attachment_path(attachment), mimetype=attachment.mime_type,
                          as_attachment=True, download_name=attachment.original_name, max_age=0)
+    return _private_file(response)
+
+
+def _private_file(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -189,10 +265,13 @@ def attachment_download(request_id, attachment_id):
 def too_large(exc):
     """An oversized upload re-shows the page with a message; the saved answers stay untouched."""
     args = request.view_args or {}
-    if request.endpoint != "citizen.page" or not current_user.is_authenticated:
+    draft = None
+    if request.endpoint == "citizen.page":
+        draft = access.find_draft_by_public_id(args.get("draft_id", ""))
+    if draft is None or not access.citizen_may_view_draft(current_user, draft, session_draft_token()):
         return render_template("errors/error.html", status=413, title=_("Datei zu groß"),
                                text=_("Die gesendeten Daten sind zu groß.")), 413
-    ctx = _PageContext(load_draft_for_citizen(args["draft_id"]), args["page_key"])
+    ctx = _PageContext(draft, args["page_key"])
     message = _("Die ausgewählten Dateien sind zusammen zu groß. Es wurde nichts gespeichert. "
                 "Wählen Sie kleinere Dateien aus.")
     return ctx.render(ctx.form(), status=413, extra_errors=[("main", message)])
@@ -215,7 +294,7 @@ class _PageContext:
 
     def store_file(self, path, file):
         field = self.spec.field(path)
-        attachment = uploads.store_upload(self.draft, path, file, current_user,
+        attachment = uploads.store_upload(self.draft, path, file, _current_user_or_none(),
                                           max_bytes=max_bytes_of(field), allowed=accept_of(field))
         return uploads.attachment_answer(attachment)
 
@@ -241,6 +320,7 @@ class _PageContext:
             "citizen/page.html", draft=self.draft, service=self.draft.service, page=self.page, form=form,
             errors=errors, step=self.pages.index(self.page) + 1, steps=len(self.pages),
             back_url=self.back_url(), back_to_review=self.back_to_review, locale=_locale(),
+            login_url=_login_url(request.full_path.rstrip("?")), ttl_hours=_anonymous_ttl_hours(),
         ), status
 
 
@@ -277,12 +357,15 @@ def _render_review(draft, form, status=200):
     problems = validate_answers(spec, draft.answers)
     computed = compute_values(spec, draft.answers)
     fee = computed.get("fee_cents", draft.service.fee_cents) or 0
+    review_url = url_for(".review", draft_id=draft.public_id)
     return render_template(
         "citizen/review.html", draft=draft, service=draft.service, form=form,
         fee_text=format_currency(fee / 100, "EUR") if fee else None,
         sections=format_answers(spec, draft.answers, locale, "html"), problems=problems,
         pages={p.key: p for p in visible_pages(spec, draft.answers)}, locale=locale,
-        has_errors=bool(form.errors),
+        has_errors=bool(form.errors), is_anonymous=draft.user_id is None,
+        login_url=_login_url(review_url), register_url=_login_url(review_url, register=True),
+        ttl_hours=_anonymous_ttl_hours(),
     ), status
 
 
@@ -296,12 +379,20 @@ def _submit_refused(draft, exc):
     return redirect(url_for(".review", draft_id=draft.public_id))
 
 
-def _load_own_draft_any_state(public_id):
-    """The current user's draft, submitted or not (a repeated submit must find its request)."""
-    draft = access.find_draft_by_public_id(public_id)
-    if draft is None or draft.user_id != current_user.id:
-        abort(404)
-    return draft
+def _anonymous_may_submit(draft) -> bool:
+    return draft.user_id is None and not draft.service.login_required
+
+
+def _anonymous_ttl_hours() -> int:
+    return max(1, round(current_app.config["ANONYMOUS_DRAFT_TTL_MINUTES"] / 60))
+
+
+def _status_url(req):
+    """The personal status link of an anonymous request this browser holds (None otherwise)."""
+    token = status_token_for(req.public_id) if req.applicant_id is None else None
+    if token is None:
+        return None
+    return url_for(".request_access", request_id=req.public_id, token=token, _external=True)
 
 
 def _to_existing_request(draft):

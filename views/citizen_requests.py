@@ -1,19 +1,21 @@
 """Citizen actions on a submitted request: answer a question (Rückfrage), withdraw the request.
 
+The applicant is the request's account or, for a request submitted without one, whoever opened its
+personal status link in this browser session (views.access.applicant_actor).
+
 The request page itself belongs to views/citizen.py; it includes the partials
 citizen/_status_timeline.html, _messages.html and _withdraw.html, fed by the template globals below.
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
 from extensions import db
 from forms.clerk import AnswerForm, WithdrawForm
 from services import messages
 from services.errors import DomainError, StaleObject, UploadRejected
 from services.tx import transaction
-from views.access import load_request_for_citizen
+from views.access import applicant_actor, load_request_for_citizen
 
 bp = Blueprint("citizen_requests", __name__, url_prefix="/antraege")
 
@@ -23,7 +25,9 @@ def _partials_context():
     return {
         "citizen_timeline": messages.citizen_timeline,
         "citizen_open_questions": messages.open_questions,
-        "citizen_may_withdraw": lambda req: messages.withdraw_transition(req, current_user) is not None,
+        "citizen_may_withdraw": lambda req: (
+            messages.withdraw_transition(req, applicant_actor(req)) is not None
+        ),
         "answer_form_for": _answer_form,
     }
 
@@ -40,7 +44,6 @@ def _citizen_page(req):
 
 
 @bp.route("/<request_id>/rueckfrage/<int:message_id>", methods=["GET", "POST"])
-@login_required
 def question_answer(request_id, message_id):
     req = load_request_for_citizen(request_id)
     question = next((m for m in messages.open_questions(req) if m.id == message_id), None)
@@ -51,7 +54,7 @@ def question_answer(request_id, message_id):
         try:
             with transaction():
                 files = [f for f in form.files.data or [] if f and f.filename]
-                messages.answer_question(req, question, current_user, form.body.data, files,
+                messages.answer_question(req, question, applicant_actor(req), form.body.data, files,
                                          int(form.row_version.data))
         except UploadRejected as exc:
             form.files.errors = [exc.message]
@@ -67,10 +70,9 @@ def question_answer(request_id, message_id):
 
 
 @bp.route("/<request_id>/zurueckziehen", methods=["GET", "POST"])
-@login_required
 def request_withdraw(request_id):
     req = load_request_for_citizen(request_id)
-    if messages.withdraw_transition(req, current_user) is None:
+    if messages.withdraw_transition(req, applicant_actor(req)) is None:
         abort(404)
     form = WithdrawForm()
     if request.method == "GET":
@@ -78,7 +80,7 @@ def request_withdraw(request_id):
     elif form.validate_on_submit():
         try:
             with transaction():
-                messages.withdraw_request(req, current_user, form.expected_row_version)
+                messages.withdraw_request(req, applicant_actor(req), form.expected_row_version)
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")

@@ -64,7 +64,7 @@ def build_context(notice) -> dict:
         },
         "service": {"title": service.title(locale), "leika_key": service.leika_key or ""},
         "applicant": {
-            "name": req.applicant_name or req.applicant.full_name,
+            "name": req.applicant_name or (req.applicant.full_name if req.applicant is not None else ""),
             "address_lines": address_lines(req.answers),
         },
         "request": {"reference": req.reference, "submitted_at": req.submitted_at.isoformat()},

@@ -224,6 +224,9 @@ SERVICES = [
     {
         "slug": "sondernutzungserlaubnis",
         "department": "strassenverkehrsamt",
+        # Often a one-off application by a firm (removals, scaffolding, a stand) that will not open a
+        # citizen account for it; the form asks for name, address and e-mail anyway. See docs/anonymous-use.md.
+        "login_required": False,
         "topic": "oeffentlicher_raum",
         "leika_key": None,
         "fee_cents": 5000,
@@ -351,5 +354,5 @@ def seed_catalog(report: SeedReport) -> None:
     for data in SERVICES:
         values = {k: v for k, v in data.items() if k not in ("slug", "department")}
         dept = departments[data["department"]]
-        values |= {"department_id": dept.id, "active": True, "login_required": True}
+        values |= {"department_id": dept.id, "active": True, "login_required": data.get("login_required", True)}
         upsert(Service, {"slug": data["slug"]}, values, report, "services")

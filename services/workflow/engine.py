@@ -7,6 +7,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from extensions import db
 from models import ApprovalProposal, MembershipRole, ServiceRequest
 from models.base import utcnow
+from services.access import is_applicant
 from services.errors import StaleObject, TransitionNotAllowed, ValidationFailed
 from services.events import append_event
 from services.workflow import deadlines
@@ -21,11 +22,15 @@ _RETURN_LABEL = {"de": "Zur Überarbeitung zurückgeben", "en": "Return for revi
 
 
 def actor_roles(req, actor) -> set[str]:
-    """Workflow roles `actor` holds for `req`: citizen (applicant), clerk, dept_admin (current department)."""
+    """Workflow roles `actor` holds for `req`: citizen (applicant), clerk, dept_admin (current department).
+
+    The applicant is the request's account or, for a request submitted without one, the
+    RequestHolder of its personal status link (services.access.is_applicant).
+    """
     if actor is None or not getattr(actor, "is_authenticated", False):
         return set()
     if actor.is_citizen:
-        return {"citizen"} if req.applicant_id == actor.id else set()
+        return {"citizen"} if is_applicant(req, actor) else set()
     roles = set()
     if req.department_id in actor.department_ids():
         roles.add("clerk")

@@ -12,7 +12,18 @@ from flask import g
 
 from extensions import db as _db
 from extensions import limiter
-from models import FormScenario, MembershipRole, Message, OutboxJob, OutboxState, RoutingRule
+from models import (
+    FormScenario,
+    MembershipRole,
+    Message,
+    Notice,
+    NoticeState,
+    OutboxJob,
+    OutboxState,
+    RoutingRule,
+)
+from models.base import new_public_id
+from services.notices.files import notice_dir
 from tests.factories import (
     PASSWORD,
     CitizenFactory,
@@ -83,6 +94,9 @@ MATRIX = {
     "citizen.request_detail": ("GET", "/antraege/{req}", OWN_REQUEST),
     "citizen.confirmation": ("GET", "/antraege/{req}/bestaetigung", OWN_REQUEST),
     "citizen.attachment_download": ("GET", "/antraege/{req}/dateien/{attachment}", OWN_REQUEST),
+    "citizen.notice_download": ("GET", "/antraege/{req}/dokumente/{notice}", OWN_REQUEST),
+    # A request of an account has no status link, and a wrong token opens nothing: 404 for everyone.
+    "citizen.request_access": ("GET", "/antraege/{req}/zugang/" + "A" * 43, _rule(rest=404)),
     "citizen_requests.question_answer": ("GET", "/antraege/{req}/rueckfrage/{question}", OWN_REQUEST),
     "citizen_requests.request_withdraw": ("GET", "/antraege/{req}/zurueckziehen", OWN_REQUEST),
     "clerk.queue": ("GET", "/sachbearbeitung/", CLERK_AREA),
@@ -209,6 +223,10 @@ def world(db, monkeypatch):
     rule = RoutingRule(service_id=service.id, position=1, condition={"==": [1, 1]}, department_id=dept.id)
     _db.session.add(rule)
     own_workflow = create_definition("wf-matrix", "Eigener Ablauf", default_document(), department=dept)
+    notice = Notice(public_id=new_public_id(), request_id=req.id, kind="approval", state=NoticeState.ISSUED,
+                    verification_code="MATR-IX22-2222", file_name="matrix.pdf")
+    _db.session.add(notice)
+    notice_dir().joinpath("matrix.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
     _db.session.commit()
     ids = {
         "req": req.public_id, "attachment": attachment.public_id, "question": question.id,
@@ -217,6 +235,7 @@ def world(db, monkeypatch):
         "service": service.id, "victims": {role: m.id for role, m in victims.items()},
         "scenarios": {role: sc.id for role, sc in scenarios.items()}, "rule": rule.id,
         "workflow": own_workflow.id,  # a department's own workflow (shared ones are read-only)
+        "notice": notice.public_id,
     }
     return users, ids
 

@@ -1,0 +1,55 @@
+"""Submitting without an account: contact address, personal status link, its e-mail.
+
+Only for services with `login_required` off. The request keeps no applicant user but the contact
+address for replies and the SHA-256 of its status token (services.tokens.request_access_token);
+the token itself reaches the applicant on the confirmation page and in the e-mail built at send time.
+"""
+
+import re
+
+from flask_babel import gettext as _
+
+from extensions import db
+from forms.dynamic import visible_pages
+from models import ServiceRequest
+from services.accounts import normalise_email
+from services.errors import ValidationFailed
+from services.formdefs import load_spec
+from services.mail import queue_mail
+from services.submissions import submit_draft
+from services.tokens import request_access_token, token_digest
+
+# Deliberately simple: one @, a dot in the domain, no spaces (the form validates it more strictly).
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+ACCESS_MAIL = "request_access_link"
+
+
+def submit_anonymously(draft, contact_email: str, locale: str = "de"):
+    """Submit `draft` without an account (flushes; the caller commits).
+
+    Raises PermissionDenied when the service requires login, ValidationFailed for a bad address;
+    otherwise like submissions.submit_draft (AlreadySubmitted, ValidationFailed of the answers).
+    """
+    email = normalise_email(contact_email)
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise ValidationFailed(
+            _("Bitte geben Sie eine gültige E-Mail-Adresse ein, z. B. name@beispiel.de."), field="email"
+        )
+    submitted = submit_draft(draft, None, locale=locale, contact_email=email)
+    req = db.session.get(ServiceRequest, submitted.id)  # the ORM row (submit_draft may write with Core)
+    req.access_token_hash = token_digest(request_access_token(req.public_id))
+    queue_mail(None, ACCESS_MAIL, request=req)
+    db.session.flush()
+    return req
+
+
+def contact_email_from_answers(draft) -> str:
+    """The first e-mail answer on the draft's visible pages (to prefill the contact address)."""
+    spec = load_spec(draft.form_version)
+    answers = draft.answers or {}
+    for page in visible_pages(spec, answers):
+        for field in page.fields:
+            value = answers.get(field.key)
+            if field.type == "email" and isinstance(value, str) and value.strip():
+                return value.strip()
+    return ""
