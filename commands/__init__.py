@@ -9,6 +9,7 @@ COMMAND_MODULES = [
     "commands.outbox",
     "commands.worker",
     "commands.pki",
+    "commands.uploads",
 ]
 
 

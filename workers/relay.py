@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import redis
+from flask import current_app
 from rq.job import JobStatus
 from rq.worker import Worker
 from sqlalchemy import select
@@ -129,6 +130,7 @@ class Relay:
         backoff = self.interval
         while not self.stopping.is_set() and passes != 0:
             try:
+                self._sweep_when_due()
                 stats = relay_once()
                 backoff = self.interval
                 wait = 0.2 if stats else self.interval  # keep draining while there is a backlog
@@ -145,6 +147,32 @@ class Relay:
                 db.session.remove()
             passes = None if passes is None else passes - 1
             self.stopping.wait(wait)
+
+    next_sweep: float = 0.0  # monotonic time of the next upload sweep (the first pass sweeps)
+
+    def _sweep_when_due(self) -> None:
+        """Run the upload sweeper every UPLOAD_SWEEP_INTERVAL_SECONDS (0 switches it off); never fatal."""
+        every = current_app.config.get("UPLOAD_SWEEP_INTERVAL_SECONDS", 0)
+        if not every or time.monotonic() < self.next_sweep:
+            return
+        self.next_sweep = time.monotonic() + every
+        try:
+            sweep_and_commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("relay: upload sweep failed; next try in %d s", every)
+
+
+def sweep_and_commit():
+    """One sweeper pass in its own transaction (services.sweeper), logged when it removed something."""
+    from services.sweeper import sweep_uploads
+
+    report = sweep_uploads()
+    db.session.commit()
+    if report:
+        log.info("sweep: removed %d expired anonymous draft(s), %d orphan file(s)", len(report.drafts),
+                 len(report.files))
+    return report
 
 
 def wait_until_idle(timeout: float = 60) -> bool:
