@@ -138,3 +138,13 @@ def test_enter_in_a_group_field_continues_instead_of_removing_an_item(
     page.wait_for_url(re.compile(r"/zahlung$"))
     db.session.expire_all()
     assert len(db.session.get(Draft, draft.id).answers["hunde"]) == 2
+
+
+def test_anonymous_start_and_form_page_without_axe_violations(page, citizen, db, assert_no_axe_violations):
+    page.goto("/antrag/bewohnerparkausweis/starten")
+    assert_no_axe_violations(page)
+    page.get_by_role("button", name="Ohne Anmeldung starten").click()
+    page.wait_for_url(re.compile(r"/antragsteller$"))
+    assert "nur für diesen Besuch gespeichert" in page.content()
+    assert page.get_by_role("button", name="Speichern und später fortsetzen").count() == 0
+    assert_no_axe_violations(page)
