@@ -7,7 +7,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from extensions import db
 from models import ApprovalProposal, MembershipRole, ServiceRequest
 from models.base import utcnow
-from services.access import is_applicant
+from services.access import RequestHolder, is_applicant
 from services.errors import StaleObject, TransitionNotAllowed, ValidationFailed
 from services.events import append_event
 from services.workflow import deadlines
@@ -195,6 +195,8 @@ def _move(req, transition, actor, fields, comment, event_kind="transition", extr
         "comment": comment,
         **(extra or {}),
     }
+    if isinstance(actor, RequestHolder):
+        data["by"] = "applicant"  # no user id to record: the status link's holder (request without account)
     data["effects"] = run_effects(req, transition, actor, fields)
     db.session.flush()
     return append_event(req, event_kind, actor, data, visible_to_citizen=True)

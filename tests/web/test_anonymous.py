@@ -250,6 +250,7 @@ def test_status_link_holder_answers_question_withdraws_and_gets_mail(app, client
     _login(staff, clerk)
     detail = staff.get(f"/sachbearbeitung/antraege/{req.public_id}").get_data(as_text=True)
     assert "kontakt@example.org" in detail and "Erika Mustermann" in detail
+    assert "– Antragsteller:in</p>" in detail  # the answer's transition, by the status link's holder
     export = staff.get("/sachbearbeitung/export.csv")
     assert export.status_code == 200 and req.reference in export.get_data(as_text=True)
     assert staff.get("/sachbearbeitung/uebersicht").status_code == 200
