@@ -10,14 +10,16 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
+from typing import NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, and_, bindparam, false, func, or_, select, tuple_
+from sqlalchemy import Integer, String, and_, bindparam, false, func, literal_column, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import ServiceRequest
-from models.base import utcnow
+from models import Service, ServiceRequest, User
+from models.base import UTCDateTime, utcnow
 from services.errors import ValidationFailed
 
 PAGE_SIZE = 25
@@ -126,98 +128,236 @@ def decode_cursor(token: str, sort: str) -> tuple:
     return value, ident
 
 
-def queue_query(department_ids, flt: QueueFilter, actor_id: int, now=None):
-    """The SELECT for one queue page (without limit); exposed for the benchmark's EXPLAIN."""
-    now = now or utcnow()
-    stmt = select(ServiceRequest).where(in_departments(department_ids))
-    stmt = stmt.where(*_filter_conditions(flt, actor_id, now))
-    column_name, descending = SORTS[flt.sort]
-    column = getattr(ServiceRequest, column_name)
-    if flt.after is not None:
-        stmt = stmt.where(_after_condition(column, descending, *flt.after))
-    if descending:
-        return stmt.order_by(column.desc().nulls_last(), ServiceRequest.id.desc())
-    return stmt.order_by(column.asc().nulls_last(), ServiceRequest.id.asc())
+# --- The page query ------------------------------------------------------------------------------
+#
+# A queue page is the hottest read of the clerk UI, so it is built for low overhead (ADR 0007):
+#   * one Core SELECT of just the columns the page shows (no ORM entities, no identity map);
+#   * one statement object per *shape* of the filter (which conditions are present), built once and
+#     cached: the values travel as named bound parameters, so SQLAlchemy's compiled-statement cache
+#     is hit without building a new statement or cache key, and PostgreSQL sees one statement text
+#     per shape (psycopg prepares it after a few executions);
+#   * rows come back as QueueRow tuples.
+# The CSV export (iter_queue) needs whole requests (answers, form version) and uses the same
+# conditions and keyset on ORM entities.
+
+_SR = ServiceRequest.__table__
+_SERVICES = Service.__table__
+_USERS = User.__table__
+
+
+class QueueRow(NamedTuple):
+    """One line of the queue page: what it shows, and what its state label and deadline status need
+    (views/clerk_detail.py: queue_state_label, queue_deadline_status)."""
+
+    id: int
+    public_id: str
+    reference: str
+    applicant_name: str
+    state: str
+    department_id: int
+    workflow_version_id: int | None
+    submitted_at: datetime | None
+    due_at: datetime | None
+    clock_paused_at: datetime | None
+    assignee_id: int | None
+    service_title_de: str
+    service_title_en: str | None
+    assignee_full_name: str | None
+    assignee_email: str | None
+
+    def service_title(self, locale: str = "de") -> str:
+        """Like Service.title: the English title when asked for and present, else the German one."""
+        return (self.service_title_en if locale == "en" else None) or self.service_title_de
+
+    @property
+    def assignee_name(self) -> str:
+        return (self.assignee_full_name or self.assignee_email or "") if self.assignee_id is not None else ""
+
+
+_ROW_COLUMNS = (
+    _SR.c.id, _SR.c.public_id, _SR.c.reference, _SR.c.applicant_name, _SR.c.state, _SR.c.department_id,
+    _SR.c.workflow_version_id, _SR.c.submitted_at, _SR.c.due_at, _SR.c.clock_paused_at, _SR.c.assignee_id,
+    _SERVICES.c.title_de, _SERVICES.c.title_en, _USERS.c.full_name, _USERS.c.email,
+)  # fmt: skip
+_ROW_FROM = _SR.join(_SERVICES, _SERVICES.c.id == _SR.c.service_id).outerjoin(
+    _USERS, _USERS.c.id == _SR.c.assignee_id
+)
 
 
 def in_departments(department_ids):
     """department_id IN (...), as a plain equality for the usual single department (cheaper to run)."""
     ids = sorted(set(department_ids)) or [-1]
-    return ServiceRequest.department_id == ids[0] if len(ids) == 1 else ServiceRequest.department_id.in_(ids)
-
-
-def _filter_conditions(flt: QueueFilter, actor_id: int, now) -> list:
-    conds = []
-    if not (flt.state or flt.q):  # the default view: work not yet closed
-        conds.append(ServiceRequest.closed_at.is_(None))
-    if flt.state:
-        conds.append(ServiceRequest.state == flt.state)
-    if flt.service_id:
-        conds.append(ServiceRequest.service_id == flt.service_id)
-    if flt.assignee == "me":
-        conds.append(ServiceRequest.assignee_id == actor_id)
-    elif flt.assignee == "nobody":
-        conds.append(ServiceRequest.assignee_id.is_(None))
-    if flt.overdue:
-        conds.append(overdue_condition(now))
-    if flt.q:
-        conds.append(search_condition(flt.q))
-    return conds
+    return _SR.c.department_id == ids[0] if len(ids) == 1 else _SR.c.department_id.in_(ids)
 
 
 def overdue_condition(now):
-    """Past the due date, not decided or closed, and the clock not paused (waiting for the citizen)."""
+    """Past the due date, not decided or closed, and the clock not paused (waiting for the citizen).
+
+    `now` is a datetime or a bound parameter standing for one."""
     return and_(
-        ServiceRequest.due_at < now,
-        ServiceRequest.decided_at.is_(None),
-        ServiceRequest.closed_at.is_(None),
-        ServiceRequest.clock_paused_at.is_(None),
+        _SR.c.due_at < now,
+        _SR.c.decided_at.is_(None),
+        _SR.c.closed_at.is_(None),
+        _SR.c.clock_paused_at.is_(None),
     )
 
 
-def search_condition(q: str):
-    """Reference number (exact or prefix) or applicant name (substring); both case-insensitive."""
+def _search(q: str) -> tuple[str, dict]:
+    """Reference number (exact or prefix) or applicant name (substring), both case-insensitive:
+    (kind "ref" | "name" | "none", bound values)."""
     if _REFERENCE_RE.match(q):
-        # A prefix match includes the exact one; on PostgreSQL it uses ix_service_requests_reference_prefix.
-        return ServiceRequest.reference.startswith(q.upper(), autoescape=True)
+        # Letters, digits and hyphens only, so no LIKE wildcard can be in it. PostgreSQL plans the
+        # prefix with the actual value and uses ix_service_requests_reference_prefix; a complete
+        # reference number is an exact match through the same index.
+        return "ref", {"ref_prefix": q.upper() + "%"}
     if len(q) < 2:
-        return false()
-    return func.lower(ServiceRequest.applicant_name).contains(q.lower(), autoescape=True)
+        return "none", {}
+    escaped = q.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return "name", {"name_pattern": f"%{escaped}%"}
 
 
-def _after_condition(column, descending, value, ident):
-    """Rows strictly after the cursor in (column NULLS LAST, id) order."""
-    if value is None:  # the cursor is already inside the trailing NULL block
-        after_id = (ServiceRequest.id < ident) if descending else (ServiceRequest.id > ident)
-        return and_(column.is_(None), after_id)
-    key = tuple_(column, ServiceRequest.id)
-    bound = tuple_(bindparam(None, value, type_=column.type), bindparam(None, ident, type_=Integer()))
+def _search_condition(kind: str):
+    if kind == "ref":
+        return _SR.c.reference.like(bindparam("ref_prefix", type_=String()))
+    if kind == "name":
+        return func.lower(_SR.c.applicant_name).like(bindparam("name_pattern", type_=String()), escape="/")
+    return false()
+
+
+class _Shape(NamedTuple):
+    """Which conditions a queue query has (the cache key of its statement); values are bound apart."""
+
+    several_departments: bool
+    state: bool
+    service: bool
+    assignee: str  # anyone | me | nobody
+    overdue: bool
+    search: str | None  # None | ref | name | none
+    sort: str
+    after: str | None  # None | null (cursor inside the trailing NULL block) | value
+    rows: int  # LIMIT: page size + 1
+
+
+def _shape(department_ids, flt: QueueFilter, actor_id: int, limit: int, now) -> tuple[_Shape, dict]:
+    """The statement shape of a query and the values of its bound parameters."""
+    ids = sorted(set(department_ids)) or [-1]
+    params = {}
+    if len(ids) == 1:
+        params["dept"] = ids[0]
+    else:
+        params["depts"] = ids
+    if flt.state:
+        params["state"] = flt.state
+    if flt.service_id:
+        params["service_id"] = flt.service_id
+    if flt.assignee == "me":
+        params["actor_id"] = actor_id
+    if flt.overdue:
+        params["now"] = now or utcnow()
+    search = None
+    if flt.q:
+        search, values = _search(flt.q)
+        params.update(values)
+    after = None
+    if flt.after is not None:
+        value, params["after_id"] = flt.after
+        after = "null" if value is None else "value"
+        if value is not None:
+            params["after_value"] = value
+    shape = _Shape(len(ids) > 1, bool(flt.state), bool(flt.service_id), flt.assignee, flt.overdue, search,
+                   flt.sort, after, limit + 1)  # fmt: skip
+    return shape, params
+
+
+def _conditions(shape: _Shape) -> tuple[list, list]:
+    """WHERE conditions and ORDER BY of a shape, with named bound parameters for every value."""
+    conds = [_SR.c.department_id.in_(bindparam("depts", expanding=True)) if shape.several_departments
+             else _SR.c.department_id == bindparam("dept", type_=Integer())]  # fmt: skip
+    if not (shape.state or shape.search):  # the default view: work not yet closed
+        conds.append(_SR.c.closed_at.is_(None))
+    if shape.state:
+        conds.append(_SR.c.state == bindparam("state", type_=String()))
+    if shape.service:
+        conds.append(_SR.c.service_id == bindparam("service_id", type_=Integer()))
+    if shape.assignee == "me":
+        conds.append(_SR.c.assignee_id == bindparam("actor_id", type_=Integer()))
+    elif shape.assignee == "nobody":
+        conds.append(_SR.c.assignee_id.is_(None))
+    if shape.overdue:
+        conds.append(overdue_condition(bindparam("now", type_=UTCDateTime())))
+    if shape.search:
+        conds.append(_search_condition(shape.search))
+    column_name, descending = SORTS[shape.sort]
+    column = _SR.c[column_name]
+    if shape.after is not None:
+        conds.append(_after_condition(column, descending, shape.after == "null"))
+    if descending:
+        return conds, [column.desc().nulls_last(), _SR.c.id.desc()]
+    return conds, [column.asc().nulls_last(), _SR.c.id.asc()]
+
+
+def _after_condition(column, descending, in_null_block):
+    """Rows strictly after the cursor (:after_value, :after_id) in (column NULLS LAST, id) order."""
+    after_id = bindparam("after_id", type_=Integer())
+    if in_null_block:  # the cursor is already inside the trailing NULL block
+        return and_(column.is_(None), _SR.c.id < after_id if descending else _SR.c.id > after_id)
+    key = tuple_(column, _SR.c.id)
+    bound = tuple_(bindparam("after_value", type_=column.type), after_id)
     return or_(key < bound if descending else key > bound, column.is_(None))
 
 
-def page_statement(department_ids, flt: QueueFilter, actor_id: int, limit=PAGE_SIZE, now=None):
-    """The one SELECT behind a queue page: limit + 1 rows (to know whether a next page exists)."""
-    stmt = queue_query(department_ids, flt, actor_id, now).limit(limit + 1)
+def _limit(shape: _Shape):
+    """LIMIT as part of the statement text: one of a few constants (page size + 1, export batch + 1),
+    so PostgreSQL can settle on a generic plan for a prepared queue page instead of re-planning it."""
+    return literal_column(str(int(shape.rows)), Integer())
+
+
+@lru_cache(maxsize=512)
+def _row_select(shape: _Shape):
+    conds, order = _conditions(shape)
+    return select(*_ROW_COLUMNS).select_from(_ROW_FROM).where(*conds).order_by(*order).limit(_limit(shape))
+
+
+@lru_cache(maxsize=128)
+def _entity_select(shape: _Shape):
+    conds, order = _conditions(shape)
+    stmt = select(ServiceRequest).where(*conds).order_by(*order).limit(_limit(shape))
     # Many-to-one: joined in the same round trip (the LIMIT still applies to requests only).
     return stmt.options(joinedload(ServiceRequest.service), joinedload(ServiceRequest.assignee))
 
 
+def page_query(department_ids, flt: QueueFilter, actor_id: int, limit=PAGE_SIZE, now=None):
+    """(statement, bound values) of the one SELECT behind a queue page: limit + 1 rows (to know
+    whether a next page exists). Exposed for the benchmark."""
+    shape, params = _shape(department_ids, flt, actor_id, limit, now)
+    return _row_select(shape), params
+
+
 def list_queue(department_ids, flt: QueueFilter, actor_id: int, limit=PAGE_SIZE, now=None) -> QueuePage:
-    """One page of the queue of `department_ids` (the clerk's departments) under `flt`."""
-    rows = list(db.session.scalars(page_statement(department_ids, flt, actor_id, limit, now)))
+    """One page of the queue of `department_ids` (the clerk's departments) under `flt`, as QueueRows."""
+    shape, params = _shape(department_ids, flt, actor_id, limit, now)
+    session = db.session
+    if session.autoflush:  # a Core SELECT does not autoflush by itself; the ORM query did
+        session.flush()
+    rows = list(map(QueueRow._make, session.connection().execute(_row_select(shape), params).all()))
+    return _page(rows, flt.sort, limit)
+
+
+def _page(rows, sort: str, limit: int) -> QueuePage:
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(flt.sort, getattr(last, SORTS[flt.sort][0]), last.id)
+        next_cursor = encode_cursor(sort, getattr(last, SORTS[sort][0]), last.id)
     return QueuePage(rows, next_cursor)
 
 
 def iter_queue(department_ids, flt: QueueFilter, actor_id: int, batch: int = 500):
-    """Every request matching `flt`, fetched page by page (for the CSV export)."""
+    """Every request matching `flt` as ServiceRequest objects, fetched page by page (CSV export)."""
     flt = replace(flt, after=None)
     while True:
-        page = list_queue(department_ids, flt, actor_id, limit=batch)
+        shape, params = _shape(department_ids, flt, actor_id, batch, None)
+        page = _page(list(db.session.scalars(_entity_select(shape), params)), flt.sort, batch)
         yield from page.rows
         if page.next_cursor is None:
             return

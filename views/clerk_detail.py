@@ -14,7 +14,14 @@ from extensions import db
 from forms.clerk import AssignForm, ClaimForm, ForwardForm, NoteForm, transition_form_class
 from models import Department, NoticeState, RoutingRule, Service, User, WorkflowVersion
 from services import assignment, messages
-from services.workflow import available_transitions, deadline_status, load_spec, open_proposal, state_label
+from services.workflow import (
+    available_transitions,
+    deadline_status,
+    load_spec,
+    open_proposal,
+    state_label,
+    version_deadline_status,
+)
 
 
 def stale_message() -> str:
@@ -25,11 +32,19 @@ def locale() -> str:
     return str(get_locale() or "de")
 
 
+def workflow_versions() -> dict[int, WorkflowVersion]:
+    """Every published workflow version by id, loaded once per request (queue rows carry the id only)."""
+    if "clerk_versions" not in g:
+        stmt = select(WorkflowVersion).order_by(WorkflowVersion.id)
+        g.clerk_versions = {version.id: version for version in db.session.scalars(stmt)}
+    return g.clerk_versions
+
+
 def workflow_states() -> dict[str, str]:
     """Staff label of every state of every published workflow version (newest wins), once per request."""
     if "clerk_states" not in g:
         names = {}
-        for version in db.session.scalars(select(WorkflowVersion).order_by(WorkflowVersion.id)):
+        for version in workflow_versions().values():
             states = load_spec(version).states
             names.update({key: state.label(locale(), "staff") for key, state in states.items()})
         g.clerk_states = names
@@ -59,8 +74,8 @@ def queue_context(flt) -> dict:
         "services": queue_services(),
         "states": sorted(known_states()),
         "state_name": state_name,
-        "staff_state_label": staff_state_label,
-        "deadline_status": deadline_status,
+        "queue_state_label": queue_state_label,
+        "queue_deadline_status": queue_deadline_status,
     }
 
 
@@ -73,6 +88,17 @@ def staff_state_label(req) -> str:
     if req.workflow_version is None:
         return req.state
     return state_label(req.workflow_version, req.state, locale(), audience="staff")
+
+
+def queue_state_label(row) -> str:
+    """staff_state_label of a queue row (services.queue.QueueRow: the workflow version's id only)."""
+    version = workflow_versions().get(row.workflow_version_id)
+    return state_label(version, row.state, locale(), audience="staff") if version is not None else row.state
+
+
+def queue_deadline_status(row):
+    """deadline_status of a queue row."""
+    return version_deadline_status(workflow_versions().get(row.workflow_version_id), row)
 
 
 def assignee_name(req) -> str:

@@ -1,7 +1,7 @@
 """The workflow engine: definitions, transitions, four-eyes, routing, deadlines, audit chain."""
 
 from services.workflow.audit import ChainBreak, count_chains, verify_chains
-from services.workflow.deadlines import deadline_status
+from services.workflow.deadlines import deadline_status, version_deadline_status
 from services.workflow.definitions import (
     DEFAULT_WORKFLOW_KEY,
     FieldSpec,
@@ -58,5 +58,6 @@ __all__ = [
     "test_routing",
     "validate_workflow",
     "verify_chains",
+    "version_deadline_status",
     "workflow_for_service",
 ]  # fmt: skip

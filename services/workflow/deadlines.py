@@ -33,10 +33,22 @@ def resume_clock(req, now=None) -> timedelta:
 def deadline_status(req, now=None, kind=None, due_soon=DUE_SOON):
     """ "overdue" | "due_soon" (≤ 2 days left) | "ok" | "paused" | None (decided, closed, no due date)."""
     if kind is None and req.workflow_version is not None:
-        from services.workflow.definitions import load_spec
+        return version_deadline_status(req.workflow_version, req, now)
+    return _status(req, now, kind, due_soon)
 
-        spec = load_spec(req.workflow_version)
-        kind, due_soon = spec.kind(req.state), timedelta(days=spec.due_soon_days)
+
+def version_deadline_status(version, req, now=None):
+    """deadline_status of `req` under the WorkflowVersion `version` (or None): for rows that carry
+    the version's id only (the clerk queue's rows); needs req.state, due_at and clock_paused_at."""
+    if version is None:
+        return _status(req, now, None, DUE_SOON)
+    from services.workflow.definitions import load_spec
+
+    spec = load_spec(version)
+    return _status(req, now, spec.kind(req.state), timedelta(days=spec.due_soon_days))
+
+
+def _status(req, now, kind, due_soon):
     if kind in ("decided", "closed") or req.due_at is None:
         return None
     if req.clock_paused_at is not None:

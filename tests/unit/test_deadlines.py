@@ -59,3 +59,17 @@ def test_deadline_none_when_decided_or_closed(req, monkeypatch):
     other = started_request()
     apply_transition(other, "zurueckziehen", other.applicant, {}, other.row_version)
     assert deadline_status(other, now=other.due_at + timedelta(days=9)) is None
+
+
+def test_version_deadline_status_matches_the_pinned_version(req, monkeypatch):
+    from services.workflow import version_deadline_status
+
+    for days_left in (5, 1, -1):
+        now = req.due_at - timedelta(days=days_left)
+        assert version_deadline_status(req.workflow_version, req, now) == deadline_status(req, now=now)
+    assert version_deadline_status(None, req, req.due_at - timedelta(days=1)) == "due_soon"  # default window
+    monkeypatch.setattr("services.notices.request_notice", lambda *a, **k: None, raising=False)
+    clerk = clerk_of(req.department)
+    apply_transition(req, "bearbeitung_beginnen", clerk, {}, req.row_version)
+    apply_transition(req, "genehmigen", clerk, {}, req.row_version)
+    assert version_deadline_status(req.workflow_version, req, req.due_at + timedelta(days=9)) is None

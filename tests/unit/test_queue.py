@@ -5,18 +5,30 @@ from datetime import timedelta
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from models import ServiceRequest
 from models.base import utcnow
 from services.errors import ValidationFailed
 from services.queue import (
     QueueFilter,
+    QueueRow,
     decode_cursor,
     encode_cursor,
     iter_queue,
     list_queue,
+    page_query,
     parse_queue_args,
     state_counts,
 )
-from tests.factories import DepartmentFactory, ServiceFactory, ServiceRequestFactory, clerk_of
+from services.workflow import deadline_status
+from tests.factories import (
+    CitizenFactory,
+    DepartmentFactory,
+    ServiceFactory,
+    ServiceRequestFactory,
+    clerk_of,
+    form_version_for,
+    started_request,
+)
 
 
 @pytest.fixture
@@ -164,3 +176,112 @@ def test_queue_default_hides_closed_but_search_and_state_find_them(dept):
     assert _refs(list_queue([dept.id], QueueFilter(state="abgeschlossen"), 0)) == [closed.reference]
     assert _refs(list_queue([dept.id], QueueFilter(q=closed.reference), 0)) == [closed.reference]
     assert state_counts([dept.id]) == {"eingegangen": 1}
+
+
+def test_queue_rows_carry_what_the_page_shows(dept):
+    clerk = clerk_of(dept)
+    clerk.full_name = "Clara Clerk"
+    svc = ServiceFactory(department=dept, title_de="Sondernutzung", title_en="Special use")
+    untranslated = ServiceFactory(department=dept, title_de="Hundesteuer", title_en="")
+    base = utcnow()
+    mine = ServiceRequestFactory(service=svc, assignee=clerk, applicant_name="Anna A", due_at=base)
+    free = ServiceRequestFactory(service=untranslated, due_at=base + timedelta(days=1), clock_paused_at=base)
+    first, second = list_queue([dept.id], QueueFilter(), clerk.id).rows
+    assert isinstance(first, QueueRow)
+    assert (first.id, first.public_id, first.reference, first.applicant_name, first.state) == (
+        mine.id,
+        mine.public_id,
+        mine.reference,
+        "Anna A",
+        "eingegangen",
+    )
+    assert (first.due_at, first.submitted_at, first.department_id) == (
+        mine.due_at,
+        mine.submitted_at,
+        dept.id,
+    )
+    assert first.service_title("de") == "Sondernutzung" and first.service_title("en") == "Special use"
+    assert first.assignee_id == clerk.id and first.assignee_name == "Clara Clerk"
+    assert (
+        second.reference == free.reference and second.service_title("en") == "Hundesteuer"
+    )  # falls back to German like Service.title
+    assert second.assignee_id is None and second.assignee_name == ""
+    assert second.clock_paused_at == base and second.workflow_version_id is None
+
+
+def test_queue_assignee_name_falls_back_to_email(dept):
+    clerk = clerk_of(dept)
+    clerk.full_name = ""
+    ServiceRequestFactory(service=ServiceFactory(department=dept), assignee=clerk)
+    assert list_queue([dept.id], QueueFilter(), 0).rows[0].assignee_name == clerk.email
+
+
+def test_queue_over_several_departments(dept):
+    other = DepartmentFactory()
+    a = ServiceRequestFactory(service=ServiceFactory(department=dept))
+    b = ServiceRequestFactory(service=ServiceFactory(department=other))
+    ServiceRequestFactory()  # a third department
+    assert set(_refs(list_queue([dept.id, other.id], QueueFilter(), 0))) == {a.reference, b.reference}
+    assert _refs(list_queue([], QueueFilter(), 0)) == []
+
+
+def test_queue_sees_requests_not_yet_flushed(dept, db):
+    svc = ServiceFactory(department=dept)
+    db.session.flush()
+    pending = ServiceRequest(
+        service=svc,
+        form_version=form_version_for(svc),
+        applicant=CitizenFactory(),
+        reference="DU-2026-777777",
+        answers={},
+        state="eingegangen",
+        department=dept,
+    )
+    db.session.add(pending)
+    assert _refs(list_queue([dept.id], QueueFilter(), 0)) == ["DU-2026-777777"]
+
+
+def test_queue_reference_search_is_prefix_within_departments(dept):
+    svc = ServiceFactory(department=dept)
+    short = ServiceRequestFactory(service=svc, reference="DU-2026-100000")
+    longer = ServiceRequestFactory(service=svc, reference="DU-2026-1000001")  # counter past six digits
+    ServiceRequestFactory(service=svc, reference="DU-2026-200000")
+    ServiceRequestFactory(service=svc, reference="DUX-2026-100000")
+    ServiceRequestFactory(reference="DU-2026-100009")  # another department
+    ids = [dept.id]
+    assert set(_refs(list_queue(ids, QueueFilter(q="du-2026-100000"), 0))) == {
+        short.reference,
+        longer.reference,
+    }
+    assert _refs(list_queue(ids, QueueFilter(q="DU-2026-1000001"), 0)) == [longer.reference]
+    assert len(_refs(list_queue(ids, QueueFilter(q="DU-"), 0))) == 3
+    assert _refs(list_queue(ids, QueueFilter(q="DU-2026-3"), 0)) == []
+    assert _refs(list_queue(ids, QueueFilter(q="x"), 0)) == []  # one character: no name search
+
+
+def test_queue_statement_is_reused_and_values_stay_bound(dept):
+    from extensions import db as _db
+
+    first, params = page_query([dept.id], QueueFilter(state="rueckfrage", q="Robert'); --"), 7)
+    again, other = page_query([dept.id + 1], QueueFilter(state="eingegangen", q="Alice"), 8)
+    assert first is again  # same shape: built once, compiled once
+    assert params["state"] == "rueckfrage" and other["state"] == "eingegangen"
+    sql = str(first.compile(_db.engine))
+    assert "Robert" not in sql and "rueckfrage" not in sql
+    assert page_query([dept.id], QueueFilter(state="rueckfrage"), 7)[0] is not first
+
+
+def test_queue_rows_work_with_the_state_and_deadline_helpers(dept, app):
+    from views import clerk_detail
+
+    svc = ServiceFactory(department=dept)
+    started = started_request(service=svc)
+    bare = ServiceRequestFactory(service=svc, due_at=utcnow() - timedelta(days=1))  # no workflow pinned
+    rows = {r.id: r for r in list_queue([dept.id], QueueFilter(), 0).rows}
+    with app.test_request_context():
+        for req in (started, bare):
+            row = rows[req.id]
+            assert clerk_detail.queue_state_label(row) == clerk_detail.staff_state_label(req)
+            assert clerk_detail.queue_deadline_status(row) == deadline_status(req)
+    assert clerk_detail.staff_state_label(bare) == "eingegangen"
+    assert deadline_status(bare) == "overdue"
