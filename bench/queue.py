@@ -5,8 +5,9 @@ then times through the real code:
   1. the first queue page of one department, filtered by state, sorted by due date
      (services.queue.list_queue, and the whole HTTP view /sachbearbeitung/ via the test client);
   2. a search by reference number;
-each next to the same SQL run raw through psycopg in the same process and run.
-Target: p95 < 50 ms and at most 3x the raw query.
+each next to the same SQL run raw through psycopg in the same process and run: the statement text
+and parameters the service sent (captured), on the same connection, alternating with the service
+call after the same warm-up. Target: p95 < 50 ms and at most 3x the raw query.
 
     .venv/bin/python bench/queue.py [--rows 1000000] [--reuse] [--runs 200]
 """
@@ -172,8 +173,46 @@ def report(name, served, raw, judge_ratio=True):
     return {"name": name, "p50": served[0], "p95": served[1], "raw_p50": raw[0], "raw_p95": raw[1], "ok": ok}
 
 
-def raw_runner(sql):
-    """The exact SQL the service sends (bound values inlined), run through a bare psycopg connection."""
+def captured_statement(call):
+    """The one SQL text and parameters that `call` sends to the database, as handed to psycopg."""
+    from sqlalchemy import event
+
+    from extensions import db
+
+    seen = []
+
+    def grab(_conn, _cursor, statement, parameters, _context, _executemany):
+        seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", grab)
+    try:
+        call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", grab)
+    assert len(seen) == 1, seen
+    return seen[0]
+
+
+def raw_runner(sql, params):
+    """The service's statement (same text, same bound parameters) run through the bare psycopg
+    connection that the service's session holds: same server session, same prepared statements."""
+    from extensions import db
+
+    conn = db.session.connection().connection.driver_connection
+
+    def run():
+        conn.execute(sql, params).fetchall()
+
+    return run
+
+
+def inlined_runner(stmt):
+    """For reference only (the baseline of earlier runs): the statement with its values inlined as
+    literals, on a connection of its own. Run --runs times, psycopg prepares the literal text and
+    PostgreSQL stops planning it, which a real search (new value each time) never gets."""
+    from extensions import db
+
+    sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True})).replace("%%", "%")
     conn = psycopg.connect(f"{SERVER}/{DB_NAME}")
 
     def run():
@@ -182,20 +221,14 @@ def raw_runner(sql):
     return run
 
 
-def compiled(stmt) -> str:
-    from extensions import db
-
-    return str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True})).replace("%%", "%")
-
-
 def measure(app, runs):
     from sqlalchemy import select
 
     from extensions import db
     from models import Membership, ServiceRequest, User
-    from services.queue import QueueFilter, list_queue, page_statement
+    from services.queue import QueueFilter, list_queue, page_query
 
-    results = []
+    results, statements = [], []
     with app.test_request_context():
         clerk = db.session.scalar(select(User).join(Membership).where(Membership.department_id == 1).limit(1))
         depts = sorted(clerk.department_ids())
@@ -208,16 +241,21 @@ def measure(app, runs):
              f"/sachbearbeitung/?q={ref.lower()}", ref),
         ]
         for name, flt, _url, expect in cases:
-            raw_call = raw_runner(compiled(page_statement(depts, flt, clerk.id)))
 
             def service_call(flt=flt, expect=expect):
                 page = list_queue(depts, flt, clerk.id)
                 assert expect is None or [r.reference for r in page.rows] == [expect]
-                db.session.expunge_all()  # fresh objects each time (no identity-map shortcut)
+                db.session.expunge_all()  # nothing cached between calls (the rows are not ORM objects)
 
-            served, raw = timed_pair(service_call, raw_call, runs)
+            sql, params = captured_statement(service_call)
+            statements.append((sql, params))
+            served, raw = timed_pair(service_call, raw_runner(sql, params), runs)
             results.append(report(f"{name} (services.queue)", served, raw))
             results[-1]["raw_timing"] = raw
+            stmt, values = page_query(depts, flt, clerk.id)
+            inlined = timed(inlined_runner(stmt.params(values)), runs)
+            print(f"{'':<44} (info: values inlined, own connection: raw SQL p50 {inlined[0]:6.2f} ms "
+                  f"p95 {inlined[1]:6.2f} ms)")
         email = clerk.email
     client = app.test_client()
     resp = client.post("/anmelden", data={"email": email, "password": PASSWORD})
@@ -232,7 +270,7 @@ def measure(app, runs):
                               service_result["raw_timing"], judge_ratio=False))
     for r in results:
         r.pop("raw_timing", None)
-    return results
+    return results, statements
 
 
 def explain(sql, params):
@@ -260,11 +298,11 @@ def main():
             # loaded pages all-visible, or the per-state counts cannot use an index-only scan.
             db.session.close()
             load_requests(args.rows, workflow_version_id)
-    results = measure(app, args.runs)
+    results, statements = measure(app, args.runs)
     if args.json:
         print(json.dumps(results, indent=2))
-    print(explain("SELECT * FROM service_requests WHERE department_id IN (1) AND state = %s "
-                  "ORDER BY due_at ASC NULLS LAST, id ASC LIMIT 26", ("in_bearbeitung",)))
+    for sql, params in statements:
+        print(explain(sql, params))
     return 0 if all(r["ok"] for r in results) else 1
 
 
