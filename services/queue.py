@@ -130,7 +130,7 @@ def decode_cursor(token: str, sort: str) -> tuple:
 
 # --- The page query ------------------------------------------------------------------------------
 #
-# A queue page is the hottest read of the clerk UI, so it is built for low overhead (ADR 0007):
+# A queue page is the hottest read of the clerk UI, so it is built for low overhead (ADR 0008):
 #   * one Core SELECT of just the columns the page shows (no ORM entities, no identity map);
 #   * one statement object per *shape* of the filter (which conditions are present), built once and
 #     cached: the values travel as named bound parameters, so SQLAlchemy's compiled-statement cache
