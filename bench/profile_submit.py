@@ -33,6 +33,7 @@ def main() -> int:
     parser.add_argument("--database", default="amtsweg_perf")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--top", type=int, default=40, help="cProfile lines to print")
+    parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime, ...)")
     args = parser.parse_args()
 
     n = args.submits
@@ -40,14 +41,14 @@ def main() -> int:
     bench.flush_redis(args.redis_url)
     plan = bench.seed(env, 1, 2 * n + 6)
     try:
-        _profile(plan[0], n, args.top)
+        _profile(plan[0], n, args.top, args.sort)
     finally:
         bench.recreate_database(args.database)
         bench.flush_redis(args.redis_url)
     return 0
 
 
-def _profile(jobs, n: int, top: int) -> None:
+def _profile(jobs, n: int, top: int, sort: str) -> None:
     from sqlalchemy import event
 
     from bench.bench_app import create_bench_app
@@ -85,6 +86,13 @@ def _profile(jobs, n: int, top: int) -> None:
             collections["n"] += 1
             collections["seconds"] += time.perf_counter() - collections["started"]
 
+    for _ in range(20):
+        client.post("/bench/baseline")
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(n):
+        client.post("/bench/baseline")
+    base_cpu = (time.process_time() - cpu) * 1000 / n
+    print(f"baseline: {(time.perf_counter() - wall) * 1000 / n:.2f} ms wall, {base_cpu:.2f} ms CPU")
     gc.callbacks.append(on_gc)
     wall, cpu = time.perf_counter(), time.process_time()
     for draft_id in drafts[6 : 6 + n]:
@@ -102,7 +110,7 @@ def _profile(jobs, n: int, top: int) -> None:
         submit(draft_id)
     profile.disable()
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(top)
+    pstats.Stats(profile, stream=out).sort_stats(sort).print_stats(top)
     print(out.getvalue())
     with app.app_context():
         db.engine.dispose()

@@ -1,6 +1,6 @@
 """All models, imported here so Alembic and the app see the full metadata."""
 
-from models.audit import ConfigChange
+from models.audit import ConfigChange, ConfigGeneration
 from models.catalog import Department, Service
 from models.formdef import FormDefinition, FormScenario, FormVersion
 from models.notice import Notice, NoticeKind, NoticeState, NoticeTemplate, NoticeTemplateVersion
@@ -24,7 +24,7 @@ from models.workflow import (
 )
 
 __all__ = [
-    "ApprovalProposal", "Attachment", "ConfigChange", "Department", "Draft", "FormDefinition",
+    "ApprovalProposal", "Attachment", "ConfigChange", "ConfigGeneration", "Department", "Draft", "FormDefinition",
     "FormScenario", "FormVersion", "InboxItem", "Membership", "MembershipRole", "Message", "Notice",
     "NoticeKind", "NoticeState", "NoticeTemplate", "NoticeTemplateVersion", "OutboxJob",
     "OutboxState", "ReferenceCounter", "RequestEvent", "RoutingRule", "Service", "ServiceRequest",

@@ -1,4 +1,4 @@
-"""Record of configuration changes (who changed what, when)."""
+"""Record of configuration changes (who changed what, when), and the configuration generation."""
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -21,3 +21,17 @@ class ConfigChange(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
     actor = relationship("User")
+
+
+class ConfigGeneration(db.Model):
+    """One row whose token changes with every change to workflows, routing rules, services or departments.
+
+    Processes cache what they derive from that configuration (services.workflow.start_plan) under
+    the token they read; services.config_generation changes it in the changing transaction. A random
+    token, not a counter: a database emptied and refilled (tests) can never bring an old value back.
+    """
+
+    __tablename__ = "config_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    token: Mapped[str] = mapped_column(String(32))

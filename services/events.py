@@ -75,6 +75,27 @@ def append_event(request, kind: str, actor=None, data=None, visible_to_citizen=F
     return event
 
 
+def first_event_rows(request_id: int, events: list[tuple], created_at) -> list[dict]:
+    """Rows of a new request's first events [(kind, actor_id, data, visible_to_citizen)] from GENESIS.
+
+    For the submit's direct INSERT (append_event does the same through the ORM); the request's
+    chain head is the last row's seq and hash.
+    """
+    rows, prev_hash = [], GENESIS
+    for seq, (kind, actor_id, data, visible) in enumerate(events, start=1):
+        data = json.loads(json.dumps(data or {}, default=str))
+        digest = event_digest(prev_hash, request_id, seq, kind, actor_id, created_at, data)
+        rows.append(
+            {
+                "request_id": request_id, "seq": seq, "kind": kind, "actor_id": actor_id,
+                "created_at": created_at, "data": data, "visible_to_citizen": visible,
+                "prev_hash": prev_hash, "hash": digest,
+            }
+        )
+        prev_hash = digest
+    return rows
+
+
 def _new_requests() -> weakref.WeakSet:
     """Requests inserted by append_event in the session's current transaction (their row_version is moot)."""
     if not _listening:

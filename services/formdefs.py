@@ -168,6 +168,13 @@ def latest_version(service) -> FormVersion | None:
     return db.session.scalars(query).first()
 
 
+def load_spec_for(version_id: int, version_checksum: str) -> FormSpec:
+    """load_spec by a version's id and checksum (read with other data): no ORM object unless uncached."""
+    with _spec_lock:
+        spec = _spec_cache.get((version_id, version_checksum))
+    return spec if spec is not None else load_spec(db.session.get(FormVersion, version_id))
+
+
 def load_spec(version_or_doc) -> FormSpec:
     """The FormSpec of a FormVersion (cached per version) or of a raw document (not cached)."""
     if isinstance(version_or_doc, dict):

@@ -24,6 +24,18 @@ def record_job(kind: str, payload: dict | None = None, request=None) -> OutboxJo
     return job
 
 
+_INSERT_JOB = OutboxJob.__table__.insert().returning(OutboxJob.__table__.c.id)
+
+
+def insert_job(kind: str, payload: dict, request_id: int | None = None) -> int:
+    """record_job for write paths without ORM objects (the submit): one INSERT now, the id noted alike."""
+    row = {"kind": kind, "payload": payload, "request_id": request_id}
+    job_id = db.session.connection().execute(_INSERT_JOB, row).scalar_one()
+    outbox_dispatch.install()
+    db.session.info.setdefault(outbox_dispatch.INFO_KEY, []).append(job_id)
+    return job_id
+
+
 def retry_job(job: OutboxJob) -> OutboxJob:
     """Give a failed (or stuck) row a fresh set of attempts; it is re-sent after commit."""
     if job.state == OutboxState.DONE:

@@ -1,7 +1,7 @@
 """Reference numbers (Aktenzeichen) like DU-2026-000123: unique and sequential per prefix and year."""
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from extensions import db
 from models import ReferenceCounter
@@ -29,15 +29,18 @@ def next_reference(now=None) -> str:
     return format_reference(prefix, year, value)
 
 
+_counters = ReferenceCounter.__table__
+_INCREMENT = (  # built once: the hot path of every submission
+    update(_counters)
+    .where(_counters.c.prefix == bindparam("counter_prefix"), _counters.c.year == bindparam("counter_year"))
+    .values(last_value=_counters.c.last_value + 1)
+    .returning(_counters.c.last_value)
+)
+
+
 def _increment(prefix: str, year: int) -> int | None:
-    table = ReferenceCounter.__table__
-    stmt = (
-        update(table)
-        .where(table.c.prefix == prefix, table.c.year == year)
-        .values(last_value=table.c.last_value + 1)
-        .returning(table.c.last_value)
-    )
-    return db.session.execute(stmt).scalar_one_or_none()
+    params = {"counter_prefix": prefix, "counter_year": year}
+    return db.session.connection().execute(_INCREMENT, params).scalar_one_or_none()
 
 
 def _create_counter(prefix: str, year: int) -> None:

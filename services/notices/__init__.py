@@ -12,7 +12,7 @@ from extensions import db
 from models import Notice, NoticeKind, NoticeState
 from models.base import new_public_id
 from services.errors import ValidationFailed
-from services.outbox import record_job
+from services.outbox import insert_job, record_job
 
 # kind → title (German msgid). One registry; templates, views and mails use it.
 NOTICE_KINDS = {
@@ -43,6 +43,24 @@ def normalise_code(raw: str) -> str | None:
 
 def notice_title(kind: str) -> str:
     return str(NOTICE_KINDS.get(kind, kind))
+
+
+def insert_first_notice(request_id: int, kind: str) -> int:
+    """request_notice for a request created in this transaction without ORM objects (the submit).
+
+    Revision 1, as nothing can exist yet; the unique verification code is left to its constraint
+    (a clash of two random 59-bit codes fails the transaction rather than issuing a duplicate).
+    """
+    row = {
+        "public_id": new_public_id(), "request_id": request_id, "kind": str(kind), "revision": 1,
+        "state": NoticeState.PENDING, "data": {}, "verification_code": new_verification_code(),
+    }
+    notice_id = db.session.connection().execute(_INSERT_NOTICE, row).scalar_one()
+    insert_job("render_notice", {"notice_id": notice_id}, request_id=request_id)
+    return notice_id
+
+
+_INSERT_NOTICE = Notice.__table__.insert().returning(Notice.__table__.c.id)
 
 
 def request_notice(req, kind: str, data: dict | None = None, actor=None) -> Notice:

@@ -37,10 +37,7 @@ def test_routing(service, answers: dict) -> RoutingResult:
     """Which department would get a request with these answers, and why (the admins' tester)."""
     trace = []
     for rule in routing_rules(service):
-        try:
-            matched, error = jsonlogic.truthy(jsonlogic.evaluate(rule.condition, answers or {})), None
-        except jsonlogic.JsonLogicError as exc:
-            matched, error = False, str(exc)
+        matched, error = rule_matches(rule.condition, answers)
         trace.append((rule, matched, error))
         if matched and rule.department.active:
             return RoutingResult(rule.department, rule, trace)
@@ -48,6 +45,14 @@ def test_routing(service, answers: dict) -> RoutingResult:
 
 
 test_routing.__test__ = False  # not a pytest test despite its name
+
+
+def rule_matches(condition, answers: dict) -> tuple[bool, str | None]:
+    """(matched, error): a condition that fails to evaluate does not match (the tester shows why)."""
+    try:
+        return jsonlogic.truthy(jsonlogic.evaluate(condition, answers or {})), None
+    except jsonlogic.JsonLogicError as exc:
+        return False, str(exc)
 
 
 def route_request(service, answers: dict):

@@ -93,7 +93,7 @@ def _draft(service, user, answers=VALID):
 def test_submit_draft_writes_request_events_and_outbox(db, service):
     user = CitizenFactory()
     draft = _draft(service, user)
-    req = submit_draft(draft, user, locale="en")
+    req = submit_draft(draft, user, locale="en").request
     assert req.reference.startswith("DU-") and req.reference.endswith("-000001")
     assert req.answers == VALID and req.computed["fee_cents"] == 1500
     assert req.applicant_id == user.id and req.applicant_name == "Erika Mustermann" and req.locale == "en"
@@ -111,7 +111,7 @@ def test_submit_draft_writes_request_events_and_outbox(db, service):
 def test_submit_draft_twice_raises_already_submitted_with_request(db, service):
     user = CitizenFactory()
     draft = _draft(service, user)
-    first = submit_draft(draft, user)
+    first = submit_draft(draft, user).request
     with pytest.raises(AlreadySubmitted) as exc:
         submit_draft(draft, user)
     assert exc.value.details["request"] is first
@@ -140,7 +140,7 @@ def test_submit_draft_on_old_version_allowed_unless_latest_required(db, service)
     old = _draft(service, user)
     service.form_definition.draft = {**FORM, "title": {"de": "Testantrag 2", "en": "Test application 2"}}
     publish_form(service.form_definition, None, "Zweite Fassung")
-    assert submit_draft(old, user).form_version.number == 1
+    assert submit_draft(old, user).request.form_version.number == 1
     service.form_definition.require_latest = True
     stale = drafts.save_answers(
         Draft(user_id=user.id, service_id=service.id, form_version_id=old.form_version_id, answers={}),
@@ -152,7 +152,7 @@ def test_submit_draft_on_old_version_allowed_unless_latest_required(db, service)
         submit_draft(stale, user)
     assert exc.value.details.get("outdated")
     drafts.upgrade_draft(stale)
-    assert submit_draft(stale, user).form_version.number == 2
+    assert submit_draft(stale, user).request.form_version.number == 2
 
 
 def test_submit_draft_moves_referenced_files_and_drops_others(db, service):
@@ -161,7 +161,7 @@ def test_submit_draft_moves_referenced_files_and_drops_others(db, service):
     kept = uploads.store_upload(draft, "dokument", FileStorage(io.BytesIO(PDF), "a.pdf"), user)
     stray = uploads.store_upload(draft, "dokument", FileStorage(io.BytesIO(PDF), "b.pdf"), user)
     drafts.save_answers(draft, {**VALID, "dokument": [uploads.attachment_answer(kept)]}, "nachweis")
-    req = submit_draft(draft, user)
+    req = submit_draft(draft, user).request
     db.session.commit()
     assert [a.public_id for a in req.attachments] == [kept.public_id]
     assert db.session.get(Attachment, stray.id) is None

@@ -1,0 +1,73 @@
+"""The configuration generation: a token that changes whenever the configuration a submission reads changes.
+
+Submitting reads the service's workflow and routing rules. They change rarely, so each process
+caches them (services.workflow.start_plan) under the token current when it read them, and checks
+the token with the draft's lock query (no extra round trip). Every flush that adds, changes or
+deletes a workflow, workflow link, routing rule, service or department sets a new random token in
+the same transaction: other transactions see the new configuration and the new token together.
+"""
+
+import secrets
+
+from sqlalchemy import event, select, update
+
+from models import (
+    ConfigGeneration,
+    Department,
+    RoutingRule,
+    Service,
+    ServiceWorkflow,
+    WorkflowDefinition,
+    WorkflowVersion,
+)
+
+WATCHED = (Department, RoutingRule, Service, ServiceWorkflow, WorkflowDefinition, WorkflowVersion)
+ROW_ID = 1
+_installed = False
+
+
+def token_column():
+    """Scalar subquery of the current token (NULL while no configuration change was ever recorded)."""
+    return (
+        select(ConfigGeneration.token)
+        .where(ConfigGeneration.id == ROW_ID)
+        .scalar_subquery()
+        .label("config_token")
+    )
+
+
+def install() -> None:
+    """Listen on every Flask-SQLAlchemy session (idempotent; called by the app factory)."""
+    global _installed
+    if _installed:
+        return
+    from flask_sqlalchemy.session import Session
+
+    event.listen(Session, "after_flush", _after_flush)
+    _installed = True
+
+
+def _after_flush(session, _context) -> None:
+    changed = (session.new, session.dirty, session.deleted)
+    if any(isinstance(obj, WATCHED) for objects in changed for obj in objects):
+        renew(session.connection())
+
+
+def renew(connection) -> str:
+    """Set a fresh token (inserting the row the first time) inside the connection's transaction."""
+    token = secrets.token_hex(16)
+    table = ConfigGeneration.__table__
+    result = connection.execute(update(table).where(table.c.id == ROW_ID).values(token=token))
+    if result.rowcount == 0:
+        connection.execute(_insert_or_update(connection, table, token))
+    return token
+
+
+def _insert_or_update(connection, table, token):
+    """INSERT … ON CONFLICT DO UPDATE: two first changes at once both succeed."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table).values(id=ROW_ID, token=token)
+    return stmt.on_conflict_do_update(index_elements=[table.c.id], set_={"token": token})

@@ -1,0 +1,73 @@
+"""What a new request of a service starts with: workflow version, initial state, routing rules.
+
+The same decisions as engine.prepare_start (which works on ORM objects), as plain data cached per
+process for the submit path: reading the workflow and the routing rules costs two queries and ORM
+loading per submission, although they change rarely. A cached plan is valid while the
+configuration token it was read under (services.config_generation) is still current; the submit
+reads that token with its draft lock, so a valid plan costs no round trip.
+"""
+
+from dataclasses import dataclass
+
+from extensions import db
+from models import Service
+from services.workflow.definitions import load_spec, workflow_for_service
+from services.workflow.routing import routing_rules, rule_matches
+
+
+@dataclass(frozen=True)
+class PlannedRule:
+    id: int
+    label: str
+    condition: object
+    department_id: int
+    department_active: bool
+
+
+@dataclass(frozen=True)
+class StartPlan:
+    workflow_version_id: int
+    initial_state: str
+    initial_kind: str
+    rules: tuple[PlannedRule, ...]
+
+    def route(self, answers: dict, default_department_id: int) -> tuple[int, PlannedRule | None]:
+        """(department id, rule): the first matching rule of an active department, else the default."""
+        for rule in self.rules:
+            if rule.department_active and rule_matches(rule.condition, answers)[0]:
+                return rule.department_id, rule
+        return default_department_id, None
+
+    def routed_event_data(self, department_id: int, rule: PlannedRule | None) -> dict:
+        """The 'routed' event's data, exactly as engine.prepare_start records it."""
+        return {
+            "department": department_id,
+            "rule": rule.id if rule else None,
+            "rule_label": rule.label if rule else "",
+            "workflow_version": self.workflow_version_id,
+            "state": self.initial_state,
+        }
+
+
+_plans: dict[int, tuple[str, StartPlan]] = {}  # service id → (config token, plan)
+
+
+def start_plan(service_id: int, config_token: str | None) -> StartPlan:
+    """The plan for new requests of the service; read from the database unless cached under `config_token`.
+
+    `config_token` None (no configuration change recorded yet) is never cached.
+    """
+    cached = _plans.get(service_id)
+    if config_token is not None and cached is not None and cached[0] == config_token:
+        return cached[1]
+    service = db.session.get(Service, service_id)
+    version = workflow_for_service(service)
+    spec = load_spec(version)
+    rules = tuple(
+        PlannedRule(r.id, r.label, r.condition, r.department_id, r.department.active)
+        for r in routing_rules(service)
+    )
+    plan = StartPlan(version.id, spec.initial, spec.kind(spec.initial), rules)
+    if config_token is not None:
+        _plans[service_id] = (config_token, plan)
+    return plan
