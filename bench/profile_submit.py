@@ -33,6 +33,8 @@ def main() -> int:
     parser.add_argument("--database", default="amtsweg_perf")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--top", type=int, default=40, help="cProfile lines to print")
+    parser.add_argument("--freeze", action="store_true", help="gc.freeze() after warm-up")
+    parser.add_argument("--gc-threshold", type=int, default=0, help="gc.set_threshold(N)")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime, ...)")
     args = parser.parse_args()
 
@@ -41,14 +43,14 @@ def main() -> int:
     bench.flush_redis(args.redis_url)
     plan = bench.seed(env, 1, 2 * n + 6)
     try:
-        _profile(plan[0], n, args.top, args.sort)
+        _profile(plan[0], n, args.top, args.sort, args.freeze, args.gc_threshold)
     finally:
         bench.recreate_database(args.database)
         bench.flush_redis(args.redis_url)
     return 0
 
 
-def _profile(jobs, n: int, top: int, sort: str) -> None:
+def _profile(jobs, n: int, top: int, sort: str, freeze: bool = False, threshold: int = 0) -> None:
     from sqlalchemy import event
 
     from bench.bench_app import create_bench_app
@@ -88,6 +90,11 @@ def _profile(jobs, n: int, top: int, sort: str) -> None:
 
     for _ in range(20):
         client.post("/bench/baseline")
+    if threshold:
+        gc.set_threshold(threshold)
+    if freeze:
+        gc.collect()
+        gc.freeze()
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
         client.post("/bench/baseline")

@@ -24,9 +24,10 @@ from models.workflow import (
 )
 
 __all__ = [
-    "ApprovalProposal", "Attachment", "ConfigChange", "ConfigGeneration", "Department", "Draft", "FormDefinition",
-    "FormScenario", "FormVersion", "InboxItem", "Membership", "MembershipRole", "Message", "Notice",
-    "NoticeKind", "NoticeState", "NoticeTemplate", "NoticeTemplateVersion", "OutboxJob",
-    "OutboxState", "ReferenceCounter", "RequestEvent", "RoutingRule", "Service", "ServiceRequest",
-    "ServiceWorkflow", "User", "UserKind", "WorkflowDefinition", "WorkflowVersion",
+    "ApprovalProposal", "Attachment", "ConfigChange", "ConfigGeneration", "Department", "Draft",
+    "FormDefinition", "FormScenario", "FormVersion", "InboxItem", "Membership", "MembershipRole",
+    "Message", "Notice", "NoticeKind", "NoticeState", "NoticeTemplate", "NoticeTemplateVersion",
+    "OutboxJob", "OutboxState", "ReferenceCounter", "RequestEvent", "RoutingRule", "Service",
+    "ServiceRequest", "ServiceWorkflow", "User", "UserKind", "WorkflowDefinition",
+    "WorkflowVersion",
 ]
