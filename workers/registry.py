@@ -18,6 +18,12 @@ def resolve(kind: str):
     return getattr(importlib.import_module(module), func)
 
 
+# Kinds a worker runs itself, right after the commit of the job that recorded them, instead of
+# handing them to RQ as jobs of their own (docs/decisions/0009-notice-mail-in-the-notice-job.md).
+# The row is still committed with the job's work and leased; if this process cannot finish it,
+# the relay sends it once the lease has run out.
+RUN_IN_PLACE: frozenset[str] = frozenset({"send_email"})
+
 # kind: "module:function" called as function(**payload, error=text) once a row is given up ("failed").
 FAILURE_HOOKS: dict[str, str] = {
     "render_notice": "services.notices.issue:mark_notice_failed",

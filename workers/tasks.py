@@ -1,16 +1,25 @@
-"""The RQ entry function: run one outbox row through its registered job function."""
+"""The RQ entry function: run one outbox row through its registered job function.
 
+Rows of the kinds in `registry.RUN_IN_PLACE` (e-mails) that a job records are not handed to RQ as
+jobs of their own: they are committed with the job's work already leased to this process
+(`enqueued`, `available_at` = now + job timeout + the relay's margin) and run here right after
+the job (docs/decisions/0009-notice-mail-in-the-notice-job.md). If that fails or the process dies,
+the relay sends them like any other row once `available_at` has passed.
+"""
+
+import contextlib
 import logging
 import traceback
 from datetime import timedelta
 
 from flask import current_app
 from rq import get_current_job
-from sqlalchemy import update
+from sqlalchemy import event, inspect, update
 
 from extensions import db
 from models import OutboxJob, OutboxState
 from models.base import utcnow
+from services import outbox_dispatch
 from workers import registry
 
 log = logging.getLogger(__name__)
@@ -40,8 +49,12 @@ def run_outbox(outbox_id: int) -> str:
         return execute_outbox(int(outbox_id))
 
 
-def execute_outbox(outbox_id: int) -> str:
-    """Run the row's job function and record the outcome (needs an app context)."""
+def execute_outbox(outbox_id: int, in_place: bool = False) -> str:
+    """Run the row's job function and record the outcome (needs an app context).
+
+    `in_place`: a row leased by the job that recorded it (see run_in_place); its own follow-ups
+    go through RQ, and RQ's current job is not its job.
+    """
     row = db.session.get(OutboxJob, outbox_id)
     if row is None:
         log.warning("outbox %s: row not found, nothing to do", outbox_id)
@@ -50,15 +63,101 @@ def execute_outbox(outbox_id: int) -> str:
         return row.state  # already done, or given up until ops retries it
     kind, payload = row.kind, dict(row.payload)
     db.session.rollback()  # end the read transaction; the job function runs its own
+    follow_ups = FollowUps(db.session()) if not in_place else None
     try:
-        registry.resolve(kind)(dict(payload))
+        with follow_ups if follow_ups is not None else contextlib.nullcontext():
+            registry.resolve(kind)(dict(payload))
     except Exception as exc:
         db.session.rollback()
-        if record_failure(outbox_id, kind, payload, exc) and (current := get_current_job()) is not None:
+        gave_up = record_failure(outbox_id, kind, payload, exc)
+        if gave_up and not in_place and (current := get_current_job()) is not None:
             current.retries_left = 0  # the row has given up: RQ's quick retries would only no-op
         raise
     _set_state(outbox_id, OutboxState.DONE, finished_at=utcnow(), last_error="")
+    for follow_up in follow_ups.committed if follow_ups else ():
+        run_in_place(follow_up)
     return OutboxState.DONE
+
+
+def run_in_place(outbox_id: int) -> None:
+    """Run a leased follow-up row now; a failure is recorded on the row and left to the relay."""
+    try:
+        execute_outbox(outbox_id, in_place=True)
+    except Exception:
+        db.session.rollback()
+        log.warning("outbox %s: run in place failed; the relay sends it after its back-off", outbox_id)
+
+
+class FollowUps:
+    """While a job runs: lease the RUN_IN_PLACE rows it records, and remember the committed ones.
+
+    The lease is written in the same INSERT as the row (before_flush) and the row is taken off the
+    after-commit dispatch list, so no RQ job is made for it. A rollback forgets the rows.
+    """
+
+    def __init__(self, session):
+        self.session, self.pending, self.committed = session, [], []
+
+    def __enter__(self):
+        _install()
+        self.session.info[FOLLOW_UPS_KEY] = self
+        return self
+
+    def __exit__(self, *exc_info):
+        self.session.info.pop(FOLLOW_UPS_KEY, None)
+
+    def lease_new_rows(self, session) -> None:
+        noted = session.info.get(outbox_dispatch.INFO_KEY) or []
+        for obj in session.new:
+            if isinstance(obj, OutboxJob) and obj.kind in registry.RUN_IN_PLACE and obj not in self.pending:
+                now = utcnow()
+                obj.state, obj.enqueued_at = OutboxState.ENQUEUED, now
+                obj.available_at = now + lease_time()
+                self.pending.append(obj)
+                if obj in noted:
+                    noted.remove(obj)
+
+    def confirm(self) -> None:
+        self.committed += [inspect(obj).identity[0] for obj in self.pending if inspect(obj).identity]
+        self.pending = []
+
+
+FOLLOW_UPS_KEY = "outbox_follow_ups"
+_installed = False
+
+
+def _install() -> None:
+    global _installed
+    if _installed:
+        return
+    from flask_sqlalchemy.session import Session
+
+    event.listen(Session, "before_flush", _before_flush)
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_rollback", _after_rollback)
+    _installed = True
+
+
+def _before_flush(session, _flush_context, _instances) -> None:
+    if (follow_ups := session.info.get(FOLLOW_UPS_KEY)) is not None:
+        follow_ups.lease_new_rows(session)
+
+
+def _after_commit(session) -> None:
+    if (follow_ups := session.info.get(FOLLOW_UPS_KEY)) is not None:
+        follow_ups.confirm()
+
+
+def _after_rollback(session) -> None:
+    if (follow_ups := session.info.get(FOLLOW_UPS_KEY)) is not None:
+        follow_ups.pending = []
+
+
+def lease_time() -> timedelta:
+    """How long the relay leaves a leased row alone: a job's timeout plus the relay's margin."""
+    from workers.relay import STALE_MARGIN
+
+    return timedelta(seconds=int(current_app.config["JOB_TIMEOUT"]) + STALE_MARGIN)
 
 
 def record_failure(outbox_id: int, kind: str, payload: dict, exc: BaseException) -> bool:

@@ -13,7 +13,9 @@ import redis
 from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 from rq.worker import SimpleWorker
+from sqlalchemy import select
 
+from extensions import db
 from models import OutboxJob, OutboxState
 from models.base import utcnow
 from services import outbox_dispatch
@@ -33,6 +35,15 @@ def echo_job(payload: dict) -> None:
         raise RuntimeError("boom")
 
 
+def parent_job(payload: dict) -> None:
+    """Test-only job kind: records one follow-up row (like the notice job queueing its e-mail)."""
+    CALLS.append({"parent": payload})
+    record_job("test_echo", dict(payload["child"]))
+    db.session.commit()
+    if payload.get("fail_after_commit"):
+        raise RuntimeError("after commit")
+
+
 def failed_hook(error: str, **payload) -> None:
     CALLS.append({"failed": payload, "error": error})
 
@@ -50,7 +61,9 @@ def conn(app, db, private_redis, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", private_redis.url)
     monkeypatch.setitem(app.config, "OUTBOX_DISPATCH", True)
     monkeypatch.setitem(registry.JOBS, "test_echo", f"{__name__}:echo_job")
+    monkeypatch.setitem(registry.JOBS, "test_parent", f"{__name__}:parent_job")
     monkeypatch.setitem(registry.FAILURE_HOOKS, "test_echo", f"{__name__}:failed_hook")
+    monkeypatch.setattr(registry, "RUN_IN_PLACE", frozenset({"test_echo"}))
     tasks.set_app(app)
     CALLS.clear()
     connection = get_redis(app)
@@ -213,3 +226,77 @@ def test_dispatch_is_off_in_tests_unless_switched_on(db, conn, app, monkeypatch)
     monkeypatch.delitem(app.config, "OUTBOX_DISPATCH")
     outbox_id = _commit_job(db, n=12)
     assert fetch_job(outbox_id) is None and _state(db, outbox_id).state == OutboxState.PENDING
+
+
+def _commit_parent(**payload) -> int:
+    job = record_job("test_parent", payload)
+    db.session.commit()
+    return job.id
+
+
+def _child(parent_id: int) -> OutboxJob:
+    db.session.expire_all()
+    return db.session.scalar(
+        select(OutboxJob)
+        .where(OutboxJob.kind == "test_echo", OutboxJob.id > parent_id)
+        .order_by(OutboxJob.id)
+    )
+
+
+def test_follow_up_row_runs_in_the_same_job_without_an_rq_job(db, conn):
+    parent_id = _commit_parent(child={"n": 20})
+    _work(conn)
+    assert CALLS == [
+        {"parent": {"child": {"n": 20}}},
+        {"n": 20},
+    ]  # the e-mail only after the parent committed
+    child = _child(parent_id)
+    assert child.state == OutboxState.DONE and child.attempts == 0 and child.finished_at is not None
+    assert _state(db, parent_id).state == OutboxState.DONE
+    assert fetch_job(child.id) is None and conn.llen("rq:queue:amtsweg") == 0  # never handed to RQ
+
+
+def test_failed_follow_up_is_left_to_the_relay_after_its_back_off(db, conn):
+    parent_id = _commit_parent(child={"fail": True})
+    _work(conn)
+    assert _state(db, parent_id).state == OutboxState.DONE  # the parent's work stands
+    child = _child(parent_id)
+    assert child.state == OutboxState.ENQUEUED and child.attempts == 1 and "boom" in child.last_error
+    assert child.available_at > utcnow()
+    assert relay_once().enqueued == []  # not before the back-off
+    child.available_at, child.payload = utcnow(), {"n": 21}
+    db.session.commit()
+    assert relay_once().enqueued == [child.id]
+    _work(conn)
+    assert CALLS[-1] == {"n": 21} and _state(db, child.id).state == OutboxState.DONE
+
+
+def test_leased_follow_up_of_a_dead_worker_is_sent_by_the_relay_once_the_lease_ran_out(db, conn, app):
+    with tasks.FollowUps(db.session()) as follow_ups:  # the job commits, then its process dies
+        record_job("test_echo", {"n": 22})
+        db.session.commit()
+    (child_id,) = follow_ups.committed
+    child = _state(db, child_id)
+    assert child.state == OutboxState.ENQUEUED and fetch_job(child_id) is None
+    assert child.available_at >= utcnow() + timedelta(seconds=app.config["JOB_TIMEOUT"])
+    assert relay_once().enqueued == []  # leased: the relay leaves it to its process
+    child.available_at = utcnow()
+    db.session.commit()
+    assert relay_once().enqueued == [child_id]
+    _work(conn)
+    assert CALLS == [{"n": 22}] and _state(db, child_id).state == OutboxState.DONE
+
+
+def test_follow_up_of_a_rolled_back_job_is_forgotten(db, conn):
+    with tasks.FollowUps(db.session()) as follow_ups:
+        record_job("test_echo", {"n": 23})
+        db.session.flush()
+        db.session.rollback()
+    assert follow_ups.committed == [] and _child(0) is None
+
+
+def test_follow_up_runs_even_when_the_parent_fails_after_committing_it(db, conn):
+    parent_id = _commit_parent(child={"n": 24}, fail_after_commit=True)
+    _work(conn)
+    assert _state(db, parent_id).attempts == 1  # the parent is retried (and finds its work done)
+    assert _child(parent_id).state == OutboxState.ENQUEUED  # leased; the relay sends it after the lease
