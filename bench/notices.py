@@ -1,7 +1,12 @@
 """Notice pipeline benchmark: in-process floor vs. outbox → RQ → worker → stored notice.
 
 In one run, on a scratch database and a private Redis:
-  1. floor: render + seal one notice in this process (WeasyPrint + pyHanko, warmed up), per notice;
+  1. floor: render + seal notices in this process (WeasyPrint + pyHanko, warmed up, heap frozen like
+     the worker's), per notice = total time / N (a mean, like the per-job cost it is compared with:
+     a median would hide the garbage collections every process pays). Measured again right before
+     each end-to-end phase, and each phase is compared with the floor next to it: this machine's
+     speed drifts by up to ±30 % over minutes (other tenants), which a single floor would mistake
+     for overhead;
   2. end to end with 1 worker process, then with 2: commit N pending notices (the after-commit hook
      enqueues them), time until all are issued *and* the e-mail each one triggers is delivered (its
      outbox row done: the e-mails otherwise queue behind the whole notice backlog and would escape
@@ -16,6 +21,7 @@ Database: PostgreSQL database `amtsweg_bench_notices` (recreated) on BENCH_PG_UR
 """
 
 import argparse
+import gc
 import os
 import shutil
 import signal
@@ -97,13 +103,16 @@ class Bench:
         print(f"database: {self.db_url.split('@')[-1]}   redis: {self.redis_url}   cores: {os.cpu_count()}")
         print(f"load average at start (other processes share the cores): {_load()}")
         self._prepare()
-        floor = self._floor(args.floor)
-        print(
-            f"\n1. floor (in-process render + seal, n={args.floor}): {floor * 1000:.1f} ms per notice "
-            f"= {1 / floor:.1f} notices/s per core"
-        )
-        self._phase(1, args.one, floor, checkpoints=())
-        self._phase(2, args.two, floor, checkpoints=(200, args.two))
+        for step, (workers, n, checkpoints) in enumerate(
+            ((1, args.one, ()), (2, args.two, (200, args.two))), start=1
+        ):
+            floor = self._floor(args.floor)
+            print(
+                f"\n{step}a. floor (in-process render + seal, n={args.floor}): "
+                f"{floor * 1000:.1f} ms per notice = {1 / floor:.1f} notices/s per core "
+                f"(median {self.floor_median * 1000:.1f} ms, CPU {self.floor_cpu * 1000:.1f} ms)"
+            )
+            self._phase(workers, n, floor, checkpoints=checkpoints, label=f"{step}b")
         print(f"\nload average at end: {_load()}")
 
     def _prepare(self) -> None:
@@ -139,18 +148,21 @@ class Bench:
         notices = [request_notice(req, "approval") for req in self._requests(n + 1)]
         db.session.flush()
         build_notice_pdf(notices[0])  # the first one pays lazy set-up; the floor is the steady state
-        times, cpu = [], []
+        gc.collect()
+        gc.freeze()  # as the worker does after its warm-up (workers/worker.py)
+        times = []
+        started, cpu_started = time.perf_counter(), time.process_time()
         for notice in notices[1:]:
-            started, cpu_started = time.perf_counter(), time.process_time()
+            one = time.perf_counter()
             build_notice_pdf(notice)
-            times.append(time.perf_counter() - started)
-            cpu.append(time.process_time() - cpu_started)
+            times.append(time.perf_counter() - one)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         db.session.rollback()
         self.app.config["OUTBOX_DISPATCH"] = True
-        self.floor_cpu = statistics.median(cpu)
-        return statistics.median(times)
+        self.floor_cpu, self.floor_median = cpu / n, statistics.median(times)
+        return wall / n
 
-    def _phase(self, workers: int, n: int, floor: float, checkpoints) -> None:
+    def _phase(self, workers: int, n: int, floor: float, checkpoints, label: str) -> None:
         from extensions import db
         from services.notices import request_notice
 
@@ -170,14 +182,14 @@ class Bench:
         cpu = (self._worker_cpu() - cpu_start) / n
         per_job = elapsed * workers / n
         print(
-            f"\n{workers + 1}. end to end, {workers} worker(s), n={n}: "
+            f"{label}. end to end, {workers} worker(s), n={n}: "
             f"{elapsed:.1f} s = {n / elapsed:.1f} notices/s (notices issued after {issued:.1f} s, "
             f"their e-mails delivered after {elapsed:.1f} s)"
         )
         print(f"   per-job cost {per_job * 1000:.1f} ms = {per_job / floor:.2f}× floor (notice + its e-mail)")
         print(
             f"   worker CPU per notice {cpu * 1000:.1f} ms = {cpu / self.floor_cpu:.2f}× the floor's CPU "
-            f"({self.floor_cpu * 1000:.1f} ms; less sensitive to other processes on the cores)"
+            f"({self.floor_cpu * 1000:.1f} ms)"
         )
         inside = self._job_seconds(ids)
         print(f"   median time inside the worker per notice job (RQ started→ended): {inside * 1000:.1f} ms")
