@@ -6,7 +6,8 @@ In one run, on a scratch database and a private Redis:
      a median would hide the garbage collections every process pays). Measured again right before
      each end-to-end phase, and each phase is compared with the floor next to it: this machine's
      speed drifts by up to ±30 % over minutes (other tenants), which a single floor would mistake
-     for overhead;
+     for overhead. The drift-free figure is the last one per phase: the workers' whole CPU per
+     notice against the render + seal CPU those same jobs logged (same process, same moment);
   2. end to end with 1 worker process, then with 2: commit N pending notices (the after-commit hook
      enqueues them), time until all are issued *and* the e-mail each one triggers is delivered (its
      outbox row done: the e-mails otherwise queue behind the whole notice backlog and would escape
@@ -23,6 +24,7 @@ Database: PostgreSQL database `amtsweg_bench_notices` (recreated) on BENCH_PG_UR
 import argparse
 import gc
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -191,12 +193,26 @@ class Bench:
             f"   worker CPU per notice {cpu * 1000:.1f} ms = {cpu / self.floor_cpu:.2f}× the floor's CPU "
             f"({self.floor_cpu * 1000:.1f} ms)"
         )
+        own = self._render_cpu_in_jobs(ids)
+        print(
+            f"   worker CPU per notice {cpu * 1000:.1f} ms = {cpu / own:.2f}× the render + seal CPU "
+            f"inside the same jobs ({own * 1000:.1f} ms): the overhead ratio, immune to the machine's drift"
+        )
         inside = self._job_seconds(ids)
         print(f"   median time inside the worker per notice job (RQ started→ended): {inside * 1000:.1f} ms")
         print(f"   worker RSS after warm-up: {_mb(rss_start)}")
         for count in (c for c in checkpoints if c <= n):
             print(f"   worker RSS after {count} notices: {_mb(marks[count][1])}")
         self._stop_workers()
+
+    def _render_cpu_in_jobs(self, notice_ids) -> float:
+        """Mean render + seal CPU seconds the workers logged for these notices (services/notices/issue.py)."""
+        wanted, seconds = {str(i) for i in notice_ids}, []
+        for line in (self.instance / "worker.log").read_text(errors="replace").splitlines():
+            match = _ISSUED_LOG.search(line)
+            if match and match.group(1) in wanted:
+                seconds.append(float(match.group(2)) / 1000)
+        return statistics.mean(seconds) if seconds else float("nan")
 
     def _job_seconds(self, notice_ids) -> float:
         """Median RQ execution time of these notices' jobs (tells queueing overhead from CPU contention)."""
@@ -334,6 +350,9 @@ class Bench:
         from services.redis_conn import get_redis
 
         get_redis().flushdb()  # worker registrations and finished jobs of this phase
+
+
+_ISSUED_LOG = re.compile(r"notice (\d+) issued: render \+ seal ([\d.]+) ms CPU")
 
 
 def _load() -> str:
