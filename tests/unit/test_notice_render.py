@@ -14,6 +14,7 @@ from models import Attachment, FormDefinition, FormVersion, Notice, NoticeState,
 from services.errors import InvalidDefinition
 from services.formdefs import checksum
 from services.notices import CODE_ALPHABET, normalise_code, request_notice
+from services.notices.context import verify_url
 from services.notices.files import notice_dir, notice_file_path
 from services.notices.issue import issue_notice_job, mark_notice_failed
 from services.notices.templates import check_template, get_template, publish_template
@@ -198,6 +199,22 @@ def test_pdf_is_pdf_a_3b_with_bundled_fonts_and_json_attachment(db, tmp_path):
     assert body["verification_code"] == notice.verification_code
     assert body["reference"] == notice.request.reference and body["kind"] == "rejection"
     assert body["decision"] == {"reasons": "Fehlende Unterlagen."}
+
+
+def test_qr_code_on_the_notice_decodes_to_its_verification_link(db, tmp_path):
+    import zxingcpp
+    from PIL import Image
+
+    notice, pdf = _issue(_request_with_form(), "approval", data={"text": "Erlaubt."})
+    path = tmp_path / "n.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(path), str(tmp_path / "page")], check=True)
+    decoded = [
+        result.text
+        for page in sorted(tmp_path.glob("page*.png"))
+        for result in zxingcpp.read_barcodes(Image.open(page))
+    ]
+    assert decoded == [verify_url(notice.verification_code)]
 
 
 def test_request_notice_numbers_revisions_and_records_job(db):
