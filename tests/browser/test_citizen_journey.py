@@ -148,3 +148,24 @@ def test_anonymous_start_and_form_page_without_axe_violations(page, citizen, db,
     assert "nur für diesen Besuch gespeichert" in page.content()
     assert page.get_by_role("button", name="Speichern und später fortsetzen").count() == 0
     assert_no_axe_violations(page)
+
+
+def test_anonymous_review_pages_without_axe_violations(page, citizen, db, assert_no_axe_violations):
+    """Both anonymous variants of "Angaben prüfen": login prompt; contact address and its error state."""
+    page.goto("/antrag/bewohnerparkausweis/starten")  # needs an account to submit
+    page.get_by_role("button", name="Ohne Anmeldung starten").click()
+    page.wait_for_url(re.compile(r"/antragsteller$"))
+    page.goto(page.url.rsplit("/", 1)[0] + "/pruefen")
+    assert page.get_by_role("heading", name="Zum Absenden anmelden").count() == 1
+    assert_no_axe_violations(page)
+
+    page.goto("/antrag/sondernutzungserlaubnis/starten")  # may be submitted without an account
+    page.get_by_role("button", name="Ohne Anmeldung starten").click()
+    page.wait_for_load_state()
+    page.goto(re.sub(r"/[^/]+$", "/pruefen", page.url))
+    assert page.get_by_label(re.compile("E-Mail")).count() >= 1
+    assert_no_axe_violations(page)
+    page.get_by_role("button", name="Antrag verbindlich absenden").click()
+    page.wait_for_load_state()
+    assert page.title().startswith("Fehler: ")
+    assert_no_axe_violations(page)
