@@ -2,8 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField
-from wtforms.validators import DataRequired
+from wtforms import BooleanField, StringField
+from wtforms.validators import DataRequired, Length
 
 from forms.auth import email_field
 
@@ -33,3 +33,20 @@ class AnonymousSubmitForm(FlaskForm):
         required_message=_l("Geben Sie eine E-Mail-Adresse an, an die wir Rückmeldungen schicken können."),
     )
     declaration = _declaration()
+
+
+class StatusLinkForm(FlaskForm):
+    """Ask for the personal status link of a request submitted without an account, again."""
+
+    reference = StringField(
+        _l("Aktenzeichen"),
+        description=_l("Steht in der Eingangsbestätigung, z. B. DU-2026-000123."),
+        validators=[
+            DataRequired(message=_l("Geben Sie das Aktenzeichen Ihres Antrags an.")),
+            Length(max=32, message=_l("Das Aktenzeichen ist zu lang.")),
+        ],
+        filters=[lambda value: value.strip().upper() if isinstance(value, str) else value],
+    )
+    email = email_field(
+        label=_l("E-Mail-Adresse, die Sie beim Absenden angegeben haben"), strict=False
+    )

@@ -8,6 +8,7 @@ the token itself reaches the applicant on the confirmation page and in the e-mai
 import re
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from extensions import db
 from forms.dynamic import visible_pages
@@ -22,6 +23,7 @@ from services.tokens import request_access_token, token_digest
 # Deliberately simple: one @, a dot in the domain, no spaces (the form validates it more strictly).
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 ACCESS_MAIL = "request_access_link"
+ACCESS_MAIL_AGAIN = "request_access_link_again"
 
 
 def submit_anonymously(draft, contact_email: str, locale: str = "de"):
@@ -53,3 +55,27 @@ def contact_email_from_answers(draft) -> str:
             if field.type == "email" and isinstance(value, str) and value.strip():
                 return value.strip()
     return ""
+
+
+def resend_access_link(reference: str, contact_email: str) -> bool:
+    """Queue the personal status link again for an anonymous request with this reference and address.
+
+    True when a mail was queued. Callers must not tell the visitor which way it went (else the form
+    would reveal which references exist and who filed them).
+    """
+    reference = (reference or "").strip().upper()
+    email = normalise_email(contact_email or "")
+    if not reference or not email:
+        return False
+    req = db.session.scalar(
+        select(ServiceRequest).where(
+            ServiceRequest.reference == reference,
+            ServiceRequest.applicant_id.is_(None),
+            ServiceRequest.access_token_hash.is_not(None),
+        )
+    )
+    if req is None or normalise_email(req.contact_email or "") != email:
+        return False
+    queue_mail(None, ACCESS_MAIL_AGAIN, request=req)
+    db.session.flush()
+    return True

@@ -11,7 +11,7 @@ from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from extensions import db, limiter
-from forms.citizen import ActionForm, AnonymousSubmitForm, SubmitForm
+from forms.citizen import ActionForm, AnonymousSubmitForm, StatusLinkForm, SubmitForm
 from forms.dynamic import (
     PageInvalid,
     accept_of,
@@ -200,6 +200,24 @@ def request_access(request_id, token):
         abort(404)
     remember_status_token(req.public_id, token)
     return redirect(url_for(".request_detail", request_id=req.public_id), 303)  # the token leaves the URL
+
+
+@bp.route("/antraege/statuslink", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["STATUS_LINK_RESEND_RATE_LIMIT"], methods=["POST"])
+def status_link_resend():
+    """Lost the e-mail with the personal status link? Reference + contact address send it again."""
+    form = StatusLinkForm()
+    if form.validate_on_submit():
+        with transaction():
+            anonymous.resend_access_link(form.reference.data, form.email.data)
+        # the same answer whether or not they matched: the form must not reveal requests or addresses
+        return redirect(url_for(".status_link_sent"), 303)
+    return render_template("citizen/status_link_resend.html", form=form), (400 if form.errors else 200)
+
+
+@bp.get("/antraege/statuslink/gesendet")
+def status_link_sent():
+    return render_template("citizen/status_link_sent.html")
 
 
 @bp.route("/meine-antraege")

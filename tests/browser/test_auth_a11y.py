@@ -14,6 +14,8 @@ ANONYMOUS = [
     "/passwort-neu/kaputt",
     "/bestaetigen/kaputt",
     "/anmelden?lang=en",
+    "/antraege/statuslink",
+    "/antraege/statuslink/gesendet",
 ]
 
 
@@ -36,7 +38,9 @@ def test_auth_page_has_no_axe_violations(page, assert_no_axe_violations, path):
     assert_no_axe_violations(page)
 
 
-@pytest.mark.parametrize("path", ["/anmelden", "/registrieren", "/passwort-vergessen"])
+@pytest.mark.parametrize(
+    "path", ["/anmelden", "/registrieren", "/passwort-vergessen", "/antraege/statuslink"]
+)
 def test_auth_form_errors_have_no_axe_violations(page, assert_no_axe_violations, path):
     page.goto(path)
     page.locator("main button[type=submit]").first.click()

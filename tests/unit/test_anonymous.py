@@ -13,9 +13,15 @@ from sqlalchemy import select
 from models import Draft, FormDefinition, InboxItem, OutboxJob, ServiceRequest
 from models.base import utcnow
 from services import access, drafts
-from services.anonymous import ACCESS_MAIL, contact_email_from_answers, submit_anonymously
+from services.anonymous import (
+    ACCESS_MAIL,
+    ACCESS_MAIL_AGAIN,
+    contact_email_from_answers,
+    resend_access_link,
+    submit_anonymously,
+)
 from services.errors import PermissionDenied, ValidationFailed
-from services.formdefs import publish_form
+from services.formdefs import latest_version, publish_form
 from services.mail import deliver_outbox_mail, render_mail, request_contact
 from services.messages import withdraw_transition
 from services.notices.context import build_context
@@ -197,3 +203,40 @@ def test_requests_of_an_account_have_no_status_token(db, service):
     assert access.status_token(req) is None
     assert access.holder_for(req, request_access_token(req.public_id)) is None
     assert db.session.scalar(select(Draft.user_id)) == user.id
+
+
+def test_resend_access_link_only_for_matching_reference_and_contact_address(app, db, service, tmp_path,
+                                                                          monkeypatch):
+    req = _anonymous_request(service)
+
+    def queued():
+        query = select(OutboxJob).where(OutboxJob.payload["template"].as_string() == ACCESS_MAIL_AGAIN)
+        return db.session.scalars(query).all()
+
+    assert resend_access_link(req.reference, "andere@example.org") is False
+    assert resend_access_link("DU-2026-999999", "erika@example.org") is False
+    assert resend_access_link("", "") is False
+    assert queued() == []
+    assert resend_access_link(f" {req.reference.lower()} ", "Erika@Example.org ") is True
+    (job,) = queued()
+    assert job.payload["user_id"] is None and job.payload["request_id"] == req.id
+
+    monkeypatch.setitem(app.config, "MAIL_DIR", str(tmp_path))
+    db.session.commit()
+    deliver_outbox_mail(job.payload)
+    (path,) = tmp_path.glob("*.eml")
+    mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    text = mail.get_body(("plain",)).get_content()
+    assert mail["To"] == "erika@example.org" and "erneut angefordert" in text
+    assert f"/antraege/{req.public_id}/zugang/{request_access_token(req.public_id)}" in text
+
+
+def test_resend_access_link_never_for_requests_of_an_account(db, service):
+    user = CitizenFactory(email="konto@example.org")
+    req = ServiceRequest(reference="DU-2026-000777", service_id=service.id,
+                         form_version_id=latest_version(service).id, applicant_id=user.id,
+                         contact_email="konto@example.org", access_token_hash="0" * 64, answers={},
+                         state="eingegangen", department_id=service.department_id)
+    db.session.add(req)
+    db.session.flush()
+    assert resend_access_link("DU-2026-000777", "konto@example.org") is False

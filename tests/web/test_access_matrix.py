@@ -97,6 +97,8 @@ MATRIX = {
     "citizen.notice_download": ("GET", "/antraege/{req}/dokumente/{notice}", OWN_REQUEST),
     # A request of an account has no status link, and a wrong token opens nothing: 404 for everyone.
     "citizen.request_access": ("GET", "/antraege/{req}/zugang/" + "A" * 43, _rule(rest=404)),
+    "citizen.status_link_resend": ("GET", "/antraege/statuslink", PUBLIC),
+    "citizen.status_link_sent": ("GET", "/antraege/statuslink/gesendet", PUBLIC),
     "citizen_requests.question_answer": ("GET", "/antraege/{req}/rueckfrage/{question}", OWN_REQUEST),
     "citizen_requests.request_withdraw": ("GET", "/antraege/{req}/zurueckziehen", OWN_REQUEST),
     "clerk.queue": ("GET", "/sachbearbeitung/", CLERK_AREA),

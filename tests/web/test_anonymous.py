@@ -265,3 +265,43 @@ def test_status_link_holder_answers_question_withdraws_and_gets_mail(app, client
     assert db.session.scalar(select(ServiceRequest.closed_at)) is not None
     templates = {job.payload.get("template") for job in db.session.scalars(select(OutboxJob))}
     assert "request_withdrawn" in templates
+
+
+def test_lost_status_link_is_sent_again_without_revealing_whether_a_request_matched(
+    app, client, db, seeded
+):
+    draft_id = _submit_anonymously(client, db)
+    client.post(f"/antrag/{draft_id}/absenden", data={"declaration": "y", "email": "kontakt@example.org"})
+    req = db.session.scalar(select(ServiceRequest))
+    stranger = _fresh_client(app)
+
+    def resent():
+        query = select(OutboxJob).where(
+            OutboxJob.payload["template"].as_string() == "request_access_link_again"
+        )
+        return db.session.scalars(query).all()
+
+    form = stranger.get("/antraege/statuslink").get_data(as_text=True)
+    assert "Aktenzeichen" in form and "E-Mail-Adresse, die Sie beim Absenden angegeben haben" in form
+    assert "/antraege/statuslink" in stranger.get("/anmelden").get_data(as_text=True)
+    empty = stranger.post("/antraege/statuslink", data={"reference": "", "email": ""})
+    assert empty.status_code == 400 and "Fehler: " in empty.get_data(as_text=True)
+
+    wrong = stranger.post("/antraege/statuslink", data={"reference": req.reference, "email": "x@example.org"})
+    right = stranger.post(
+        "/antraege/statuslink", data={"reference": req.reference, "email": "kontakt@example.org"}
+    )
+    assert wrong.status_code == right.status_code == 303
+    assert wrong.headers["Location"] == right.headers["Location"] == "/antraege/statuslink/gesendet"
+    (job,) = resent()
+    assert job.payload["request_id"] == req.id and job.payload["user_id"] is None
+    sent = stranger.get("/antraege/statuslink/gesendet").get_data(as_text=True)
+    assert "Wenn Aktenzeichen und E-Mail-Adresse" in sent and req.reference not in sent
+
+
+def test_status_link_requests_are_rate_limited(app, client, db, seeded, monkeypatch):
+    monkeypatch.setitem(app.config, "STATUS_LINK_RESEND_RATE_LIMIT", "2 per hour")
+    limiter.reset()
+    data = {"reference": "DU-2026-000001", "email": "a@example.org"}
+    assert [client.post("/antraege/statuslink", data=data).status_code for _ in range(3)] == [303, 303, 429]
+    assert client.get("/antraege/statuslink").status_code == 200  # only sending is limited
