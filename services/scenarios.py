@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from extensions import db
 from forms.dynamic import compute_values, prune_hidden, visible_pages
-from models import FormScenario
+from models import FormDefinition, FormScenario
+from services import config_log
 from services.errors import ValidationFailed
 from services.formdefs import load_spec, validate_definition
 from services.json_text import parse_json_text
@@ -129,15 +130,27 @@ def parse_answers(text: str) -> dict:
     return answers
 
 
-def save_scenario(definition, name: str, answers: dict, expected: dict) -> FormScenario:
+def save_scenario(
+    definition, name: str, answers: dict, expected: dict, actor=None, summary: str | None = None
+) -> FormScenario:
+    """Store a scenario and record the change in the department's configuration log."""
     scenario = FormScenario(
         definition_id=definition.id, name=name.strip(), answers=answers, expected=expected
     )
     db.session.add(scenario)
     db.session.flush()
+    summary = summary or _("Szenario „%(name)s“ angelegt", name=scenario.name)
+    _log_change(definition, actor, "create", summary)
     return scenario
 
 
-def delete_scenario(scenario: FormScenario) -> None:
+def delete_scenario(scenario: FormScenario, actor=None) -> None:
+    definition, name = db.session.get(FormDefinition, scenario.definition_id), scenario.name
     db.session.delete(scenario)
     db.session.flush()
+    _log_change(definition, actor, "delete", _("Szenario „%(name)s“ gelöscht", name=name))
+
+
+def _log_change(definition, actor, action: str, summary: str) -> None:
+    service = definition.service
+    config_log.record_change(service.department, actor, "scenario", service.slug, action, summary)

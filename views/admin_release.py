@@ -29,7 +29,7 @@ from forms.dynamic import (
     visible_pages,
 )
 from models import Department, FormScenario
-from services import admin_services, config_log, designer, form_versions, scenarios, uploads
+from services import admin_services, designer, form_versions, scenarios, uploads
 from services.errors import InvalidDefinition, ValidationFailed
 from services.formdefs import load_spec
 from services.tx import transaction
@@ -173,15 +173,8 @@ def preview_review(service_id):
     if request.method == "POST" and form.validate():
         expected = {"pages": outcome.pages, "fee_cents": outcome.fee_cents, "department": outcome.department}
         with transaction():
-            scenarios.save_scenario(definition, form.name.data, answers, expected)
-            config_log.record_change(
-                service.department,
-                actor(),
-                "scenario",
-                service.slug,
-                "create",
-                _("Szenario „%(name)s“ aus der Vorschau gespeichert", name=form.name.data),
-            )
+            summary = _("Szenario „%(name)s“ aus der Vorschau gespeichert", name=form.name.data)
+            scenarios.save_scenario(definition, form.name.data, answers, expected, actor(), summary)
         flash(_("Das Szenario „%(name)s“ ist gespeichert.", name=form.name.data), "success")
         return redirect(url_for(".scenarios", service_id=service.id), 303)
     department = db.session.query(Department).filter_by(slug=outcome.department).one()
@@ -350,15 +343,7 @@ def scenarios_view(service_id):
             apply_error(form, exc, "answers")
         else:
             with transaction():
-                scenarios.save_scenario(definition, form.name.data, answers, expected)
-                config_log.record_change(
-                    service.department,
-                    actor(),
-                    "scenario",
-                    service.slug,
-                    "create",
-                    _("Szenario „%(name)s“ angelegt", name=form.name.data),
-                )
+                scenarios.save_scenario(definition, form.name.data, answers, expected, actor())
             flash(_("Das Szenario ist gespeichert."), "success")
             return redirect(url_for(".scenarios", service_id=service.id), 303)
     return render_template(
@@ -379,16 +364,7 @@ def scenario_delete(service_id, scenario_id):
     if scenario is None or scenario.definition_id != definition.id:
         abort(404)
     if ActionForm().validate_on_submit():
-        name = scenario.name
         with transaction():
-            scenarios.delete_scenario(scenario)
-            config_log.record_change(
-                service.department,
-                actor(),
-                "scenario",
-                service.slug,
-                "delete",
-                _("Szenario „%(name)s“ gelöscht", name=name),
-            )
+            scenarios.delete_scenario(scenario, actor())
         flash(_("Das Szenario ist gelöscht."), "success")
     return redirect(url_for(".scenarios", service_id=service.id), 303)
