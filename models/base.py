@@ -19,6 +19,15 @@ class JSONType(TypeDecorator):
         return dialect.type_descriptor(JSON())
 
 
+def upsert_insert(dialect_name: str, table):
+    """An INSERT of `table` with ON CONFLICT support for the dialect (PostgreSQL or SQLite)."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
 def utcnow() -> datetime:
     """Current time, timezone-aware UTC (the only clock the models use)."""
     return datetime.now(UTC)

@@ -20,6 +20,7 @@ from models import (
     WorkflowDefinition,
     WorkflowVersion,
 )
+from models.base import upsert_insert
 
 WATCHED = (Department, RoutingRule, Service, ServiceWorkflow, WorkflowDefinition, WorkflowVersion)
 ROW_ID = 1
@@ -58,16 +59,7 @@ def renew(connection) -> str:
     token = secrets.token_hex(16)
     table = ConfigGeneration.__table__
     result = connection.execute(update(table).where(table.c.id == ROW_ID).values(token=token))
-    if result.rowcount == 0:
-        connection.execute(_insert_or_update(connection, table, token))
+    if result.rowcount == 0:  # the first change ever; ON CONFLICT: two first changes at once both succeed
+        stmt = upsert_insert(connection.dialect.name, table).values(id=ROW_ID, token=token)
+        connection.execute(stmt.on_conflict_do_update(index_elements=[table.c.id], set_={"token": token}))
     return token
-
-
-def _insert_or_update(connection, table, token):
-    """INSERT … ON CONFLICT DO UPDATE: two first changes at once both succeed."""
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).values(id=ROW_ID, token=token)
-    return stmt.on_conflict_do_update(index_elements=[table.c.id], set_={"token": token})

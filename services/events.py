@@ -47,27 +47,15 @@ def append_event(request, kind: str, actor=None, data=None, visible_to_citizen=F
         db.session.flush()  # the request needs its id: it is new in this transaction
         _new_requests().add(request)
     seq, prev_hash = _chain_head(request)
-    data = json.loads(json.dumps(data or {}, default=str))  # exactly what the JSON column will return
-    created_at = utcnow()
-    actor_id = actor.id if actor is not None else None
-    digest = event_digest(prev_hash, request.id, seq + 1, kind, actor_id, created_at, data)
+    created_at, actor_id = utcnow(), (actor.id if actor is not None else None)
+    row = _event_row(request.id, seq + 1, prev_hash, kind, actor_id, created_at, data, visible_to_citizen)
     if request in _new_requests() or db.session.is_modified(request):
-        request.last_event_seq, request.last_event_hash = seq + 1, digest
-    elif not _move_head(request, seq, seq + 1, digest):
+        request.last_event_seq, request.last_event_hash = row["seq"], row["hash"]
+    elif not _move_head(request, seq, seq + 1, row["hash"]):
         seq, prev_hash = _chain_head(request, reload=True)  # another transaction appended meanwhile
-        digest = event_digest(prev_hash, request.id, seq + 1, kind, actor_id, created_at, data)
-        _move_head(request, seq, seq + 1, digest)
-    event = RequestEvent(
-        request_id=request.id,
-        seq=seq + 1,
-        kind=kind,
-        actor_id=actor_id,
-        created_at=created_at,
-        data=data,
-        visible_to_citizen=visible_to_citizen,
-        prev_hash=prev_hash,
-        hash=digest,
-    )
+        row = _event_row(request.id, seq + 1, prev_hash, kind, actor_id, created_at, data, visible_to_citizen)
+        _move_head(request, seq, seq + 1, row["hash"])
+    event = RequestEvent(**row)
     db.session.add(event)
     if request not in _new_requests():
         db.session.flush()
@@ -83,17 +71,19 @@ def first_event_rows(request_id: int, events: list[tuple], created_at) -> list[d
     """
     rows, prev_hash = [], GENESIS
     for seq, (kind, actor_id, data, visible) in enumerate(events, start=1):
-        data = json.loads(json.dumps(data or {}, default=str))
-        digest = event_digest(prev_hash, request_id, seq, kind, actor_id, created_at, data)
-        rows.append(
-            {
-                "request_id": request_id, "seq": seq, "kind": kind, "actor_id": actor_id,
-                "created_at": created_at, "data": data, "visible_to_citizen": visible,
-                "prev_hash": prev_hash, "hash": digest,
-            }
-        )
-        prev_hash = digest
+        rows.append(_event_row(request_id, seq, prev_hash, kind, actor_id, created_at, data, visible))
+        prev_hash = rows[-1]["hash"]
     return rows
+
+
+def _event_row(request_id, seq, prev_hash, kind, actor_id, created_at, data, visible) -> dict:
+    """One event's column values, its data exactly as the JSON column returns it, and its digest."""
+    data = json.loads(json.dumps(data or {}, default=str))
+    return {
+        "request_id": request_id, "seq": seq, "kind": kind, "actor_id": actor_id, "created_at": created_at,
+        "data": data, "visible_to_citizen": visible, "prev_hash": prev_hash,
+        "hash": event_digest(prev_hash, request_id, seq, kind, actor_id, created_at, data),
+    }
 
 
 def _new_requests() -> weakref.WeakSet:

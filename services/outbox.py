@@ -17,10 +17,9 @@ def record_job(kind: str, payload: dict | None = None, request=None) -> OutboxJo
 
     `payload` holds ids only: never personal data (it ends up in Redis).
     """
-    outbox_dispatch.install()
     job = OutboxJob(kind=kind, payload=payload or {}, request_id=request.id if request is not None else None)
     db.session.add(job)  # written by the caller's next flush (at the latest the commit's)
-    db.session.info.setdefault(outbox_dispatch.INFO_KEY, []).append(job)
+    outbox_dispatch.note_for_dispatch(db.session, job)
     return job
 
 
@@ -31,8 +30,7 @@ def insert_job(kind: str, payload: dict, request_id: int | None = None) -> int:
     """record_job for write paths without ORM objects (the submit): one INSERT now, the id noted alike."""
     row = {"kind": kind, "payload": payload, "request_id": request_id}
     job_id = db.session.connection().execute(_INSERT_JOB, row).scalar_one()
-    outbox_dispatch.install()
-    db.session.info.setdefault(outbox_dispatch.INFO_KEY, []).append(job_id)
+    outbox_dispatch.note_for_dispatch(db.session, job_id)
     return job_id
 
 
@@ -42,8 +40,7 @@ def retry_job(job: OutboxJob) -> OutboxJob:
         raise ValidationFailed(_("Der Auftrag ist bereits erledigt."))
     job.state, job.attempts, job.available_at, job.finished_at = OutboxState.PENDING, 0, utcnow(), None
     db.session.flush()
-    outbox_dispatch.install()
-    db.session.info.setdefault(outbox_dispatch.INFO_KEY, []).append(job.id)
+    outbox_dispatch.note_for_dispatch(db.session, job.id)
     return job
 
 

@@ -36,6 +36,12 @@ def install() -> None:
     _installed = True
 
 
+def note_for_dispatch(session, row_or_id) -> None:
+    """Hand this outbox row (an OutboxJob being added, or the id of a written row) to RQ after commit."""
+    install()
+    session.info.setdefault(INFO_KEY, []).append(row_or_id)
+
+
 def _after_rollback(session) -> None:
     session.info.pop(INFO_KEY, None)
 

@@ -5,7 +5,7 @@ from sqlalchemy import bindparam, update
 
 from extensions import db
 from models import ReferenceCounter
-from models.base import utcnow
+from models.base import upsert_insert, utcnow
 
 
 def format_reference(prefix: str, year: int, value: int) -> str:
@@ -45,13 +45,5 @@ def _increment(prefix: str, year: int) -> int | None:
 
 def _create_counter(prefix: str, year: int) -> None:
     """Insert the year's counter row; a concurrent insert of the same row is harmless."""
-    table = ReferenceCounter.__table__
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-
-        stmt = insert(table).values(prefix=prefix, year=year, last_value=0).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-
-        stmt = insert(table).values(prefix=prefix, year=year, last_value=0).on_conflict_do_nothing()
-    db.session.execute(stmt)
+    stmt = upsert_insert(db.session.get_bind().dialect.name, ReferenceCounter.__table__)
+    db.session.execute(stmt.values(prefix=prefix, year=year, last_value=0).on_conflict_do_nothing())

@@ -8,7 +8,6 @@ rules from a per-process cache (services.workflow.start_plan). It records exactl
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, exists, insert, select, update
@@ -36,6 +35,7 @@ from services.formdefs import load_spec_for
 from services.notices import insert_first_notice
 from services.references import next_reference
 from services.uploads import drop_unreferenced
+from services.workflow.deadlines import due_at_for
 from services.workflow.start_plan import start_plan
 
 
@@ -97,7 +97,7 @@ def submit_draft(draft, actor, locale: str = "de", contact_email: str | None = N
             "state": plan.initial_state,
             "department_id": department_id,
             "submitted_at": now,
-            "due_at": now + timedelta(days=locked.processing_days),
+            "due_at": due_at_for(now, locked.processing_days),
             "clock_paused_at": now if plan.initial_kind == "waiting_for_citizen" else None,
             "row_version": 1,
             "last_event_seq": 0,

@@ -9,8 +9,11 @@ DUE_SOON = timedelta(days=2)
 
 def compute_due_at(req):
     """Submission time plus the service's processing time in calendar days."""
-    start = req.submitted_at or utcnow()
-    return start + timedelta(days=req.service.processing_days)
+    return due_at_for(req.submitted_at or utcnow(), req.service.processing_days)
+
+
+def due_at_for(submitted_at, processing_days: int):
+    return submitted_at + timedelta(days=processing_days)
 
 
 def pause_clock(req, now=None) -> None:

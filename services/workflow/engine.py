@@ -14,6 +14,7 @@ from services.workflow import deadlines
 from services.workflow.definitions import Transition, load_spec, workflow_for_service
 from services.workflow.effects import run_effects
 from services.workflow.routing import test_routing
+from services.workflow.start_plan import routed_event_data
 
 CONFIRM = "freigabe_bestaetigen"
 RETURN = "freigabe_zurueckgeben"
@@ -62,13 +63,7 @@ def prepare_start(req) -> dict:
     req.due_at = deadlines.compute_due_at(req)
     if spec.kind(spec.initial) == "waiting_for_citizen":
         deadlines.pause_clock(req)
-    return {
-        "department": routing.department.id,
-        "rule": routing.rule.id if routing.rule else None,
-        "rule_label": routing.rule.label if routing.rule else "",
-        "workflow_version": version.id,
-        "state": spec.initial,
-    }
+    return routed_event_data(routing.department.id, routing.rule, version.id, spec.initial)
 
 
 def open_proposal(req) -> ApprovalProposal | None:

@@ -39,14 +39,18 @@ class StartPlan:
         return default_department_id, None
 
     def routed_event_data(self, department_id: int, rule: PlannedRule | None) -> dict:
-        """The 'routed' event's data, exactly as engine.prepare_start records it."""
-        return {
-            "department": department_id,
-            "rule": rule.id if rule else None,
-            "rule_label": rule.label if rule else "",
-            "workflow_version": self.workflow_version_id,
-            "state": self.initial_state,
-        }
+        return routed_event_data(department_id, rule, self.workflow_version_id, self.initial_state)
+
+
+def routed_event_data(department_id: int, rule, workflow_version_id: int, state: str) -> dict:
+    """The data of a request's 'routed' event (`rule`: a RoutingRule or PlannedRule, None = default)."""
+    return {
+        "department": department_id,
+        "rule": rule.id if rule else None,
+        "rule_label": rule.label if rule else "",
+        "workflow_version": workflow_version_id,
+        "state": state,
+    }
 
 
 _plans: dict[int, tuple[str, StartPlan]] = {}  # service id → (config token, plan)
