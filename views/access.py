@@ -7,9 +7,10 @@ from extensions import db
 from services import access, tokens
 
 
-def get_or_404(model, ident):
+def get_or_404(model, ident, **belongs_to):
+    """The row, else 404; also 404 unless each `attribute=value` of `belongs_to` holds (parent ids)."""
     obj = db.session.get(model, ident)
-    if obj is None:
+    if obj is None or any(getattr(obj, name) != value for name, value in belongs_to.items()):
         abort(404)
     return obj
 

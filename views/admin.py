@@ -19,7 +19,7 @@ from services import access, accounts, admin_services, config_log
 from services.catalog import FALLBACK_TOPIC, TOPICS
 from services.errors import PermissionDenied, ValidationFailed
 from services.tx import transaction
-from views.access import load_department_for_admin
+from views.access import get_or_404, load_department_for_admin
 
 bp = Blueprint("admin", __name__, url_prefix="/verwaltung")
 
@@ -172,10 +172,7 @@ def staff_add(department_id):
 
 
 def _membership(department, membership_id):
-    membership = db.session.get(Membership, membership_id)
-    if membership is None or membership.department_id != department.id:
-        abort(404)
-    return membership
+    return get_or_404(Membership, membership_id, department_id=department.id)
 
 
 @bp.post("/aemter/<int:department_id>/mitarbeitende/<int:membership_id>/rolle")

@@ -28,6 +28,7 @@ from services.notices.templates import get_template, sample_context
 from services.tx import transaction
 from services.workflow import test_routing, validate_workflow
 from services.workflow.routing import routing_rules
+from views.access import get_or_404
 from views.admin import actor, apply_error, load_service_for_admin, locale, require_admin
 
 bp = Blueprint("admin_config", __name__, url_prefix="/verwaltung/leistungen/<int:service_id>")
@@ -145,10 +146,7 @@ def _rows(builder):
 
 
 def _load_rule(service, rule_id):
-    rule = db.session.get(RoutingRule, rule_id)
-    if rule is None or rule.service_id != service.id:
-        abort(404)
-    return rule
+    return get_or_404(RoutingRule, rule_id, service_id=service.id)
 
 
 @bp.post("/zustaendigkeit/regeln/<int:rule_id>/aktion")
@@ -212,10 +210,7 @@ def workflow(service_id):
 
 
 def _load_workflow(service, workflow_id):
-    definition = db.session.get(WorkflowDefinition, workflow_id)
-    if definition is None or definition.department_id != service.department_id:
-        abort(404)
-    return definition
+    return get_or_404(WorkflowDefinition, workflow_id, department_id=service.department_id)
 
 
 @bp.route("/ablauf/<int:workflow_id>", methods=["GET", "POST"])

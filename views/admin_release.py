@@ -33,6 +33,7 @@ from services import admin_services, designer, form_versions, scenarios, uploads
 from services.errors import InvalidDefinition, ValidationFailed
 from services.formdefs import load_spec
 from services.tx import transaction
+from views.access import get_or_404
 from views.admin import actor, apply_error, load_service_for_admin, locale, require_admin
 
 bp = Blueprint("admin_release", __name__, url_prefix="/verwaltung/leistungen/<int:service_id>/formular")
@@ -360,9 +361,7 @@ def scenarios_view(service_id):
 @bp.post("/szenarien/<int:scenario_id>/loeschen")
 def scenario_delete(service_id, scenario_id):
     service, definition = _load(service_id)
-    scenario = db.session.get(FormScenario, scenario_id)
-    if scenario is None or scenario.definition_id != definition.id:
-        abort(404)
+    scenario = get_or_404(FormScenario, scenario_id, definition_id=definition.id)
     if ActionForm().validate_on_submit():
         with transaction():
             scenarios.delete_scenario(scenario, actor())
