@@ -32,10 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     import models  # noqa: F401  (registers every table on the metadata)
-    from services import config_generation
+    from services import config_generation  # noqa: F401  (its listener renews the configuration token)
 
     db.init_app(app)
-    config_generation.install()  # configuration changes renew the token the submit caches check
     migrate.init_app(
         app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True, compare_type=True
     )

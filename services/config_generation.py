@@ -10,6 +10,7 @@ the same transaction: other transactions see the new configuration and the new t
 import secrets
 
 from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from models import (
     ConfigGeneration,
@@ -24,7 +25,6 @@ from models.base import upsert_insert
 
 WATCHED = (Department, RoutingRule, Service, ServiceWorkflow, WorkflowDefinition, WorkflowVersion)
 ROW_ID = 1
-_installed = False
 
 
 def token_column():
@@ -37,17 +37,7 @@ def token_column():
     )
 
 
-def install() -> None:
-    """Listen on every Flask-SQLAlchemy session (idempotent; called by the app factory)."""
-    global _installed
-    if _installed:
-        return
-    from flask_sqlalchemy.session import Session
-
-    event.listen(Session, "after_flush", _after_flush)
-    _installed = True
-
-
+@event.listens_for(Session, "after_flush")  # registered on import (the app factory imports this module)
 def _after_flush(session, _context) -> None:
     changed = (session.new, session.dirty, session.deleted)
     if any(isinstance(obj, WATCHED) for objects in changed for obj in objects):

@@ -5,6 +5,7 @@ import json
 import weakref
 
 from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
@@ -88,25 +89,16 @@ def _event_row(request_id, seq, prev_hash, kind, actor_id, created_at, data, vis
 
 def _new_requests() -> weakref.WeakSet:
     """Requests inserted by append_event in the session's current transaction (their row_version is moot)."""
-    if not _listening:
-        _listen()
     return db.session.info.setdefault(_NEW_KEY, weakref.WeakSet())
 
 
 _NEW_KEY = "events_new_requests"
-_listening = False
 
 
-def _listen() -> None:
-    global _listening
-    from flask_sqlalchemy.session import Session
-
-    def forget(session, *_args):
-        session.info.pop(_NEW_KEY, None)
-
-    event.listen(Session, "after_commit", forget)
-    event.listen(Session, "after_rollback", forget)
-    _listening = True
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_new_requests(session, *_args) -> None:
+    session.info.pop(_NEW_KEY, None)
 
 
 def _chain_head(request, reload: bool = False) -> tuple[int, str]:

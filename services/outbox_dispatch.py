@@ -17,35 +17,24 @@ import subprocess
 import redis
 from flask import current_app, has_app_context
 from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
 INFO_KEY = "outbox_new"
-_installed = False
-
-
-def install() -> None:
-    """Listen on every Flask-SQLAlchemy session (idempotent; called from the app factory hook)."""
-    global _installed
-    if _installed:
-        return
-    from flask_sqlalchemy.session import Session
-
-    event.listen(Session, "after_commit", _after_commit)
-    event.listen(Session, "after_rollback", _after_rollback)
-    _installed = True
 
 
 def note_for_dispatch(session, row_or_id) -> None:
     """Hand this outbox row (an OutboxJob being added, or the id of a written row) to RQ after commit."""
-    install()
     session.info.setdefault(INFO_KEY, []).append(row_or_id)
 
 
+@event.listens_for(Session, "after_rollback")
 def _after_rollback(session) -> None:
     session.info.pop(INFO_KEY, None)
 
 
+@event.listens_for(Session, "after_commit")
 def _after_commit(session) -> None:
     noted = session.info.pop(INFO_KEY, None)
     if noted and has_app_context():

@@ -15,6 +15,7 @@ from datetime import timedelta
 from flask import current_app
 from rq import get_current_job
 from sqlalchemy import event, inspect, update
+from sqlalchemy.orm import Session
 
 from extensions import db
 from models import OutboxJob, OutboxState
@@ -99,7 +100,6 @@ class FollowUps:
         self.session, self.pending, self.committed = session, [], []
 
     def __enter__(self):
-        _install()
         self.session.info[FOLLOW_UPS_KEY] = self
         return self
 
@@ -123,31 +123,21 @@ class FollowUps:
 
 
 FOLLOW_UPS_KEY = "outbox_follow_ups"
-_installed = False
 
 
-def _install() -> None:
-    global _installed
-    if _installed:
-        return
-    from flask_sqlalchemy.session import Session
-
-    event.listen(Session, "before_flush", _before_flush)
-    event.listen(Session, "after_commit", _after_commit)
-    event.listen(Session, "after_rollback", _after_rollback)
-    _installed = True
-
-
+@event.listens_for(Session, "before_flush")
 def _before_flush(session, _flush_context, _instances) -> None:
     if (follow_ups := session.info.get(FOLLOW_UPS_KEY)) is not None:
         follow_ups.lease_new_rows(session)
 
 
+@event.listens_for(Session, "after_commit")
 def _after_commit(session) -> None:
     if (follow_ups := session.info.get(FOLLOW_UPS_KEY)) is not None:
         follow_ups.confirm()
 
 
+@event.listens_for(Session, "after_rollback")
 def _after_rollback(session) -> None:
     if (follow_ups := session.info.get(FOLLOW_UPS_KEY)) is not None:
         follow_ups.pending = []
