@@ -183,7 +183,7 @@ def lock_draft(public_id: str) -> Draft | None:
     For the submit view: loading and locking in one query means submit_draft need not re-read it.
     The caller checks ownership; the lock ends with the transaction.
     """
-    row = db.session.execute(_lock_query(Draft.public_id == public_id)).one_or_none()
+    row = db.session.execute(_LOCK_BY_PUBLIC_ID, {"public_id": public_id}).one_or_none()
     if row is None:
         return None
     draft = row[0]
@@ -207,13 +207,14 @@ def _lock_draft(draft) -> _Locked:
         return locked[2]
     if draft.id is None:
         db.session.flush()  # a draft added but not yet written
-    row = db.session.execute(_lock_query(Draft.id == draft.id)).one()  # fetched: then the re-read applies
+    row = db.session.execute(_LOCK_BY_ID, {"draft_id": draft.id}).one()  # fetched: then the re-read applies
     return _Locked(*row[1:])
 
 
 def _lock_query(where):
     # One ORM entity and plain columns: loading the service, form version and definition as
     # objects cost more than the rest of the query (they load lazily where a rare path needs them).
+    # Built once per key (below): building and cache-keying the statement per call cost ~0.2 ms.
     return (
         select(
             Draft,
@@ -232,6 +233,10 @@ def _lock_query(where):
         .with_for_update(of=Draft)
         .execution_options(populate_existing=True)
     )
+
+
+_LOCK_BY_PUBLIC_ID = _lock_query(Draft.public_id == bindparam("public_id"))
+_LOCK_BY_ID = _lock_query(Draft.id == bindparam("draft_id"))
 
 
 def _checked_answers(draft, locked: _Locked) -> tuple[dict, dict]:
