@@ -22,7 +22,6 @@ Database: PostgreSQL database `amtsweg_bench_notices` (recreated) on BENCH_PG_UR
 """
 
 import argparse
-import gc
 import os
 import re
 import shutil
@@ -56,6 +55,10 @@ def main() -> None:
     finally:
         bench.close()
         shutil.rmtree(instance, ignore_errors=True)
+
+
+def _busy(times) -> float:
+    return times.user + times.nice + times.system + times.irq + times.softirq
 
 
 def _database_url(instance: Path) -> str:
@@ -145,13 +148,13 @@ class Bench:
         from extensions import db
         from services.notices import request_notice
         from services.notices.issue import build_notice_pdf
+        from workers.worker import freeze_heap
 
         self.app.config["OUTBOX_DISPATCH"] = False  # only measuring rendering here
         notices = [request_notice(req, "approval") for req in self._requests(n + 1)]
         db.session.flush()
         build_notice_pdf(notices[0])  # the first one pays lazy set-up; the floor is the steady state
-        gc.collect()
-        gc.freeze()  # as the worker does after its warm-up (workers/worker.py)
+        freeze_heap()  # as the worker does after its warm-up (frozen heap, young-generation threshold)
         times = []
         started, cpu_started = time.perf_counter(), time.process_time()
         for notice in notices[1:]:
@@ -172,6 +175,7 @@ class Bench:
         self._start_workers(workers)
         rss_start = self._worker_rss()
         cpu_start = self._worker_cpu()
+        machine_start, others_start = psutil.cpu_times(), self._other_cpu()
         notices = [request_notice(req, "approval") for req in reqs]
         ids = [x.id for x in notices]
         request_ids = [r.id for r in reqs]
@@ -182,6 +186,10 @@ class Bench:
         issued = marks[n][0]
         elapsed = self._wait_mailed(request_ids, started)
         cpu = (self._worker_cpu() - cpu_start) / n
+        machine_end = psutil.cpu_times()
+        machine = _busy(machine_end) - _busy(machine_start)
+        steal = getattr(machine_end, "steal", 0.0) - getattr(machine_start, "steal", 0.0)
+        others = {k: (v - others_start.get(k, 0.0)) / n for k, v in self._other_cpu().items()}
         per_job = elapsed * workers / n
         print(
             f"{label}. end to end, {workers} worker(s), n={n}: "
@@ -197,6 +205,13 @@ class Bench:
         print(
             f"   worker CPU per notice {cpu * 1000:.1f} ms = {cpu / own:.2f}× the render + seal CPU "
             f"inside the same jobs ({own * 1000:.1f} ms): the overhead ratio, immune to the machine's drift"
+        )
+        rest = machine / n - cpu - sum(others.values())
+        print(
+            f"   the whole machine's CPU per notice {machine / n * 1000:.1f} ms "
+            f"of {os.cpu_count() * elapsed / n * 1000:.1f} ms available: workers {cpu * 1000:.1f}, "
+            + ", ".join(f"{k} {v * 1000:.1f}" for k, v in others.items())
+            + f", everything else {rest * 1000:.1f}; stolen by the hypervisor {steal / n * 1000:.1f}"
         )
         inside = self._job_seconds(ids)
         print(f"   median time inside the worker per notice job (RQ started→ended): {inside * 1000:.1f} ms")
@@ -325,6 +340,27 @@ class Bench:
                 continue
             total += times.user + times.system
         return total
+
+    def _other_cpu(self) -> dict[str, float]:
+        """CPU seconds so far of what shares the cores with the workers: PostgreSQL's backends (all of
+        them: the bench database's and the machine's own), Redis, this bench process, and the
+        worker's supervisor + RQ scheduler."""
+        totals = {"PostgreSQL": 0.0, "Redis": 0.0, "bench": 0.0, "supervisor": 0.0}
+        workers = {p.pid for p in self._worker_procs()}
+        supervisor = self.workers[0].pid if self.workers else None
+        for proc in psutil.process_iter(["name", "pid", "ppid", "cpu_times"]):
+            info, kind = proc.info, None
+            if info["pid"] == os.getpid():
+                kind = "bench"
+            elif info["name"] and (info["name"].startswith("postgres") or info["name"] == "postmaster"):
+                kind = "PostgreSQL"
+            elif info["name"] and info["name"].startswith("redis-server"):
+                kind = "Redis"
+            elif info["pid"] == supervisor or (info["ppid"] in workers):
+                kind = "supervisor"
+            if kind and info["cpu_times"]:
+                totals[kind] += info["cpu_times"].user + info["cpu_times"].system
+        return totals
 
     def _worker_rss(self) -> list[int]:
         sizes = []

@@ -61,7 +61,7 @@ def _run(bench, args, floor: float) -> None:
     from services.notices import request_notice
     from workers import registry, tasks
     from workers.queues import QUEUE_NAMES, get_queue
-    from workers.worker import AmtswegWorker, Slot
+    from workers.worker import AmtswegWorker, Slot, freeze_heap
 
     tasks.set_app(bench.app)
     if args.rq_mail:
@@ -125,8 +125,7 @@ def _run(bench, args, floor: float) -> None:
 
     burst(5, False)  # warm: first e-mail render, first RQ round trips
     if not args.no_freeze:
-        gc.collect()
-        gc.freeze()  # what workers.worker does before forking
+        freeze_heap()  # what workers.worker does before forking
     print(f"gc: {gc.get_freeze_count()} objects frozen, {len(gc.get_objects())} tracked")
     redis_before = _redis_commands(bench)
     wall, cpu, _ = burst(args.n, False)
