@@ -28,10 +28,19 @@ _INSERT_JOB = OutboxJob.__table__.insert().returning(OutboxJob.__table__.c.id)
 
 def insert_job(kind: str, payload: dict, request_id: int | None = None) -> int:
     """record_job for write paths without ORM objects (the submit): one INSERT now, the id noted alike."""
-    row = {"kind": kind, "payload": payload, "request_id": request_id}
-    job_id = db.session.connection().execute(_INSERT_JOB, row).scalar_one()
+    job_id = db.session.connection().execute(_INSERT_JOB, new_job_row(kind, payload, request_id)).scalar_one()
     outbox_dispatch.note_for_dispatch(db.session, job_id)
     return job_id
+
+
+def new_job_row(kind: str, payload: dict, request_id: int | None = None, now=None) -> dict:
+    """Every column of a new pending row but its id (a statement that writes it directly, e.g. the
+    submit's single PostgreSQL statement; the writer then calls outbox_dispatch.note_for_dispatch)."""
+    now = now or utcnow()
+    return {
+        "kind": kind, "payload": payload, "request_id": request_id, "state": OutboxState.PENDING,
+        "attempts": 0, "last_error": "", "created_at": now, "available_at": now,
+    }
 
 
 def retry_job(job: OutboxJob) -> OutboxJob:

@@ -1,10 +1,10 @@
 """Reference numbers (Aktenzeichen) like DU-2026-000123: unique and sequential per prefix and year."""
 
 from flask import current_app
-from sqlalchemy import bindparam, update
+from sqlalchemy import Integer, Text, bindparam, cast, func, update
 
 from extensions import db
-from models import ReferenceCounter
+from models import ReferenceCounter, ServiceRequest
 from models.base import upsert_insert, utcnow
 
 
@@ -35,6 +35,37 @@ _INCREMENT = (  # built once: the hot path of every submission
     .where(_counters.c.prefix == bindparam("counter_prefix"), _counters.c.year == bindparam("counter_year"))
     .values(last_value=_counters.c.last_value + 1)
     .returning(_counters.c.last_value)
+)
+
+
+def write_next_reference(request_id: int, now) -> str:
+    """next_reference, written as the reference of request `request_id`, on PostgreSQL in one statement.
+
+    The counter's UPDATE and the request's UPDATE go in one round trip (a CTE), so no client work
+    happens while the counter row is locked; it stays locked until the caller commits, as with
+    next_reference. The database pads the number like format_reference.
+    """
+    prefix, year = current_app.config["REFERENCE_PREFIX"], now.year
+    params = {"counter_prefix": prefix, "counter_year": year, "reference_head": f"{prefix}-{year}-",
+              "request_id": request_id}
+    reference = db.session.connection().execute(_INCREMENT_INTO_REQUEST, params).scalar_one_or_none()
+    if reference is None:  # the year's first number: no counter row yet
+        _create_counter(prefix, year)
+        reference = db.session.connection().execute(_INCREMENT_INTO_REQUEST, params).scalar_one()
+    return reference
+
+
+_drawn = _INCREMENT.returning(bindparam("request_id", type_=Integer).label("request_id")).cte("drawn")
+_digits = cast(_drawn.c.last_value, Text)
+_requests = ServiceRequest.__table__
+_INCREMENT_INTO_REQUEST = (  # PostgreSQL only (UPDATE … FROM a data-modifying CTE)
+    update(_requests)
+    .where(_requests.c.id == _drawn.c.request_id)
+    .values(
+        reference=bindparam("reference_head", type_=Text)
+        + func.lpad(_digits, func.greatest(6, func.length(_digits)), "0")  # format_reference's {:06d}
+    )
+    .returning(_requests.c.reference)
 )
 
 

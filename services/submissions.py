@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
@@ -20,7 +20,9 @@ from models import (
     Draft,
     FormDefinition,
     FormVersion,
+    Notice,
     NoticeKind,
+    OutboxJob,
     RequestEvent,
     Service,
     ServiceRequest,
@@ -32,8 +34,10 @@ from services.drafts import needs_upgrade
 from services.errors import AlreadySubmitted, PermissionDenied, ValidationFailed
 from services.events import GENESIS, first_event_rows
 from services.formdefs import load_spec_for
-from services.notices import insert_first_notice
-from services.references import next_reference
+from services.notices import first_notice_row, insert_first_notice, render_job_of
+from services.outbox import new_job_row
+from services.outbox_dispatch import note_for_dispatch
+from services.references import next_reference, write_next_reference
 from services.uploads import drop_unreferenced
 from services.workflow.deadlines import due_at_for
 from services.workflow.start_plan import start_plan
@@ -73,77 +77,163 @@ def submit_draft(draft, actor, locale: str = "de", contact_email: str | None = N
     department_id, rule = plan.route(answers, locked.department_id)
     now, actor_id = utcnow(), (actor.id if actor is not None else None)
 
+    request = {
+        "public_id": new_public_id(),
+        "reference": f"pending-{secrets.token_hex(12)}",  # the real number is drawn last, see below
+        "service_id": service_id,
+        "form_version_id": draft.form_version_id,
+        "workflow_version_id": plan.workflow_version_id,
+        "applicant_id": actor_id,
+        "applicant_name": applicant_name(answers, actor),
+        "contact_email": contact_email,
+        "draft_id": draft.id,
+        "answers": answers,
+        "computed": computed,
+        "locale": locale,
+        "state": plan.initial_state,
+        "department_id": department_id,
+        "submitted_at": now,
+        "due_at": due_at_for(now, locked.processing_days),
+        "clock_paused_at": now if plan.initial_kind == "waiting_for_citizen" else None,
+        "row_version": 1,
+    }
+    first_events = [
+        ("submitted", actor_id, {"form_version_id": draft.form_version_id, "service_id": service_id}, True),
+        ("routed", actor_id, plan.routed_event_data(department_id, rule), False),
+    ]
     # Core statements built once (below) on the session's connection: neither the ORM layer of
     # session.execute nor building and cache-keying a statement per call is needed here.
     conn = db.session.connection()
-    conn.execute(_MARK_SUBMITTED, {"draft_id": draft.id, "now": now})
+    postgresql = conn.dialect.name == "postgresql"
+    if postgresql:
+        request_id, head = _write_postgresql(conn, draft.id, request, first_events, now), None
+    else:
+        request_id, head = _write_portable(conn, draft.id, request, first_events, now)
     set_committed_value(draft, "submitted_at", now)
-    public_id = new_public_id()
-    request_id = conn.execute(
-        _INSERT_REQUEST,
-        {
-            "public_id": public_id,
-            "reference": f"pending-{secrets.token_hex(12)}",  # the real number is drawn last, see below
-            "service_id": service_id,
-            "form_version_id": draft.form_version_id,
-            "workflow_version_id": plan.workflow_version_id,
-            "applicant_id": actor_id,
-            "applicant_name": applicant_name(answers, actor),
-            "contact_email": contact_email,
-            "draft_id": draft.id,
-            "answers": answers,
-            "computed": computed,
-            "locale": locale,
-            "state": plan.initial_state,
-            "department_id": department_id,
-            "submitted_at": now,
-            "due_at": due_at_for(now, locked.processing_days),
-            "clock_paused_at": now if plan.initial_kind == "waiting_for_citizen" else None,
-            "row_version": 1,
-            "last_event_seq": 0,
-            "last_event_hash": GENESIS,
-        },
-    ).scalar_one()
     if locked.has_attachments:
         _move_attachments(draft, request_id, answers)
-    submitted = {"form_version_id": draft.form_version_id, "service_id": service_id}
-    events = first_event_rows(
-        request_id,
-        [
-            ("submitted", actor_id, submitted, True),
-            ("routed", actor_id, plan.routed_event_data(department_id, rule), False),
-        ],
-        now,
-    )
-    conn.execute(_INSERT_EVENTS, events)
-    insert_first_notice(request_id, NoticeKind.RECEIPT)
     # Drawn last: the counter row stays locked until the commit and serialises every submission,
     # so only the number's UPDATE and the request's UPDATE happen while it is held (docs/decisions/0006).
-    reference = next_reference(now)
-    conn.execute(
-        _SET_REFERENCE,
-        {"request_id": request_id, "new_reference": reference, "head_seq": len(events),
-         "head_hash": events[-1]["hash"]},
-    )
-    return Submitted(request_id, public_id, reference)
+    if postgresql:
+        reference = write_next_reference(request_id, now)  # both UPDATEs in one statement
+    else:
+        reference = next_reference(now)
+        conn.execute(_SET_REFERENCE, {"request_id": request_id, "new_reference": reference, **head})
+    return Submitted(request_id, request["public_id"], reference)
+
+
+def _write_postgresql(conn, draft_id: int, request: dict, first_events: list[tuple], now) -> int:
+    """All rows but the reference in one statement: the ids come first, as the events' hashes need them.
+
+    The events' ids too: the statement's parts run in no fixed order, and ids follow seq elsewhere.
+    """
+    request_id, notice_id, *event_ids = conn.execute(_NEXT_IDS).one()
+    events = first_event_rows(request_id, first_events, now)
+    events = [{"id": event_id, **event} for event_id, event in zip(event_ids, events, strict=True)]
+    notice = {"id": notice_id, **first_notice_row(request_id, NoticeKind.RECEIPT, now)}
+    params = {"draft_id": draft_id, "now": now}
+    _prefixed(params, "r_", {**request, "id": request_id, **_chain_head(events)})
+    for i, event in enumerate(events):
+        _prefixed(params, f"e{i}_", event)
+    _prefixed(params, "n_", notice)
+    _prefixed(params, "o_", new_job_row(*render_job_of(notice_id), request_id, now))
+    outbox_id = conn.execute(_WRITE_ALL, params).scalar_one()
+    note_for_dispatch(db.session, outbox_id)
+    return request_id
+
+
+def _write_portable(conn, draft_id: int, request: dict, first_events: list[tuple], now) -> tuple[int, dict]:
+    """The same rows statement by statement (SQLite has no data-modifying CTEs).
+
+    The request's id comes from its INSERT, so its chain head goes in with the reference at the end.
+    """
+    conn.execute(_MARK_SUBMITTED, {"draft_id": draft_id, "now": now})
+    request_id = conn.execute(_INSERT_REQUEST, {**request, "last_event_seq": 0, "last_event_hash": GENESIS})
+    request_id = request_id.scalar_one()
+    events = first_event_rows(request_id, first_events, now)
+    conn.execute(_INSERT_EVENTS, events)
+    insert_first_notice(request_id, NoticeKind.RECEIPT)
+    return request_id, _chain_head(events)
+
+
+def _chain_head(events: list[dict]) -> dict:
+    return {"last_event_seq": events[-1]["seq"], "last_event_hash": events[-1]["hash"]}
+
+
+def _prefixed(params: dict, prefix: str, row: dict) -> None:
+    for key, value in row.items():
+        params[prefix + key] = value
 
 
 _drafts, _requests = Draft.__table__, ServiceRequest.__table__
+_events, _notices, _outbox = RequestEvent.__table__, Notice.__table__, OutboxJob.__table__
 _MARK_SUBMITTED = (
     update(_drafts)
     .where(_drafts.c.id == bindparam("draft_id"))
     .values(submitted_at=bindparam("now"), updated_at=bindparam("now"))
 )
 _INSERT_REQUEST = insert(_requests).returning(_requests.c.id)
-_INSERT_EVENTS = insert(RequestEvent.__table__)
+_INSERT_EVENTS = insert(_events)
 _SET_REFERENCE = (
     update(_requests)
     .where(_requests.c.id == bindparam("request_id"))
     .values(
         reference=bindparam("new_reference"),
-        last_event_seq=bindparam("head_seq"),
-        last_event_hash=bindparam("head_hash"),
+        last_event_seq=bindparam("last_event_seq"),
+        last_event_hash=bindparam("last_event_hash"),
     )
+)
+
+
+def _values(table, columns, prefix: str) -> dict:
+    return {table.c[name]: bindparam(prefix + name, type_=table.c[name].type) for name in columns}
+
+
+def _write_all_statement():
+    """PostgreSQL: the draft's UPDATE and the INSERTs of request, events, notice and outbox row at once.
+
+    Every column is given (a nested INSERT cannot run Python-side defaults); the foreign keys are
+    checked at the end of the statement, when all rows exist.
+    """
+    request_columns = [
+        "id", "public_id", "reference", "service_id", "form_version_id", "workflow_version_id",
+        "applicant_id", "applicant_name", "contact_email", "draft_id", "answers", "computed", "locale",
+        "state", "department_id", "submitted_at", "due_at", "clock_paused_at", "row_version",
+        "last_event_seq", "last_event_hash",
+    ]
+    event_columns = [
+        "id", "request_id", "seq", "kind", "actor_id", "created_at", "data", "visible_to_citizen",
+        "prev_hash", "hash",
+    ]
+    notice_columns = [
+        "id", "public_id", "request_id", "kind", "revision", "state", "data", "verification_code", "error",
+        "created_at",
+    ]
+    outbox_columns = [
+        "kind", "payload", "request_id", "state", "attempts", "last_error", "created_at", "available_at",
+    ]
+    return (
+        insert(_outbox)
+        .values(_values(_outbox, outbox_columns, "o_"))
+        .returning(_outbox.c.id)
+        .add_cte(
+            _MARK_SUBMITTED.cte("mark_draft"),
+            insert(_requests).values(_values(_requests, request_columns, "r_")).cte("new_request"),
+            # one INSERT per event: SQLAlchemy does not cache the compiled form of a multi-row VALUES
+            *(
+                insert(_events).values(_values(_events, event_columns, f"e{i}_")).cte(f"new_event_{i}")
+                for i in range(2)
+            ),
+            insert(_notices).values(_values(_notices, notice_columns, "n_")).cte("new_notice"),
+        )
+    )
+
+
+_WRITE_ALL = _write_all_statement()  # for exactly two first events: submitted, routed
+_NEXT_IDS = select(  # evaluated left to right: the events' ids ascend with their seq
+    func.nextval(func.pg_get_serial_sequence(_requests.name, "id")),
+    func.nextval(func.pg_get_serial_sequence(_notices.name, "id")),
+    *(func.nextval(func.pg_get_serial_sequence(_events.name, "id")) for _ in range(2)),
 )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Notice, NoticeKind, NoticeState
-from models.base import new_public_id
+from models.base import new_public_id, utcnow
 from services.errors import ValidationFailed
 from services.outbox import insert_job, record_job
 
@@ -51,13 +51,28 @@ def insert_first_notice(request_id: int, kind: str) -> int:
     Revision 1, as nothing can exist yet; the unique verification code is left to its constraint
     (a clash of two random 59-bit codes fails the transaction rather than issuing a duplicate).
     """
-    row = {
+    row = first_notice_row(request_id, kind)
+    notice_id = db.session.connection().execute(_INSERT_NOTICE, row).scalar_one()
+    insert_job(*render_job_of(notice_id), request_id=request_id)
+    return notice_id
+
+
+def first_notice_row(request_id: int, kind: str, now=None) -> dict:
+    """Every column of a new request's first notice of `kind` but its id (see insert_first_notice).
+
+    A caller writing this row itself (the submit's single PostgreSQL statement) also writes the
+    outbox row of render_job_of(its id).
+    """
+    return {
         "public_id": new_public_id(), "request_id": request_id, "kind": str(kind), "revision": 1,
         "state": NoticeState.PENDING, "data": {}, "verification_code": new_verification_code(),
+        "error": "", "created_at": now or utcnow(),
     }
-    notice_id = db.session.connection().execute(_INSERT_NOTICE, row).scalar_one()
-    insert_job("render_notice", {"notice_id": notice_id}, request_id=request_id)
-    return notice_id
+
+
+def render_job_of(notice_id: int) -> tuple[str, dict]:
+    """(kind, payload) of the outbox job that renders, seals and stores a pending notice."""
+    return "render_notice", {"notice_id": notice_id}
 
 
 _INSERT_NOTICE = Notice.__table__.insert().returning(Notice.__table__.c.id)
@@ -92,7 +107,7 @@ def request_notice(req, kind: str, data: dict | None = None, actor=None) -> Noti
     )
     db.session.add(notice)
     db.session.flush()
-    record_job("render_notice", {"notice_id": notice.id}, request=req)
+    record_job(*render_job_of(notice.id), request=req)
     return notice
 
 

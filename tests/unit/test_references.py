@@ -54,3 +54,20 @@ def test_next_reference_unique_under_threads_on_postgres(postgres, db):
         t.join(30)
     assert errors == []
     assert sorted(results) == [format_reference("DU", 2031, n) for n in range(1, 21)]
+
+
+def test_write_next_reference_on_postgres_pads_like_format_reference(postgres, db):
+    """The database formats the number (counter + request in one statement): same text as Python."""
+    from models import ReferenceCounter as Counter
+    from services.references import write_next_reference
+    from tests.factories import started_request
+
+    req = started_request(reference="PENDING-1")
+    when = datetime(2032, 2, 1, tzinfo=UTC)
+    assert write_next_reference(req.id, when) == "DU-2032-000001"  # creates the year's counter
+    for last, expected in ((998, 999), (999_999, 1_000_000), (123_456_788, 123_456_789)):
+        db.session.get(Counter, ("DU", 2032)).last_value = last
+        db.session.flush()
+        assert write_next_reference(req.id, when) == format_reference("DU", 2032, expected)
+        db.session.expire(req)
+        assert req.reference == format_reference("DU", 2032, expected)

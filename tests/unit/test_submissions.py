@@ -99,7 +99,9 @@ def test_submit_draft_writes_request_events_and_outbox(db, service):
     assert req.applicant_id == user.id and req.applicant_name == "Erika Mustermann" and req.locale == "en"
     assert req.form_version_id == draft.form_version_id and req.workflow_version_id is not None
     assert req.state == "eingegangen" and req.department_id == service.department_id and req.due_at
-    events = db.session.scalars(select(RequestEvent).where(RequestEvent.request_id == req.id))
+    events = db.session.scalars(
+        select(RequestEvent).where(RequestEvent.request_id == req.id).order_by(RequestEvent.seq)
+    )
     kinds = [e.kind for e in events]
     assert kinds[:2] == ["submitted", "routed"]
     assert db.session.scalar(select(RequestEvent).where(RequestEvent.kind == "submitted")).visible_to_citizen

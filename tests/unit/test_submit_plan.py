@@ -129,3 +129,65 @@ def test_submitted_request_reads_back_as_orm_object(db, service):
     again = db.session.get(ServiceRequest, req.id)
     assert again.answers == VALID and again.reference.startswith("DU-")
     assert again.department == db.session.get(Department, service.department_id)
+
+
+def test_submit_writes_every_row_of_the_request(db, service):
+    """Both write paths (one statement on PostgreSQL, one per row elsewhere) leave the same rows."""
+    from models import Draft, Notice, NoticeState, OutboxJob, OutboxState
+    from services.outbox_dispatch import INFO_KEY
+
+    user = CitizenFactory()
+    draft = drafts.start_draft(service, user)
+    drafts.save_answers(draft, VALID, "nachweis")
+    submitted = submit_draft(draft, user)
+    noted = list(db.session.info.get(INFO_KEY, []))
+    db.session.expire_all()
+    req = db.session.get(ServiceRequest, submitted.id)
+    assert (req.public_id, req.reference) == (submitted.public_id, submitted.reference)
+    assert req.reference.startswith("DU-") and req.draft_id == draft.id and req.row_version == 1
+    assert db.session.get(Draft, draft.id).submitted_at == req.submitted_at
+    events = db.session.scalars(
+        select(RequestEvent).where(RequestEvent.request_id == req.id).order_by(RequestEvent.seq)
+    ).all()
+    assert [(e.seq, e.kind, e.actor_id, e.created_at) for e in events] == [
+        (1, "submitted", user.id, req.submitted_at),
+        (2, "routed", user.id, req.submitted_at),
+    ]
+    assert (req.last_event_seq, req.last_event_hash) == (2, events[-1].hash)
+    assert verify_chains() == []
+    notice = db.session.scalars(select(Notice).where(Notice.request_id == req.id)).one()
+    assert (notice.kind, notice.revision, notice.state, notice.data, notice.error) == (
+        "receipt", 1, NoticeState.PENDING, {}, ""
+    )
+    assert len(notice.verification_code) == 14 and len(notice.public_id) == 32
+    job = db.session.scalars(select(OutboxJob).where(OutboxJob.request_id == req.id)).one()
+    assert (job.kind, job.payload, job.state, job.attempts, job.last_error) == (
+        "render_notice", {"notice_id": notice.id}, OutboxState.PENDING, 0, ""
+    )
+    assert job.available_at <= job.created_at + timedelta(seconds=1)
+    assert noted == [job.id]  # handed to RQ after the commit
+
+
+def test_submit_statements_on_postgres(postgres, db, service):
+    """PostgreSQL: the ids, then one statement for all rows, then the reference (counter last)."""
+    from sqlalchemy import event
+
+    from extensions import db as _db
+
+    _submit(service)  # the year's first number creates the counter row: two more statements, once
+    user = CitizenFactory()
+    draft = drafts.start_draft(service, user)
+    drafts.save_answers(draft, VALID, "nachweis")
+    db.session.flush()
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(_db.engine, "before_cursor_execute", listener)
+    try:
+        submitted = submit_draft(draft, user)
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", listener)
+    writes = [s for s in statements if s.startswith(("SELECT nextval", "WITH", "INSERT", "UPDATE"))]
+    assert len(writes) == 3, [w[:60] for w in writes]
+    assert "nextval" in writes[0] and "INSERT INTO outbox_jobs" in writes[1]
+    assert " ".join(writes[-1].split()).startswith("WITH drawn AS (UPDATE reference_counters")
+    assert submitted.request.reference == submitted.reference
