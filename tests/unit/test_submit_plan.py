@@ -191,3 +191,13 @@ def test_submit_statements_on_postgres(postgres, db, service):
     assert "nextval" in writes[0] and "INSERT INTO outbox_jobs" in writes[1]
     assert " ".join(writes[-1].split()).startswith("WITH drawn AS (UPDATE reference_counters")
     assert submitted.request.reference == submitted.reference
+
+
+def test_postgres_write_statement_stays_within_psycopgs_cached_conversion():
+    """psycopg re-parses a statement with more than 50 parameters on every call (~0.13 ms a submit)."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_PARAMS
+    from sqlalchemy.dialects.postgresql import psycopg
+
+    from services.submissions import _WRITE_ALL
+
+    assert len(_WRITE_ALL.compile(dialect=psycopg.dialect()).params) <= MAX_CACHED_STATEMENT_PARAMS
