@@ -111,6 +111,11 @@ def extract_page_answers(
     spec: FormSpec, page: PageSpec, form: PageForm, answers: dict, store_file=None
 ) -> dict:
     """Validate the bound page form; the updated full answers, or PageInvalid with the errors."""
+    return prune_hidden(spec, _validated_page(page, form, answers, store_file))
+
+
+def _validated_page(page: PageSpec, form: PageForm, answers: dict, store_file=None) -> dict:
+    """extract_page_answers before hidden answers are pruned (validate_answers only needs the errors)."""
     working, stored = dict(answers), dict(answers)
     failed = False
     for f in page.fields:
@@ -132,7 +137,7 @@ def extract_page_answers(
             working[f.key] = value
     if failed:
         raise PageInvalid(form, stored)
-    return prune_hidden(spec, working)
+    return working
 
 
 def _extract_one(f: FieldSpec, form, name, data, store_file, locale, existing):
@@ -188,7 +193,7 @@ def validate_answers(spec: FormSpec, answers: dict) -> dict[str, list[tuple[str,
     for page in visible_pages(spec, answers):
         form = build_page_form(spec, page, answers, locale)
         try:
-            extract_page_answers(spec, page, form, answers)
+            _validated_page(page, form, answers)
         except PageInvalid:
             problems[page.key] = [(_dotted(entry.name), message) for entry, message in _entry_errors(form)]
     return problems

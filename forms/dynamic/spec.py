@@ -42,8 +42,9 @@ class FieldSpec:
     def children(self) -> tuple["FieldSpec", ...]:
         return tuple(FieldSpec(child, parent=self) for child in self.doc.get("fields", ()))
 
-    @property
+    @cached_property
     def ftype(self):
+        """The registered field type (looked up once: the engine asks for it many times per page)."""
         from forms.dynamic.registry import get_type
 
         return get_type(self.type)
