@@ -286,6 +286,7 @@ class _Locked:
 
     @classmethod
     def of(cls, row) -> "_Locked":
+        """From a lock query row: the draft, the seven columns above, on PostgreSQL the new ids."""
         return cls(*row[1:8], new_ids=tuple(row[8:]) or None)
 
 
