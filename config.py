@@ -91,6 +91,8 @@ def load_config(overrides=None) -> dict:
         "OUTBOX_MAX_ATTEMPTS": _env_int("OUTBOX_MAX_ATTEMPTS", 5),
         "JOB_TIMEOUT": _env_int("JOB_TIMEOUT", 120),
         "WORKER_COUNT": _env_int("WORKER_COUNT", os.cpu_count() or 1),
+        # The workers' young-generation GC threshold (workers/worker.py freeze_heap).
+        "WORKER_GC_THRESHOLD": _env_int("WORKER_GC_THRESHOLD", 5_000),
         "REFERENCE_PREFIX": _env("REFERENCE_PREFIX", "DU"),
         "BABEL_DEFAULT_LOCALE": "de",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",

@@ -125,7 +125,7 @@ def _run(bench, args, floor: float) -> None:
 
     burst(5, False)  # warm: first e-mail render, first RQ round trips
     if not args.no_freeze:
-        freeze_heap()  # what workers.worker does before forking
+        freeze_heap(bench.app.config["WORKER_GC_THRESHOLD"])  # what workers.worker does before forking
     print(f"gc: {gc.get_freeze_count()} objects frozen, {len(gc.get_objects())} tracked")
     redis_before = _redis_commands(bench)
     wall, cpu, _ = burst(args.n, False)
