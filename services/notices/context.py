@@ -3,10 +3,10 @@
 import json
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from extensions import db
-from models import NoticeKind, NoticeTemplate
+from models import NoticeKind, NoticeTemplate, NoticeTemplateVersion
 from services.notices import notice_title
 from services.notices.templates_env import LAYOUT_DIR
 
@@ -16,13 +16,19 @@ MAX_RELEVANT_ROWS = 12
 
 def template_for(notice):
     """(html, css, version or None): the service's template, else the city-wide default, else bundled."""
-    service_id = notice.request.service_id
-    for sid in (service_id, None):
-        owner = NoticeTemplate.service_id.is_(None) if sid is None else NoticeTemplate.service_id == sid
-        template = db.session.scalar(select(NoticeTemplate).where(owner, NoticeTemplate.kind == notice.kind))
-        if template is not None and template.latest is not None:
-            version = template.latest
-            return version.html, version.css, version
+    city_wide = NoticeTemplate.service_id.is_(None)
+    version = db.session.scalar(  # one statement: the service's template first, its latest version
+        select(NoticeTemplateVersion)
+        .join(NoticeTemplate, NoticeTemplateVersion.template_id == NoticeTemplate.id)
+        .where(
+            NoticeTemplate.kind == notice.kind,
+            or_(NoticeTemplate.service_id == notice.request.service_id, city_wide),
+        )
+        .order_by(city_wide, NoticeTemplateVersion.number.desc())
+        .limit(1)
+    )
+    if version is not None:
+        return version.html, version.css, version
     return bundled_source(notice.kind), "", None
 
 
