@@ -1,6 +1,6 @@
 """Submission throughput and latency under gunicorn + PostgreSQL, next to a bare-insert baseline.
 
-    .venv/bin/python bench/submit.py [--clients 20] [--requests 400] [--workers 4]
+    .venv/bin/python bench/submit.py [--clients 20] [--requests 400] [--workers 4] [--threads 2]
 
 Creates a fresh database (default `amtsweg_bench`), seeds one service with a realistic 15-field
 form and N citizens each holding complete drafts, starts gunicorn on the bench app
@@ -379,7 +379,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=400, help="submissions in total (and baseline calls)")
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)  # as docker/entrypoint.sh
     parser.add_argument("--database", default="amtsweg_bench")
     parser.add_argument(
         "--redis-url",
