@@ -1,5 +1,9 @@
 """Outbox kind → job function. Job functions take the outbox payload (ids only) and are idempotent.
 
+A job function commits at most once, at the end of its work: that commit also marks its outbox
+row done (workers.tasks), so nothing that should be retried may come after it. A job that commits
+nothing (an e-mail) has its row marked done once it returns.
+
 Each area registers its job here with one line; nothing else switches on job kinds.
 """
 

@@ -38,7 +38,10 @@ def echo_job(payload: dict) -> None:
 def parent_job(payload: dict) -> None:
     """Test-only job kind: records one follow-up row (like the notice job queueing its e-mail)."""
     CALLS.append({"parent": payload})
-    record_job("test_echo", dict(payload["child"]))
+    if payload.get("child") is not None:
+        record_job("test_echo", dict(payload["child"]))
+    if payload.get("fail_before_commit"):
+        raise RuntimeError("before commit")
     db.session.commit()
     if payload.get("fail_after_commit"):
         raise RuntimeError("after commit")
@@ -298,5 +301,16 @@ def test_follow_up_of_a_rolled_back_job_is_forgotten(db, conn):
 def test_follow_up_runs_even_when_the_parent_fails_after_committing_it(db, conn):
     parent_id = _commit_parent(child={"n": 24}, fail_after_commit=True)
     _work(conn)
-    assert _state(db, parent_id).attempts == 1  # the parent is retried (and finds its work done)
+    parent = _state(db, parent_id)  # its commit marked it done: the failure after it counts no attempt
+    assert parent.state == OutboxState.DONE and parent.attempts == 0
     assert _child(parent_id).state == OutboxState.ENQUEUED  # leased; the relay sends it after the lease
+
+
+def test_the_jobs_commit_marks_its_row_done_and_a_failure_before_it_leaves_it_open(db, conn):
+    done_id = _commit_parent(child=None)
+    _work(conn)
+    assert _state(db, done_id).state == OutboxState.DONE
+    failing_id = _commit_parent(child=None, fail_before_commit=True)
+    _work(conn)
+    failing = _state(db, failing_id)
+    assert failing.state != OutboxState.DONE and failing.attempts == 1
