@@ -157,11 +157,14 @@ class Bench:
         """n submitted requests of one seeded service (answers as the seed's forms would have them)."""
         from extensions import db
         from models import Service
+        from services.events import GENESIS
         from tests.factories import CitizenFactory, ServiceRequestFactory
 
         service = db.session.scalars(db.select(Service).order_by(Service.id)).first()
         applicant = CitizenFactory()  # one applicant: argon2 per request would dominate the set-up
-        reqs = [ServiceRequestFactory(service=service, applicant=applicant) for _ in range(n)]
+        # Chain head tracked, as on every submitted request (else each notice reads the chain once).
+        head = {"last_event_seq": 0, "last_event_hash": GENESIS}
+        reqs = [ServiceRequestFactory(service=service, applicant=applicant, **head) for _ in range(n)]
         db.session.commit()
         return reqs
 
