@@ -82,12 +82,11 @@ def execute_outbox(outbox_id: int, in_place: bool = False) -> str:
     if db.session.info.pop(DONE_ON_COMMIT_KEY, None) is not None:  # the job committed nothing
         _set_state(outbox_id, OutboxState.DONE, finished_at=utcnow(), last_error="")
     else:
-        db.session.rollback()  # end the read of the row (the job's own commit marked it done)
-    for follow_up in follow_ups.committed if follow_ups else ():
-        run_in_place(follow_up)
-    if follow_ups is not None and follow_ups.kept:
-        follow_ups.kept = []
-        db.session.expire_all()  # what the follow-ups did not need is read afresh next time
+        db.session.rollback()  # whatever the job read after its commit (which marked the row done)
+    if follow_ups is not None:
+        for follow_up in follow_ups.committed:
+            run_in_place(follow_up)
+        db.session.expire_all()  # the job's commit left its objects unexpired (FollowUps): read afresh
     return OutboxState.DONE
 
 
@@ -113,7 +112,7 @@ class FollowUps:
 
     def __init__(self, session):
         self.session, self.pending, self.committed = session, [], []
-        self.kept: list = []  # the job's objects, for its follow-ups
+        self.kept: list = []  # the job's objects, alive as long as this object (execute_outbox)
 
     def __enter__(self):
         self.session.info[FOLLOW_UPS_KEY] = self
