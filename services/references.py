@@ -22,11 +22,8 @@ def next_reference(now=None) -> str:
     """
     prefix = current_app.config["REFERENCE_PREFIX"]
     year = (now or utcnow()).year
-    value = _increment(prefix, year)
-    if value is None:
-        _create_counter(prefix, year)
-        value = _increment(prefix, year)
-    return format_reference(prefix, year, value)
+    params = {"counter_prefix": prefix, "counter_year": year}
+    return format_reference(prefix, year, _draw(_INCREMENT, params))
 
 
 _counters = ReferenceCounter.__table__
@@ -48,11 +45,7 @@ def write_next_reference(request_id: int, now) -> str:
     prefix, year = current_app.config["REFERENCE_PREFIX"], now.year
     params = {"counter_prefix": prefix, "counter_year": year, "reference_head": f"{prefix}-{year}-",
               "request_id": request_id}
-    reference = db.session.connection().execute(_INCREMENT_INTO_REQUEST, params).scalar_one_or_none()
-    if reference is None:  # the year's first number: no counter row yet
-        _create_counter(prefix, year)
-        reference = db.session.connection().execute(_INCREMENT_INTO_REQUEST, params).scalar_one()
-    return reference
+    return _draw(_INCREMENT_INTO_REQUEST, params)
 
 
 _drawn = _INCREMENT.returning(bindparam("request_id", type_=Integer).label("request_id")).cte("drawn")
@@ -69,9 +62,14 @@ _INCREMENT_INTO_REQUEST = (  # PostgreSQL only (UPDATE … FROM a data-modifying
 )
 
 
-def _increment(prefix: str, year: int) -> int | None:
-    params = {"counter_prefix": prefix, "counter_year": year}
-    return db.session.connection().execute(_INCREMENT, params).scalar_one_or_none()
+def _draw(statement, params: dict):
+    """Run a statement that increments the counter of params' prefix and year; the year's first
+    number creates the counter row first."""
+    value = db.session.connection().execute(statement, params).scalar_one_or_none()
+    if value is None:  # no counter row for this year yet
+        _create_counter(params["counter_prefix"], params["counter_year"])
+        value = db.session.connection().execute(statement, params).scalar_one()
+    return value
 
 
 def _create_counter(prefix: str, year: int) -> None:
