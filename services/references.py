@@ -1,10 +1,10 @@
 """Reference numbers (Aktenzeichen) like DU-2026-000123: unique and sequential per prefix and year."""
 
 from flask import current_app
-from sqlalchemy import Integer, Text, bindparam, cast, func, update
+from sqlalchemy import Integer, Text, bindparam, cast, func, literal_column, select, text, update
 
 from extensions import db
-from models import ReferenceCounter, ServiceRequest
+from models import ReferenceCounter
 from models.base import upsert_insert, utcnow
 
 
@@ -35,31 +35,35 @@ _INCREMENT = (  # built once: the hot path of every submission
 )
 
 
-def write_next_reference(request_id: int, now) -> str:
-    """next_reference, written as the reference of request `request_id`, on PostgreSQL in one statement.
+def drawn_reference_cte(name: str = "drawn"):
+    """PostgreSQL: a data-modifying CTE that draws the next number of one prefix and year.
 
-    The counter's UPDATE and the request's UPDATE go in one round trip (a CTE), so no client work
-    happens while the counter row is locked; it stays locked until the caller commits, as with
-    next_reference. The database pads the number like format_reference.
+    An upsert: the year's first number creates the counter row, every later one increments it,
+    in one statement either way. Its row lock is held until the transaction commits, as with
+    next_reference, so a statement using it should be the transaction's last (docs/decisions/0006).
+    Parameters: counter_prefix, counter_year. Its one column, `reference`, is the formatted number.
     """
-    prefix, year = current_app.config["REFERENCE_PREFIX"], now.year
-    params = {"counter_prefix": prefix, "counter_year": year, "reference_head": f"{prefix}-{year}-",
-              "request_id": request_id}
-    return _draw(_INCREMENT_INTO_REQUEST, params)
-
-
-_drawn = _INCREMENT.returning(bindparam("request_id", type_=Integer).label("request_id")).cte("drawn")
-_digits = cast(_drawn.c.last_value, Text)
-_requests = ServiceRequest.__table__
-_INCREMENT_INTO_REQUEST = (  # PostgreSQL only (UPDATE … FROM a data-modifying CTE)
-    update(_requests)
-    .where(_requests.c.id == _drawn.c.request_id)
-    .values(
-        reference=bindparam("reference_head", type_=Text)
-        + func.lpad(_digits, func.greatest(6, func.length(_digits)), "0")  # format_reference's {:06d}
+    prefix, year = bindparam("counter_prefix", type_=Text), bindparam("counter_year", type_=Integer)
+    # As text: SQLAlchemy's PostgreSQL INSERT (the one with on_conflict_*) has no cache key, so a
+    # statement containing it would be compiled anew on every call (~4 ms).
+    drawn = (
+        text(
+            "INSERT INTO reference_counters (prefix, year, last_value) "
+            "VALUES (:counter_prefix, :counter_year, 1) "
+            "ON CONFLICT (prefix, year) DO UPDATE SET last_value = reference_counters.last_value + 1 "
+            "RETURNING last_value"
+        )
+        .bindparams(prefix, year)
+        .columns(_counters.c.last_value)
+        .cte(name)
     )
-    .returning(_requests.c.reference)
-)
+    dash = literal_column("'-'", Text)  # constants, not parameters: the statement using this has few to spare
+    digits = cast(drawn.c.last_value, Text)
+    formatted = (  # format_reference, in SQL: prefix-year-number padded to at least six digits
+        prefix + dash + cast(year, Text) + dash
+        + func.lpad(digits, func.greatest(literal_column("6"), func.length(digits)), literal_column("'0'"))
+    )
+    return select(formatted.label("reference")).select_from(drawn).cte(f"{name}_reference")
 
 
 def _draw(statement, params: dict):

@@ -9,6 +9,7 @@ rules from a per-process cache (services.workflow.start_plan). It records exactl
 import secrets
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -37,7 +38,7 @@ from services.formdefs import load_spec_for
 from services.notices import first_notice_row, insert_first_notice, render_job_of
 from services.outbox import new_job_row
 from services.outbox_dispatch import note_for_dispatch
-from services.references import next_reference, write_next_reference
+from services.references import drawn_reference_cte, next_reference
 from services.uploads import drop_unreferenced
 from services.workflow.deadlines import due_at_for
 from services.workflow.start_plan import start_plan
@@ -79,7 +80,6 @@ def submit_draft(draft, actor, locale: str = "de", contact_email: str | None = N
 
     request = {
         "public_id": new_public_id(),
-        "reference": f"pending-{secrets.token_hex(12)}",  # the real number is drawn last, see below
         "service_id": service_id,
         "form_version_id": draft.form_version_id,
         "workflow_version_id": plan.workflow_version_id,
@@ -101,61 +101,67 @@ def submit_draft(draft, actor, locale: str = "de", contact_email: str | None = N
         ("submitted", actor_id, {"form_version_id": draft.form_version_id, "service_id": service_id}, True),
         ("routed", actor_id, plan.routed_event_data(department_id, rule), False),
     ]
+    kept = []
+    if locked.has_attachments:
+        kept = drop_unreferenced(draft, answers)  # the files of fields that ended up hidden go
+        db.session.flush()  # now, not while the reference counter is locked
     # Core statements built once (below) on the session's connection: neither the ORM layer of
     # session.execute nor building and cache-keying a statement per call is needed here.
     conn = db.session.connection()
-    postgresql = conn.dialect.name == "postgresql"
-    if postgresql:
-        request_id = _write_postgresql(conn, draft.id, request, first_events, now, locked.new_ids)
-        head = None
+    if conn.dialect.name == "postgresql":
+        request_id, reference = _write_postgresql(conn, draft.id, request, first_events, now, locked.new_ids)
     else:
-        request_id, head = _write_portable(conn, draft.id, request, first_events, now)
+        request_id, reference = _write_portable(conn, draft.id, request, first_events, now, kept)
     set_committed_value(draft, "submitted_at", now)
-    if locked.has_attachments:
-        _move_attachments(draft, request_id, answers)
-    # Drawn last: the counter row stays locked until the commit and serialises every submission,
-    # so only the number's UPDATE and the request's UPDATE happen while it is held (docs/decisions/0006).
-    if postgresql:
-        reference = write_next_reference(request_id, now)  # both UPDATEs in one statement
-    else:
-        reference = next_reference(now)
-        conn.execute(_SET_REFERENCE, {"request_id": request_id, "new_reference": reference, **head})
+    for attachment in kept:
+        set_committed_value(attachment, "request_id", request_id)
     return Submitted(request_id, request["public_id"], reference)
 
 
-def _write_postgresql(conn, draft_id: int, request: dict, first_events: list[tuple], now, new_ids) -> int:
-    """All rows but the reference in one statement.
+def _write_postgresql(conn, draft_id: int, request: dict, first_events: list[tuple], now, new_ids):
+    """All rows in one statement, the reference number drawn in it; returns (request id, reference).
 
     The ids came with the draft's lock query, as the events' hashes need the request's. The events'
     ids too: the statement's parts run in no fixed order, and ids follow seq everywhere else.
+    The counter row stays locked until the commit, which follows this statement directly
+    (docs/decisions/0006): the request row is written once, with its number.
     """
     request_id, notice_id, *event_ids = new_ids
     events = first_event_rows(request_id, first_events, now)
     events = [{"id": event_id, **event} for event_id, event in zip(event_ids, events, strict=True)]
     notice = {"id": notice_id, **first_notice_row(request_id, NoticeKind.RECEIPT, now)}
-    params = {"draft_id": draft_id, "now": now, "request_id": request_id}
+    params = {"submitted_draft": draft_id, "now": now, "request_id": request_id,
+              "actor_id": request["applicant_id"], "counter_prefix": current_app.config["REFERENCE_PREFIX"],
+              "counter_year": now.year}
     _prefixed(params, "r_", {**request, "id": request_id, **_chain_head(events)})
     for i, event in enumerate(events):
         _prefixed(params, f"e{i}_", event)
     _prefixed(params, "n_", notice)
     _prefixed(params, "o_", new_job_row(*render_job_of(notice_id), request_id, now))
-    outbox_id = conn.execute(_WRITE_ALL, params).scalar_one()
+    outbox_id, reference = conn.execute(_WRITE_ALL, params).one()
     note_for_dispatch(db.session, outbox_id)
-    return request_id
+    return request_id, reference
 
 
-def _write_portable(conn, draft_id: int, request: dict, first_events: list[tuple], now) -> tuple[int, dict]:
+def _write_portable(conn, draft_id: int, request: dict, first_events: list[tuple], now, kept) -> tuple:
     """The same rows statement by statement (SQLite has no data-modifying CTEs).
 
-    The request's id comes from its INSERT, so its chain head goes in with the reference at the end.
+    The request goes in with a placeholder reference; the number is drawn last, with the chain head.
     """
-    conn.execute(_MARK_SUBMITTED, {"draft_id": draft_id, "now": now})
-    request_id = conn.execute(_INSERT_REQUEST, {**request, "last_event_seq": 0, "last_event_hash": GENESIS})
-    request_id = request_id.scalar_one()
+    conn.execute(_MARK_SUBMITTED, {"submitted_draft": draft_id, "now": now})
+    placeholder = f"pending-{secrets.token_hex(12)}"
+    row = {**request, "reference": placeholder, "last_event_seq": 0, "last_event_hash": GENESIS}
+    request_id = conn.execute(_INSERT_REQUEST, row).scalar_one()
     events = first_event_rows(request_id, first_events, now)
     conn.execute(_INSERT_EVENTS, events)
     insert_first_notice(request_id, NoticeKind.RECEIPT)
-    return request_id, _chain_head(events)
+    if kept:
+        conn.execute(_MOVE_ATTACHMENTS, {"submitted_draft": draft_id, "request_id": request_id})
+    # Drawn last: the counter serialises every submission until the commit (docs/decisions/0006).
+    reference = next_reference(now)
+    head = _chain_head(events)
+    conn.execute(_SET_REFERENCE, {"request_id": request_id, "new_reference": reference, **head})
+    return request_id, reference
 
 
 def _chain_head(events: list[dict]) -> dict:
@@ -173,9 +179,15 @@ def _prefixed(params: dict, prefix: str, row: dict) -> None:
 
 # Values every row of the statement has in common go in once: with at most 50 parameters, psycopg
 # caches the statement's conversion (~0.13 ms per submit; tests/unit/test_submit_plan.py counts them).
+# No parameter may be named like a column of a table the statement UPDATEs (drafts, attachments):
+# SQLAlchemy would add that column to the UPDATE's SET.
 _SHARED = {
-    ("r_", "id"): "request_id", "request_id": "request_id", ("r_", "draft_id"): "draft_id",
+    ("r_", "id"): "request_id", "request_id": "request_id", ("r_", "draft_id"): "submitted_draft",
     "submitted_at": "now", "created_at": "now", "available_at": "now",
+    ("r_", "applicant_id"): "actor_id", "actor_id": "actor_id",
+    ("r_", "last_event_seq"): "e1_seq", ("r_", "last_event_hash"): "e1_hash", ("e1_", "prev_hash"): "e0_hash",
+    ("n_", "error"): "no_error", ("o_", "last_error"): "no_error",
+    ("n_", "state"): "pending", ("o_", "state"): "pending",
 }
 
 
@@ -183,11 +195,17 @@ _drafts, _requests = Draft.__table__, ServiceRequest.__table__
 _events, _notices, _outbox = RequestEvent.__table__, Notice.__table__, OutboxJob.__table__
 _MARK_SUBMITTED = (
     update(_drafts)
-    .where(_drafts.c.id == bindparam("draft_id"))
+    .where(_drafts.c.id == bindparam("submitted_draft"))
     .values(submitted_at=bindparam("now"), updated_at=bindparam("now"))
 )
 _INSERT_REQUEST = insert(_requests).returning(_requests.c.id)
 _INSERT_EVENTS = insert(_events)
+_attachments = Attachment.__table__
+_MOVE_ATTACHMENTS = (  # those drop_unreferenced kept: all the draft's files still without a request
+    update(_attachments)
+    .where(_attachments.c.draft_id == bindparam("submitted_draft"), _attachments.c.request_id.is_(None))
+    .values(request_id=bindparam("request_id"))
+)
 _SET_REFERENCE = (
     update(_requests)
     .where(_requests.c.id == bindparam("request_id"))
@@ -207,13 +225,14 @@ def _values(table, columns, prefix: str) -> dict:
 
 
 def _write_all_statement():
-    """PostgreSQL: the draft's UPDATE and the INSERTs of request, events, notice and outbox row at once.
+    """PostgreSQL: the draft's UPDATE, the reference number's draw, the INSERTs of request, events,
+    notice and outbox row, and the move of the draft's files, at once.
 
     Every column is given (a nested INSERT cannot run Python-side defaults); the foreign keys are
     checked at the end of the statement, when all rows exist.
     """
     request_columns = [
-        "id", "public_id", "reference", "service_id", "form_version_id", "workflow_version_id",
+        "id", "public_id", "service_id", "form_version_id", "workflow_version_id",
         "applicant_id", "applicant_name", "contact_email", "draft_id", "answers", "computed", "locale",
         "state", "department_id", "submitted_at", "due_at", "clock_paused_at", "row_version",
         "last_event_seq", "last_event_hash",
@@ -229,19 +248,28 @@ def _write_all_statement():
     outbox_columns = [
         "kind", "payload", "request_id", "state", "attempts", "last_error", "created_at", "available_at",
     ]
+    drawn = drawn_reference_cte()
+    new_request = (
+        insert(_requests)
+        .values({**_values(_requests, request_columns, "r_"),
+                 _requests.c.reference: select(drawn.c.reference).scalar_subquery()})
+        .returning(_requests.c.reference)
+        .cte("new_request")
+    )
     return (
         insert(_outbox)
         .values(_values(_outbox, outbox_columns, "o_"))
-        .returning(_outbox.c.id)
+        .returning(_outbox.c.id, select(new_request.c.reference).scalar_subquery())
         .add_cte(
             _MARK_SUBMITTED.cte("mark_draft"),
-            insert(_requests).values(_values(_requests, request_columns, "r_")).cte("new_request"),
+            new_request,
             # one INSERT per event: SQLAlchemy does not cache the compiled form of a multi-row VALUES
             *(
                 insert(_events).values(_values(_events, event_columns, f"e{i}_")).cte(f"new_event_{i}")
                 for i in range(2)
             ),
             insert(_notices).values(_values(_notices, notice_columns, "n_")).cte("new_notice"),
+            _MOVE_ATTACHMENTS.cte("move_files"),
         )
     )
 
@@ -372,10 +400,3 @@ def _checked_answers(draft, locked: _Locked) -> tuple[dict, dict]:
         message = _("Einige Angaben fehlen oder sind ungültig. Bitte vervollständigen Sie sie.")
         raise ValidationFailed(message, errors=errors)
     return answers, compute_values(spec, answers)
-
-
-def _move_attachments(draft, request_id: int, answers: dict) -> None:
-    """Files named in the answers move to the request; files of fields that ended up hidden are dropped."""
-    for attachment in drop_unreferenced(draft, answers):
-        attachment.request_id = request_id
-    db.session.flush()

@@ -56,18 +56,21 @@ def test_next_reference_unique_under_threads_on_postgres(postgres, db):
     assert sorted(results) == [format_reference("DU", 2031, n) for n in range(1, 21)]
 
 
-def test_write_next_reference_on_postgres_pads_like_format_reference(postgres, db):
-    """The database formats the number (counter + request in one statement): same text as Python."""
-    from models import ReferenceCounter as Counter
-    from services.references import write_next_reference
-    from tests.factories import started_request
+def test_drawn_reference_on_postgres_pads_like_format_reference(postgres, db):
+    """The database draws and formats the number (the submit's single statement): same text as Python."""
+    from sqlalchemy import select as sa_select
 
-    req = started_request(reference="PENDING-1")
-    when = datetime(2032, 2, 1, tzinfo=UTC)
-    assert write_next_reference(req.id, when) == "DU-2032-000001"  # creates the year's counter
+    from models import ReferenceCounter as Counter
+    from services.references import drawn_reference_cte
+
+    drawn = drawn_reference_cte()
+    statement = sa_select(drawn.c.reference)
+    params = {"counter_prefix": "DU", "counter_year": 2032}
+    assert db.session.scalar(statement, params) == "DU-2032-000001"  # creates the year's counter
+    assert db.session.scalar(statement, params) == "DU-2032-000002"
     for last, expected in ((998, 999), (999_999, 1_000_000), (123_456_788, 123_456_789)):
         db.session.get(Counter, ("DU", 2032)).last_value = last
         db.session.flush()
-        assert write_next_reference(req.id, when) == format_reference("DU", 2032, expected)
-        db.session.expire(req)
-        assert req.reference == format_reference("DU", 2032, expected)
+        assert db.session.scalar(statement, params) == format_reference("DU", 2032, expected)
+        db.session.expire_all()
+        assert db.session.get(Counter, ("DU", 2032)).last_value == expected

@@ -169,12 +169,12 @@ def test_submit_writes_every_row_of_the_request(db, service):
 
 
 def test_submit_statements_on_postgres(postgres, db, service):
-    """PostgreSQL: the lock draws the ids, one statement writes all rows, the last the reference."""
+    """PostgreSQL: the lock draws the ids, then one statement writes all rows and draws the reference."""
     from sqlalchemy import event
 
     from extensions import db as _db
 
-    _submit(service)  # the year's first number creates the counter row: two more statements, once
+    _submit(service)
     user = CitizenFactory()
     draft = drafts.start_draft(service, user)
     drafts.save_answers(draft, VALID, "nachweis")
@@ -188,9 +188,9 @@ def test_submit_statements_on_postgres(postgres, db, service):
         event.remove(_db.engine, "before_cursor_execute", listener)
     assert "FOR UPDATE" in statements[0] and "nextval" in statements[0]  # the draft's lock draws the ids
     writes = [s for s in statements if s.startswith(("SELECT nextval", "WITH", "INSERT", "UPDATE"))]
-    assert len(writes) == 2, [w[:60] for w in writes]
-    assert "INSERT INTO outbox_jobs" in writes[0]
-    assert " ".join(writes[-1].split()).startswith("WITH drawn AS (UPDATE reference_counters")
+    assert len(writes) == 1, [w[:60] for w in writes]
+    assert "INSERT INTO outbox_jobs" in writes[0] and "INSERT INTO reference_counters" in writes[0]
+    assert statements[-1] is writes[0]  # the counter stays locked until the commit: nothing after it
     assert submitted.request.reference == submitted.reference
 
 
@@ -202,3 +202,20 @@ def test_postgres_write_statement_stays_within_psycopgs_cached_conversion():
     from services.submissions import _WRITE_ALL
 
     assert len(_WRITE_ALL.compile(dialect=psycopg.dialect()).params) <= MAX_CACHED_STATEMENT_PARAMS
+
+
+def test_postgres_write_statement_sets_only_the_columns_it_means_to():
+    """A parameter named like a column of an UPDATEd table would silently be SET as well."""
+    import re
+
+    from sqlalchemy.dialects.postgresql import psycopg
+
+    from services.submissions import _WRITE_ALL
+
+    sql = " ".join(str(_WRITE_ALL.compile(dialect=psycopg.dialect())).split())
+    sets = dict(re.findall(r"UPDATE (\w+) SET (.*?) WHERE", sql))
+    stamp = "%(now)s::TIMESTAMP WITH TIME ZONE"
+    assert sets == {
+        "drafts": f"updated_at={stamp}, submitted_at={stamp}",
+        "attachments": "request_id=%(request_id)s::INTEGER",
+    }
