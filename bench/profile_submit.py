@@ -70,9 +70,13 @@ def _profile(
     client.post("/anmelden", data={"email": email, "password": bench.PASSWORD, "csrf_token": csrf})
     csrf = _csrf(client.get(f"/antrag/{first}/pruefen").get_data(as_text=True))
     drafts = [d for _, d in jobs]
+    # each draft's check-answers page, as a citizen opens it before submitting (bench.submit does alike)
+    pages = {d: client.get(f"/antrag/{d}/pruefen").get_data(as_text=True) for d in drafts}
+    stamps = {d: bench.review_stamp(page) for d, page in pages.items()}
 
     def submit(draft_id):
-        resp = client.post(f"/antrag/{draft_id}/absenden", data={"csrf_token": csrf, "declaration": "y"})
+        form = {"csrf_token": csrf, "declaration": "y", "checked": stamps[draft_id]}
+        resp = client.post(f"/antrag/{draft_id}/absenden", data=form)
         assert resp.status_code in (302, 303) and "/bestaetigung" in resp.headers["Location"], resp.status
 
     for draft_id in drafts[:5]:

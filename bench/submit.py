@@ -9,7 +9,8 @@ logs every client in through the real login form, warms both paths up (5 baselin
 submission per client, so every worker has parsed the form and workflow before measuring), then
 measures with the same client pool:
   1. baseline: POST /bench/baseline
-  2. submit:   POST /antrag/<draft>/absenden (CSRF, declaration) -> 302 to the confirmation
+  2. submit:   POST /antrag/<draft>/absenden (CSRF, declaration, the stamp of the draft's
+     check-answers page, fetched by each client beforehand) -> 302 to the confirmation
 and prints throughput, p50/p95/p99 latency, CPU per request of gunicorn, PostgreSQL and the load
 generator itself (this process), and the ratio. Checks afterwards that every draft became
 exactly one request with a unique reference number and an outbox row.
@@ -278,9 +279,19 @@ class Client:
             "POST", "/anmelden", {"email": email, "password": PASSWORD, "csrf_token": self.csrf}
         )
         assert status in (302, 303), f"login failed: {status}"
-        status, _, page = self.request("GET", f"/antrag/{first_draft}/pruefen")
+        self.review(first_draft)
+
+    def review(self, draft_id: str) -> str:
+        """Open the draft's check-answers page as a citizen does before submitting; its stamp."""
+        status, _, page = self.request("GET", f"/antrag/{draft_id}/pruefen")
         assert status == 200, f"review page: {status}"
         self.csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        return review_stamp(page)
+
+
+def review_stamp(page: str) -> str:
+    """The check-answers page's stamp (services.review_stamp): the submit then skips re-validation."""
+    return re.search(r'name="checked" value="([0-9a-f]{64})"', page).group(1)
 
 
 def _proc_cpu(pid: int) -> float:
@@ -346,10 +357,15 @@ def baseline_call(client, _job):
     assert status == 204, status
 
 
-def submit_call(client, draft_id):
-    status, location, _ = client.request(
-        "POST", f"/antrag/{draft_id}/absenden", {"csrf_token": client.csrf, "declaration": "y"}
-    )
+def review_call(client, job):
+    draft_id, stamps = job
+    stamps[draft_id] = client.review(draft_id)
+
+
+def submit_call(client, job):
+    draft_id, stamp = job
+    form = {"csrf_token": client.csrf, "declaration": "y", "checked": stamp}
+    status, location, _ = client.request("POST", f"/antrag/{draft_id}/absenden", form)
     assert status in (302, 303) and "/bestaetigung" in location, (status, location)
 
 
@@ -403,12 +419,16 @@ def main() -> int:
         clients = [Client(port) for _ in range(args.clients)]
         for client, jobs in zip(clients, plan, strict=True):
             client.login(jobs[0][0], jobs[0][1])
+        # every draft's check-answers page, as each citizen opens it before submitting (not measured)
+        stamps: dict[str, str] = {}
+        run_phase(clients, [[(d, stamps) for _, d in jobs] for jobs in plan], review_call)
         run_phase(clients, [[None] * 5 for _ in clients], baseline_call)
-        run_phase(clients, [[jobs[0][1]] for jobs in plan], submit_call)
+        run_phase(clients, [[(jobs[0][1], stamps[jobs[0][1]])] for jobs in plan], submit_call)
         cpu0 = (*server_cpu(proc.pid, args.database), time.process_time())
         base_wall, base_lat = run_phase(clients, [[None] * per_client for _ in clients], baseline_call)
         cpu1 = (*server_cpu(proc.pid, args.database), time.process_time())
-        sub_wall, sub_lat = run_phase(clients, [[d for _, d in jobs[1:]] for jobs in plan], submit_call)
+        sub_jobs = [[(d, stamps[d]) for _, d in jobs[1:]] for jobs in plan]
+        sub_wall, sub_lat = run_phase(clients, sub_jobs, submit_call)
         cpu2 = (*server_cpu(proc.pid, args.database), time.process_time())
     finally:
         stop(proc)

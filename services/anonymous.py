@@ -26,7 +26,7 @@ ACCESS_MAIL = "request_access_link"
 ACCESS_MAIL_AGAIN = "request_access_link_again"
 
 
-def submit_anonymously(draft, contact_email: str, locale: str = "de"):
+def submit_anonymously(draft, contact_email: str, locale: str = "de", review_stamp: str | None = None):
     """Submit `draft` without an account (flushes; the caller commits).
 
     Raises PermissionDenied when the service requires login, ValidationFailed for a bad address;
@@ -37,7 +37,7 @@ def submit_anonymously(draft, contact_email: str, locale: str = "de"):
         raise ValidationFailed(
             _("Bitte geben Sie eine gültige E-Mail-Adresse ein, z. B. name@beispiel.de."), field="email"
         )
-    submitted = submit_draft(draft, None, locale=locale, contact_email=email)
+    submitted = submit_draft(draft, None, locale=locale, contact_email=email, review_stamp=review_stamp)
     req = db.session.get(ServiceRequest, submitted.id)  # the ORM row (submit_draft may write with Core)
     req.access_token_hash = token_digest(request_access_token(req.public_id))
     queue_mail(None, ACCESS_MAIL, request=req)

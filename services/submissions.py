@@ -29,7 +29,7 @@ from models import (
     ServiceRequest,
 )
 from models.base import new_public_id, utcnow
-from services import config_generation
+from services import config_generation, review_stamp
 from services.accounts import require_confirmed
 from services.drafts import needs_upgrade
 from services.errors import AlreadySubmitted, PermissionDenied, ValidationFailed
@@ -57,13 +57,17 @@ class Submitted:
         return db.session.get(ServiceRequest, self.id)
 
 
-def submit_draft(draft, actor, locale: str = "de", contact_email: str | None = None) -> Submitted:
+def submit_draft(
+    draft, actor, locale: str = "de", contact_email: str | None = None, review_stamp: str | None = None
+) -> Submitted:
     """Turn `draft` into a ServiceRequest (writes; the caller commits once).
 
     Idempotent together with the unique ServiceRequest.draft_id: the draft row is locked, and a
     draft that already became a request raises AlreadySubmitted carrying that request.
     `actor` None is an anonymous submission (services.anonymous.submit_anonymously): only for a
-    service without login_required, and replies go to `contact_email`.
+    service without login_required, and replies go to `contact_email`. `review_stamp`: what the
+    check-answers page issued (services.review_stamp); valid for these answers, it spares their
+    second validation.
     """
     if actor is not None:
         require_confirmed(actor)
@@ -72,7 +76,7 @@ def submit_draft(draft, actor, locale: str = "de", contact_email: str | None = N
         raise AlreadySubmitted(request=request_for_draft(draft))
     if actor is None and (locked.login_required or not contact_email):
         raise PermissionDenied(_("Bitte melden Sie sich an, um diesen Antrag abzusenden."))
-    answers, computed = _checked_answers(draft, locked)
+    answers, computed = _checked_answers(draft, locked, review_stamp)
     service_id = draft.service_id
     plan = start_plan(service_id, locked.config_token)
     department_id, rule = plan.route(answers, locked.department_id)
@@ -389,13 +393,14 @@ _LOCK_STATEMENTS = {
 }
 
 
-def _checked_answers(draft, locked: _Locked) -> tuple[dict, dict]:
+def _checked_answers(draft, locked: _Locked, stamp: str | None) -> tuple[dict, dict]:
     if locked.require_latest and needs_upgrade(draft):
         message = _("Das Formular wurde inzwischen geändert. Bitte prüfen Sie Ihre Angaben erneut.")
         raise ValidationFailed(message, outdated=True)
     spec = load_spec_for(draft.form_version_id, locked.form_checksum)
     answers = dict(draft.answers or {})
-    errors = validate_answers(spec, answers)
+    checked = review_stamp.matches(stamp, draft, locked.form_checksum)  # validated on the review page
+    errors = None if checked else validate_answers(spec, answers)
     if errors:
         message = _("Einige Angaben fehlen oder sind ungültig. Bitte vervollständigen Sie sie.")
         raise ValidationFailed(message, errors=errors)

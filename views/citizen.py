@@ -26,7 +26,7 @@ from forms.dynamic import (
     visible_pages,
 )
 from models import Attachment, Notice, NoticeState
-from services import access, anonymous, drafts, submissions, uploads
+from services import access, anonymous, drafts, review_stamp, submissions, uploads
 from services.catalog import find_active_service
 from services.errors import AlreadySubmitted, EmailNotConfirmed, PermissionDenied, ValidationFailed
 from services.formdefs import latest_version, load_spec
@@ -150,14 +150,15 @@ def submit(draft_id):
     form = AnonymousSubmitForm() if is_anonymous else SubmitForm()
     if not form.validate_on_submit():
         return _render_review(draft, form, status=400)
-    token = None
+    token, stamp = None, request.form.get("checked")  # the check-answers page's (services.review_stamp)
     try:
         with transaction():
             if is_anonymous:
-                req = anonymous.submit_anonymously(draft, form.email.data, locale=_locale())
+                email = form.email.data
+                req = anonymous.submit_anonymously(draft, email, locale=_locale(), review_stamp=stamp)
                 token = access.status_token(req)
             else:
-                req = submissions.submit_draft(draft, current_user, locale=_locale())
+                req = submissions.submit_draft(draft, current_user, locale=_locale(), review_stamp=stamp)
             public_id = req.public_id  # read before the commit expires it (no reload after)
     except (AlreadySubmitted, IntegrityError):
         return _to_existing_request(draft)
@@ -373,6 +374,7 @@ def _render_review(draft, form, status=200):
     spec = load_spec(draft.form_version)
     locale = _locale()
     problems = validate_answers(spec, draft.answers)
+    stamp = None if problems else review_stamp.stamp_for(draft, draft.form_version.checksum)
     computed = compute_values(spec, draft.answers)
     fee = computed.get("fee_cents", draft.service.fee_cents) or 0
     review_url = url_for(".review", draft_id=draft.public_id)
@@ -383,7 +385,7 @@ def _render_review(draft, form, status=200):
         pages={p.key: p for p in visible_pages(spec, draft.answers)}, locale=locale,
         has_errors=bool(form.errors), is_anonymous=draft.user_id is None,
         login_url=_login_url(review_url), register_url=_login_url(review_url, register=True),
-        ttl_hours=_anonymous_ttl_hours(),
+        ttl_hours=_anonymous_ttl_hours(), checked_stamp=stamp,
     ), status
 
 

@@ -233,10 +233,20 @@ def test_double_submit_creates_one_request(client, citizen, db, test_service):
     assert client.post(f"/antrag/{draft_id}/loeschen").status_code == 404  # a submitted draft stays
 
 
+def test_review_page_stamps_complete_answers_for_the_submit(client, citizen, db, test_service):
+    draft_id = _complete_draft(client, test_service)
+    review = client.get(f"/antrag/{draft_id}/pruefen").get_data(as_text=True)
+    stamp = re.search(r'name="checked" value="([0-9a-f]{64})"', review).group(1)
+    resp = client.post(f"/antrag/{draft_id}/absenden", data={"declaration": "y", "checked": stamp})
+    assert resp.status_code == 302 and "/bestaetigung" in resp.headers["Location"]
+    assert db.session.scalar(select(func.count(ServiceRequest.id))) == 1
+
+
 def test_incomplete_draft_cannot_be_submitted(client, citizen, db):
     draft_id = start_draft(client, "testantrag")
     review = client.get(f"/antrag/{draft_id}/pruefen").get_data(as_text=True)
     assert "noch nicht vollständig" in review
+    assert 'name="checked"' not in review  # no stamp for answers with problems
     resp = _submit(client, draft_id)
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/pruefen")
     assert db.session.scalar(select(func.count(ServiceRequest.id))) == 0
