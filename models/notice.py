@@ -68,11 +68,11 @@ class Notice(db.Model):
     """A generated, signed PDF for a request."""
 
     __tablename__ = "notices"
-    __table_args__ = (UniqueConstraint("request_id", "kind", "revision"),)
+    __table_args__ = (UniqueConstraint("request_id", "kind", "revision"),)  # also the index by request
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id"), index=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id"))
     kind: Mapped[str] = mapped_column(String(40))
     revision: Mapped[int] = mapped_column(default=1)
     template_version_id: Mapped[int | None] = mapped_column(

@@ -151,10 +151,10 @@ class RequestEvent(db.Model):
     """Append-only history entry; `hash` covers the entry and its predecessor's hash."""
 
     __tablename__ = "request_events"
-    __table_args__ = (UniqueConstraint("request_id", "seq"),)
+    __table_args__ = (UniqueConstraint("request_id", "seq"),)  # also the index for lookups by request
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id"), index=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id"))
     seq: Mapped[int]
     kind: Mapped[str] = mapped_column(
         String(40)
