@@ -65,6 +65,13 @@ class ServiceRequest(db.Model):
             postgresql_where=text("closed_at IS NULL"),
             sqlite_where=text("closed_at IS NULL"),
         ),
+        # A citizen's requests submitted without an account, offered to their account ("Meine Anträge").
+        Index(
+            "ix_service_requests_anonymous_contact",
+            "contact_email",
+            postgresql_where=text("applicant_id IS NULL"),
+            sqlite_where=text("applicant_id IS NULL"),
+        ),
         Index(
             "ix_service_requests_open_state",
             "department_id",

@@ -14,7 +14,8 @@ from extensions import db
 from forms.dynamic import visible_pages
 from models import ServiceRequest
 from services.accounts import normalise_email
-from services.errors import ValidationFailed
+from services.errors import NotFound, ValidationFailed
+from services.events import append_event
 from services.formdefs import load_spec
 from services.mail import queue_mail
 from services.submissions import submit_draft
@@ -79,3 +80,43 @@ def resend_access_link(reference: str, contact_email: str) -> bool:
     queue_mail(None, ACCESS_MAIL_AGAIN, request=req)
     db.session.flush()
     return True
+
+
+# --- taking a request submitted without an account into an account ------------------------------
+
+
+def claimable_requests(user) -> list[ServiceRequest]:
+    """Requests submitted without an account to this user's confirmed e-mail address, newest first.
+
+    Confirming the address proved the user reads that mailbox, which is where the status link of
+    each of these requests went: taking them into the account gives nobody access they lacked.
+    """
+    if user is None or not getattr(user, "email_confirmed_at", None):
+        return []
+    query = _claimable(user).order_by(ServiceRequest.submitted_at.desc(), ServiceRequest.id.desc())
+    return list(db.session.scalars(query))
+
+
+def _claimable(user):
+    return select(ServiceRequest).where(  # ix_service_requests_anonymous_contact
+        ServiceRequest.applicant_id.is_(None), ServiceRequest.contact_email == normalise_email(user.email)
+    )
+
+
+def claim_request(user, public_id: str) -> ServiceRequest:
+    """Make `user` the applicant of the anonymous request `public_id` (flushes; the caller commits).
+
+    From then on the request is in the user's "Meine Anträge", replies go to the account (inbox and
+    its address), and the personal status link no longer opens it. Raises NotFound for a request
+    that is not among claimable_requests(user), so nobody learns whether another one exists.
+    """
+    req = None
+    if getattr(user, "email_confirmed_at", None):
+        query = _claimable(user).where(ServiceRequest.public_id == public_id).with_for_update()
+        req = db.session.scalar(query)
+    if req is None:
+        raise NotFound(_("Diesen Antrag gibt es nicht oder er gehört nicht zu Ihrer E-Mail-Adresse."))
+    req.applicant_id, req.access_token_hash = user.id, None
+    append_event(req, "applicant_linked", actor=user, visible_to_citizen=True)
+    db.session.flush()
+    return req

@@ -161,6 +161,7 @@ def _event_title(event, spec, locale) -> str:
         "routed": _("An die zuständige Stelle übermittelt"),
         "message": _("Ihre Antwort ist eingegangen"),
         "forwarded": _("An eine andere zuständige Stelle weitergegeben"),
+        "applicant_linked": _("Ihrem Benutzerkonto zugeordnet"),
     }
     return titles.get(event.kind, _("Ihr Antrag wurde bearbeitet"))
 

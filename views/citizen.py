@@ -28,7 +28,7 @@ from forms.dynamic import (
 from models import Attachment, Notice, NoticeState
 from services import access, anonymous, drafts, review_stamp, submissions, uploads
 from services.catalog import find_active_service
-from services.errors import AlreadySubmitted, EmailNotConfirmed, PermissionDenied, ValidationFailed
+from services.errors import AlreadySubmitted, EmailNotConfirmed, NotFound, PermissionDenied, ValidationFailed
 from services.formdefs import latest_version, load_spec
 from services.notices import notice_title
 from services.notices.files import download_name, notice_file_path
@@ -229,7 +229,24 @@ def my_requests():
     return render_template(
         "citizen/my_requests.html", drafts=open_drafts, requests=requests, form=ActionForm(),
         resume_url=_resume_url, state_label=_state_label,
+        claimable=anonymous.claimable_requests(current_user),  # submitted without an account to their address
     )
+
+
+@bp.route("/meine-antraege/zuordnen/<request_id>", methods=["POST"])
+@login_required
+def claim_request(request_id):
+    """Take a request submitted without an account to the user's confirmed address into the account."""
+    if ActionForm().validate_on_submit():
+        try:
+            with transaction():
+                req = anonymous.claim_request(current_user, request_id)
+                reference = req.reference
+        except NotFound:
+            abort(404)
+        flash(_("Der Antrag %(reference)s ist jetzt Ihrem Benutzerkonto zugeordnet.", reference=reference),
+              "success")
+    return redirect(url_for(".my_requests"))
 
 
 @bp.route("/antraege/<request_id>")

@@ -16,11 +16,13 @@ from services import access, drafts
 from services.anonymous import (
     ACCESS_MAIL,
     ACCESS_MAIL_AGAIN,
+    claim_request,
+    claimable_requests,
     contact_email_from_answers,
     resend_access_link,
     submit_anonymously,
 )
-from services.errors import PermissionDenied, ValidationFailed
+from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.formdefs import latest_version, publish_form
 from services.mail import deliver_outbox_mail, render_mail, request_contact
 from services.messages import withdraw_transition
@@ -240,3 +242,33 @@ def test_resend_access_link_never_for_requests_of_an_account(db, service):
     db.session.add(req)
     db.session.flush()
     assert resend_access_link("DU-2026-000777", "konto@example.org") is False
+
+
+def test_confirmed_account_of_the_contact_address_takes_over_the_request(app, db, service):
+    from services.messages import citizen_timeline
+    from services.workflow.audit import verify_chains
+
+    req = submit_anonymously(_anonymous_draft(service, random_token()), "erika@example.org")
+    other = submit_anonymously(_anonymous_draft(service, random_token()), "someone@example.org")
+    owner = CitizenFactory(email="Erika@Example.org", email_confirmed_at=None)
+    db.session.commit()
+    assert claimable_requests(owner) == []  # the address is not confirmed yet
+    with pytest.raises(NotFound):
+        claim_request(owner, req.public_id)
+
+    owner.email_confirmed_at = utcnow()
+    assert claimable_requests(owner) == [req]
+    with pytest.raises(NotFound):
+        claim_request(owner, other.public_id)  # another address's request: as if it did not exist
+    claim_request(owner, req.public_id)
+    db.session.commit()
+
+    assert req.applicant_id == owner.id and req.access_token_hash is None
+    assert access.holder_for(req, request_access_token(req.public_id)) is None  # the status link is retired
+    assert access.citizen_may_view(owner, req)
+    assert req.events[-1].kind == "applicant_linked" and req.events[-1].actor_id == owner.id
+    assert citizen_timeline(req)[0].title == "Ihrem Benutzerkonto zugeordnet"
+    assert verify_chains() == []
+    assert claimable_requests(owner) == []
+    item = notify_citizen(req, "withdrawn")  # replies now go to the account's inbox and address
+    assert item is not None and item.user_id == owner.id

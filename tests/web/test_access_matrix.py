@@ -91,6 +91,8 @@ MATRIX = {
     "citizen.submit": ("POST", "/antrag/{draft}/absenden", OWN_REQUEST),
     "citizen.draft_delete": ("POST", "/antrag/{draft}/loeschen", OWN_REQUEST),
     "citizen.my_requests": ("GET", "/meine-antraege", _rule(anonymous=LOGIN, rest=OK)),
+    # Only requests without an account, to the user's confirmed address: the world's has an applicant.
+    "citizen.claim_request": ("POST", "/meine-antraege/zuordnen/{req}", _rule(anonymous=LOGIN, rest=404)),
     "citizen.request_detail": ("GET", "/antraege/{req}", OWN_REQUEST),
     "citizen.confirmation": ("GET", "/antraege/{req}/bestaetigung", OWN_REQUEST),
     "citizen.attachment_download": ("GET", "/antraege/{req}/dateien/{attachment}", OWN_REQUEST),

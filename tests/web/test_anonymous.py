@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from extensions import limiter
 from models import Attachment, Draft, InboxItem, Message, OutboxJob, Service, ServiceRequest
+from models.base import utcnow
 from services.formdefs import latest_version, load_spec
 from services.messages import run_clerk_transition
 from services.tokens import request_access_token, token_digest
@@ -305,3 +306,43 @@ def test_status_link_requests_are_rate_limited(app, client, db, seeded, monkeypa
     data = {"reference": "DU-2026-000001", "email": "a@example.org"}
     assert [client.post("/antraege/statuslink", data=data).status_code for _ in range(3)] == [303, 303, 429]
     assert client.get("/antraege/statuslink").status_code == 200  # only sending is limited
+
+
+def test_requests_submitted_without_an_account_can_be_taken_into_the_account(app, client, db, seeded):
+    """Confirmed address = the mailbox the status link went to: "Meine Anträge" offers the request."""
+    draft_id = _submit_anonymously(client, db)
+    client.post(f"/antrag/{draft_id}/absenden", data={"declaration": "y", "email": "Kontakt@Example.org"})
+    req = db.session.scalar(select(ServiceRequest))
+    token = request_access_token(req.public_id)
+    owner = CitizenFactory(email="KONTAKT@example.org", email_confirmed_at=None)
+    stranger = CitizenFactory()
+    db.session.commit()
+
+    browser = _fresh_client(app)
+    _login(browser, stranger)
+    assert "Ohne Benutzerkonto gestellte Anträge" not in browser.get("/meine-antraege").get_data(as_text=True)
+    assert browser.post(f"/meine-antraege/zuordnen/{req.public_id}").status_code == 404  # not their address
+    browser = _fresh_client(app)
+    _login(browser, owner)
+    assert "Ohne Benutzerkonto gestellte Anträge" not in browser.get("/meine-antraege").get_data(as_text=True)
+    assert browser.post(f"/meine-antraege/zuordnen/{req.public_id}").status_code == 404  # not confirmed yet
+
+    owner.email_confirmed_at = utcnow()
+    db.session.commit()
+    page = browser.get("/meine-antraege").get_data(as_text=True)
+    offered = page.split('id="ohne-konto"', 1)[1]
+    assert req.reference in offered and f"/meine-antraege/zuordnen/{req.public_id}" in offered
+    done = browser.post(f"/meine-antraege/zuordnen/{req.public_id}")
+    assert done.status_code == 302 and done.headers["Location"].endswith("/meine-antraege")
+    page = browser.get("/meine-antraege").get_data(as_text=True)
+    assert "jetzt Ihrem Benutzerkonto zugeordnet" in page and 'id="ohne-konto"' not in page
+    assert f'href="/antraege/{req.public_id}"' in page  # now among "Gestellte Anträge"
+    detail = browser.get(f"/antraege/{req.public_id}").get_data(as_text=True)
+    assert "Ihrem Benutzerkonto zugeordnet" in detail  # in the citizen's history
+
+    db.session.expire_all()
+    req = db.session.get(ServiceRequest, req.id)
+    assert req.applicant_id == owner.id and req.access_token_hash is None
+    assert browser.post(f"/meine-antraege/zuordnen/{req.public_id}").status_code == 404  # only once
+    link_only = _fresh_client(app)
+    assert link_only.get(f"/antraege/{req.public_id}/zugang/{token}").status_code == 404  # link retired
