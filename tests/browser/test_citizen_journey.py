@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from models import Service, ServiceRequest
 from services.seed import seed_demo
-from tests.factories import CitizenFactory
+from tests.factories import CitizenFactory, started_request
 from tests.web.journey import PDF
 
 pytestmark = pytest.mark.browser
@@ -104,6 +104,18 @@ def test_citizen_journey_clicked_through_without_axe_violations(
     assert_no_axe_violations(page)
     page.goto("/meine-antraege")
     assert reference in page.content()
+    assert_no_axe_violations(page)
+
+    # A request the same person submitted earlier without an account is offered to the account.
+    earlier = started_request(applicant=None, applicant_name="Erika Mustermann", reference="DU-2025-000777",
+                              contact_email=citizen.email, access_token_hash="0" * 64)
+    db.session.commit()
+    page.goto("/meine-antraege")
+    assert earlier.reference in page.content()
+    assert_no_axe_violations(page)
+    page.get_by_role("button", name=re.compile(f"Meinem Konto zuordnen.*{earlier.reference}")).click()
+    page.wait_for_load_state()
+    assert "jetzt Ihrem Benutzerkonto zugeordnet" in page.content()
     assert_no_axe_violations(page)
 
 
