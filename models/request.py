@@ -93,6 +93,9 @@ class ServiceRequest(db.Model):
     applicant_name: Mapped[str] = mapped_column(String(200), default="")
     contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     access_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Counts the status link's renewals: part of the token's HMAC, so renewing retires the old link.
+    # A server default only: the submit's single INSERT statement leaves the column out.
+    access_link_generation: Mapped[int] = mapped_column(server_default=text("0"))
     # Unique: a draft becomes at most one request, whatever races happen on submit.
     draft_id: Mapped[int | None] = mapped_column(
         ForeignKey("drafts.id", ondelete="SET NULL"), unique=True, nullable=True

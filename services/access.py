@@ -62,7 +62,7 @@ def status_token(req) -> str | None:
     """The token of an anonymous request's personal status link (None for requests of an account)."""
     if req.applicant_id is not None or not req.access_token_hash:
         return None
-    token = request_access_token(req.public_id)
+    token = request_access_token(req.public_id, req.access_link_generation or 0)
     return token if digest_matches(req.access_token_hash, token) else None  # e.g. SECRET_KEY rotated
 
 

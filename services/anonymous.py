@@ -14,7 +14,7 @@ from extensions import db
 from forms.dynamic import visible_pages
 from models import ServiceRequest
 from services.accounts import normalise_email
-from services.errors import NotFound, ValidationFailed
+from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.events import append_event
 from services.formdefs import load_spec
 from services.mail import queue_mail
@@ -25,6 +25,7 @@ from services.tokens import request_access_token, token_digest
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 ACCESS_MAIL = "request_access_link"
 ACCESS_MAIL_AGAIN = "request_access_link_again"
+ACCESS_MAIL_RENEWED = "request_access_link_renewed"
 
 
 def submit_anonymously(draft, contact_email: str, locale: str = "de", review_stamp: str | None = None):
@@ -80,6 +81,24 @@ def resend_access_link(reference: str, contact_email: str) -> bool:
     queue_mail(None, ACCESS_MAIL_AGAIN, request=req)
     db.session.flush()
     return True
+
+
+def renew_access_link(req) -> str:
+    """Give `req` a new personal status link and retire the old one (flushes; the caller commits).
+
+    For a link shared by mistake: the token's generation counts up, so the old link opens nothing
+    any more. The new link goes to the contact address; the returned token lets the browser that
+    asked keep its access. Raises PermissionDenied for a request of an account (it has no link).
+    """
+    if req.applicant_id is not None or not req.access_token_hash:
+        raise PermissionDenied(_("Dieser Antrag hat keinen persönlichen Link."))
+    req.access_link_generation = (req.access_link_generation or 0) + 1
+    token = request_access_token(req.public_id, req.access_link_generation)
+    req.access_token_hash = token_digest(token)
+    append_event(req, "access_link_renewed", data={"by": "applicant"}, visible_to_citizen=True)
+    queue_mail(None, ACCESS_MAIL_RENEWED, request=req)
+    db.session.flush()
+    return token
 
 
 # --- taking a request submitted without an account into an account ------------------------------

@@ -162,6 +162,7 @@ def _event_title(event, spec, locale) -> str:
         "message": _("Ihre Antwort ist eingegangen"),
         "forwarded": _("An eine andere zuständige Stelle weitergegeben"),
         "applicant_linked": _("Ihrem Benutzerkonto zugeordnet"),
+        "access_link_renewed": _("Persönlicher Link erneuert, der bisherige gilt nicht mehr"),
     }
     return titles.get(event.kind, _("Ihr Antrag wurde bearbeitet"))
 

@@ -110,7 +110,7 @@ def _has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
-@mail_context("request_access_link", "request_access_link_again")
+@mail_context("request_access_link", "request_access_link_again", "request_access_link_renewed")
 def _access_link_context(user, request, notice, params) -> dict:
     """The personal status link of a request submitted without an account, rebuilt at send time."""
     from services.access import status_token

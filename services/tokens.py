@@ -97,12 +97,15 @@ def digest_matches(stored_digest: str | None, token: str | None) -> bool:
     return hmac.compare_digest(stored_digest, token_digest(token))
 
 
-def request_access_token(public_id: str) -> str:
+def request_access_token(public_id: str, generation: int = 0) -> str:
     """The secret of a request's personal status link (requests submitted without an account).
 
-    An HMAC of the request's public id under SECRET_KEY: the mail worker can rebuild the link at
-    send time, so the token is never stored in clear text (the request keeps its digest only).
+    An HMAC of the request's public id and link generation under SECRET_KEY: the mail worker can
+    rebuild the link at send time, so the token is never stored in clear text (the request keeps
+    its digest only). Renewing the link (services.anonymous.renew_access_link) counts the
+    generation up, which retires the previous token. Generation 0 is the link of the submission.
     """
     key = current_app.config["SECRET_KEY"].encode()
-    mac = hmac.new(key, f"amtsweg.request-access|{public_id}".encode(), hashlib.sha256).digest()
+    message = f"amtsweg.request-access|{public_id}" + (f"|{generation}" if generation else "")
+    mac = hmac.new(key, message.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()

@@ -203,6 +203,24 @@ def request_access(request_id, token):
     return redirect(url_for(".request_detail", request_id=req.public_id), 303)  # the token leaves the URL
 
 
+@bp.post("/antraege/<request_id>/zugang/erneuern")
+@limiter.limit(lambda: current_app.config["STATUS_LINK_RESEND_RATE_LIMIT"])
+def request_access_renew(request_id):
+    """Retire the personal status link (shared by mistake?) and mail a new one; this browser keeps access."""
+    req = load_request_for_citizen(request_id)
+    if ActionForm().validate_on_submit():
+        try:
+            with transaction():
+                token = anonymous.renew_access_link(req)
+                public_id, email = req.public_id, req.contact_email
+        except PermissionDenied:  # a request of an account has no link
+            abort(404)
+        remember_status_token(public_id, token)
+        flash(_("Ihr bisheriger persönlicher Link gilt nicht mehr. Den neuen Link haben wir an %(email)s "
+                "geschickt; Sie finden ihn auch hier.", email=email), "success")
+    return redirect(url_for(".request_detail", request_id=request_id), 303)
+
+
 @bp.route("/antraege/statuslink", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["STATUS_LINK_RESEND_RATE_LIMIT"], methods=["POST"])
 def status_link_resend():

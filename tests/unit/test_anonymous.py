@@ -16,9 +16,11 @@ from services import access, drafts
 from services.anonymous import (
     ACCESS_MAIL,
     ACCESS_MAIL_AGAIN,
+    ACCESS_MAIL_RENEWED,
     claim_request,
     claimable_requests,
     contact_email_from_answers,
+    renew_access_link,
     resend_access_link,
     submit_anonymously,
 )
@@ -272,3 +274,41 @@ def test_confirmed_account_of_the_contact_address_takes_over_the_request(app, db
     assert claimable_requests(owner) == []
     item = notify_citizen(req, "withdrawn")  # replies now go to the account's inbox and address
     assert item is not None and item.user_id == owner.id
+
+
+def test_renewing_the_status_link_retires_the_old_one_and_mails_the_new_one(app, db, service, tmp_path,
+                                                                           monkeypatch):
+    from services.messages import citizen_timeline
+
+    monkeypatch.setitem(app.config, "MAIL_DIR", str(tmp_path))
+    req = _anonymous_request(service)
+    db.session.commit()
+    old = request_access_token(req.public_id)
+    assert access.status_token(req) == old  # generation 0: the links of earlier submissions still work
+
+    new = renew_access_link(req)
+    db.session.commit()
+    assert new != old and req.access_link_generation == 1
+    assert access.holder_for(req, old) is None and access.holder_for(req, new) is not None
+    assert access.status_token(req) == new
+    assert citizen_timeline(req)[0].title == "Persönlicher Link erneuert, der bisherige gilt nicht mehr"
+    renewed = OutboxJob.payload["template"].as_string() == ACCESS_MAIL_RENEWED
+    job = db.session.scalar(select(OutboxJob).where(renewed))
+    assert new not in json.dumps(job.payload)  # rebuilt at send time, never stored
+    deliver_outbox_mail(job.payload)
+    (path,) = tmp_path.glob("*.eml")
+    mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    text = mail.get_body(("plain",)).get_content()
+    assert f"/antraege/{req.public_id}/zugang/{new}" in text and old not in text
+    assert renew_access_link(req) != new  # again: generation 2
+
+
+def test_requests_of_an_account_have_no_link_to_renew(db, service):
+    from services.submissions import submit_draft
+
+    user = CitizenFactory()
+    draft = drafts.start_draft(service, user)
+    drafts.save_answers(draft, ANSWERS, "person")
+    req = submit_draft(draft, user).request
+    with pytest.raises(PermissionDenied):
+        renew_access_link(req)

@@ -49,6 +49,7 @@ def _rule(**by_role):
 PUBLIC = _rule(rest=OPEN)
 LOGGED_IN = _rule(anonymous=LOGIN, rest=OK)
 OWN_REQUEST = _rule(anonymous=LOGIN, citizen=OK, rest=404)  # the applicant only; anyone else: 404
+OWN_REQUEST_NO_LINK = _rule(anonymous=LOGIN, rest=404)  # a status-link action: the world's request has none
 CLERK_AREA = _rule(anonymous=LOGIN, clerk=OK, clerk_other_dept=OK, dept_admin=OK, rest=403)
 CLERK_REQUEST = _rule(anonymous=LOGIN, clerk=OK, dept_admin=OK, clerk_other_dept=404, rest=403)
 PLATFORM = _rule(anonymous=LOGIN, platform_admin=OK, rest=404)
@@ -99,6 +100,7 @@ MATRIX = {
     "citizen.notice_download": ("GET", "/antraege/{req}/dokumente/{notice}", OWN_REQUEST),
     # A request of an account has no status link, and a wrong token opens nothing: 404 for everyone.
     "citizen.request_access": ("GET", "/antraege/{req}/zugang/" + "A" * 43, _rule(rest=404)),
+    "citizen.request_access_renew": ("POST", "/antraege/{req}/zugang/erneuern", OWN_REQUEST_NO_LINK),
     "citizen.status_link_resend": ("GET", "/antraege/statuslink", PUBLIC),
     "citizen.status_link_sent": ("GET", "/antraege/statuslink/gesendet", PUBLIC),
     "citizen_requests.question_answer": ("GET", "/antraege/{req}/rueckfrage/{question}", OWN_REQUEST),

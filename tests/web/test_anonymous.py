@@ -346,3 +346,27 @@ def test_requests_submitted_without_an_account_can_be_taken_into_the_account(app
     assert browser.post(f"/meine-antraege/zuordnen/{req.public_id}").status_code == 404  # only once
     link_only = _fresh_client(app)
     assert link_only.get(f"/antraege/{req.public_id}/zugang/{token}").status_code == 404  # link retired
+
+
+def test_status_link_holder_renews_the_link_and_the_old_one_stops_working(app, client, db, seeded):
+    draft_id = _submit_anonymously(client, db)
+    client.post(f"/antrag/{draft_id}/absenden", data={"declaration": "y", "email": "kontakt@example.org"})
+    req = db.session.scalar(select(ServiceRequest))
+    old = request_access_token(req.public_id)
+    shared = _fresh_client(app)  # someone the link was forwarded to
+    assert shared.get(f"/antraege/{req.public_id}/zugang/{old}").status_code == 303
+
+    detail = client.get(f"/antraege/{req.public_id}").get_data(as_text=True)
+    assert f"/antraege/{req.public_id}/zugang/erneuern" in detail and "Link erneuern" in detail
+    done = client.post(f"/antraege/{req.public_id}/zugang/erneuern")
+    assert done.status_code == 303 and done.headers["Location"].endswith(f"/antraege/{req.public_id}")
+    page = client.get(f"/antraege/{req.public_id}").get_data(as_text=True)  # this browser keeps access
+    new = request_access_token(req.public_id, 1)
+    assert "bisheriger persönlicher Link gilt nicht mehr" in page and f"/zugang/{new}" in page
+
+    assert shared.get(f"/antraege/{req.public_id}").status_code == 302  # its session token is dead now
+    assert _fresh_client(app).get(f"/antraege/{req.public_id}/zugang/{old}").status_code == 404
+    assert _fresh_client(app).get(f"/antraege/{req.public_id}/zugang/{new}").status_code == 303
+    assert shared.post(f"/antraege/{req.public_id}/zugang/erneuern").status_code == 302  # to the login page
+    assert db.session.scalar(select(OutboxJob).where(
+        OutboxJob.payload["template"].as_string() == "request_access_link_renewed")) is not None
