@@ -181,3 +181,22 @@ def test_anonymous_review_pages_without_axe_violations(page, citizen, db, assert
     page.wait_for_load_state()
     assert page.title().startswith("Fehler: ")
     assert_no_axe_violations(page)
+
+
+def test_status_link_page_and_its_renewal_without_axe_violations(page, citizen, db, assert_no_axe_violations):
+    """A request submitted without an account, opened through its personal link, the link renewed."""
+    from services.tokens import request_access_token, token_digest
+
+    req = started_request(applicant=None, applicant_name="Erika Mustermann", reference="DU-2025-000888",
+                          contact_email="erika@example.org")
+    req.access_token_hash = token_digest(request_access_token(req.public_id))
+    db.session.commit()
+    page.goto(f"/antraege/{req.public_id}/zugang/{request_access_token(req.public_id)}")
+    page.wait_for_url(re.compile(rf"/antraege/{req.public_id}$"))
+    assert page.get_by_role("heading", name="Ihr persönlicher Link zum Antrag").count() == 1
+    assert_no_axe_violations(page)
+    page.get_by_role("button", name="Link erneuern").click()
+    page.wait_for_load_state()
+    assert "bisheriger persönlicher Link gilt nicht mehr" in page.content()
+    assert request_access_token(req.public_id, 1) in page.content()
+    assert_no_axe_violations(page)
