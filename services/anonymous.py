@@ -110,7 +110,7 @@ def claimable_requests(user) -> list[ServiceRequest]:
     Confirming the address proved the user reads that mailbox, which is where the status link of
     each of these requests went: taking them into the account gives nobody access they lacked.
     """
-    if user is None or not getattr(user, "email_confirmed_at", None):
+    if user is None or not user.email_confirmed:
         return []
     query = _claimable(user).order_by(ServiceRequest.submitted_at.desc(), ServiceRequest.id.desc())
     return list(db.session.scalars(query))
@@ -130,7 +130,7 @@ def claim_request(user, public_id: str) -> ServiceRequest:
     that is not among claimable_requests(user), so nobody learns whether another one exists.
     """
     req = None
-    if getattr(user, "email_confirmed_at", None):
+    if user.email_confirmed:
         query = _claimable(user).where(ServiceRequest.public_id == public_id).with_for_update()
         req = db.session.scalar(query)
     if req is None:

@@ -23,7 +23,11 @@ def next_reference(now=None) -> str:
     prefix = current_app.config["REFERENCE_PREFIX"]
     year = (now or utcnow()).year
     params = {"counter_prefix": prefix, "counter_year": year}
-    return format_reference(prefix, year, _draw(_INCREMENT, params))
+    value = db.session.connection().execute(_INCREMENT, params).scalar_one_or_none()
+    if value is None:  # the year's first number: create its counter row
+        _create_counter(prefix, year)
+        value = db.session.connection().execute(_INCREMENT, params).scalar_one()
+    return format_reference(prefix, year, value)
 
 
 _counters = ReferenceCounter.__table__
@@ -64,16 +68,6 @@ def drawn_reference_cte(name: str = "drawn"):
         + func.lpad(digits, func.greatest(literal_column("6"), func.length(digits)), literal_column("'0'"))
     )
     return select(formatted.label("reference")).select_from(drawn).cte(f"{name}_reference")
-
-
-def _draw(statement, params: dict):
-    """Run a statement that increments the counter of params' prefix and year; the year's first
-    number creates the counter row first."""
-    value = db.session.connection().execute(statement, params).scalar_one_or_none()
-    if value is None:  # no counter row for this year yet
-        _create_counter(params["counter_prefix"], params["counter_year"])
-        value = db.session.connection().execute(statement, params).scalar_one()
-    return value
 
 
 def _create_counter(prefix: str, year: int) -> None:

@@ -79,8 +79,8 @@ def execute_outbox(outbox_id: int, in_place: bool = False) -> str:
         if gave_up and not in_place and (current := get_current_job()) is not None:
             current.retries_left = 0  # the row has given up: RQ's quick retries would only no-op
         raise
-    if db.session.info.pop(DONE_ON_COMMIT_KEY, None) is not None:  # the job committed nothing
-        _set_state(outbox_id, OutboxState.DONE, finished_at=utcnow(), last_error="")
+    if DONE_ON_COMMIT_KEY in db.session.info:  # the job committed nothing: this commit marks the row done
+        db.session.commit()
     else:
         db.session.rollback()  # whatever the job read after its commit (which marked the row done)
     if follow_ups is not None:
