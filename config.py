@@ -89,6 +89,9 @@ def load_config(overrides=None) -> dict:
         "ARGON2_TIME_COST": _env_int("ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _env_int("ARGON2_MEMORY_COST", 65536),
         "OUTBOX_MAX_ATTEMPTS": _env_int("OUTBOX_MAX_ATTEMPTS", 5),
+        # Who hands committed outbox rows to RQ: "relay" (woken by PostgreSQL NOTIFY, in batches) or
+        # "commit" (the writing process, right after its commit). Empty: relay on PostgreSQL.
+        "OUTBOX_HANDOVER": _env("OUTBOX_HANDOVER"),
         "JOB_TIMEOUT": _env_int("JOB_TIMEOUT", 120),
         "WORKER_COUNT": _env_int("WORKER_COUNT", os.cpu_count() or 1),
         # The workers' young-generation GC threshold (workers/worker.py freeze_heap).
@@ -106,8 +109,20 @@ def load_config(overrides=None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
     cfg.update(overrides)
+    _finalise_handover(cfg)
     _finalise_secret(cfg, instance)
     return cfg
+
+
+def _finalise_handover(cfg):
+    """Without NOTIFY (SQLite) nothing could wake the relay, so the writer hands its rows over."""
+    if not cfg.get("OUTBOX_HANDOVER"):
+        listens = cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+        cfg["OUTBOX_HANDOVER"] = "relay" if listens else "commit"
+    if cfg["OUTBOX_HANDOVER"] not in ("relay", "commit"):
+        raise ConfigError("OUTBOX_HANDOVER must be 'relay' or 'commit'.")
+    if cfg["OUTBOX_HANDOVER"] == "relay" and not cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        raise ConfigError("OUTBOX_HANDOVER=relay needs PostgreSQL (the relay is woken by NOTIFY).")
 
 
 def _finalise_secret(cfg, instance):

@@ -2,7 +2,7 @@
 
 import enum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import DDL, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
@@ -37,3 +37,24 @@ class OutboxJob(db.Model):
     @property
     def job_id(self) -> str:
         return f"outbox-{self.id}"
+
+
+# PostgreSQL wakes the outbox relay when a transaction that added (or re-opened) a pending row
+# commits: NOTIFY is delivered at commit and collapsed within one transaction, so a submission
+# with several rows wakes it once (workers/relay.py, decision 0011). The migration
+# e7f8a9b0c1d2 installs the same; this covers databases made by create_all (tests, benches).
+OUTBOX_CHANNEL = "amtsweg_outbox"
+NOTIFY_FUNCTION_SQL = f"""
+CREATE OR REPLACE FUNCTION amtsweg_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{OUTBOX_CHANNEL}', '');
+    RETURN NULL;
+END $$
+"""
+NOTIFY_TRIGGER_SQL = """
+CREATE TRIGGER outbox_jobs_notify AFTER INSERT OR UPDATE OF state ON outbox_jobs
+FOR EACH ROW WHEN (NEW.state = 'pending') EXECUTE FUNCTION amtsweg_outbox_notify()
+"""
+
+for _sql in (NOTIFY_FUNCTION_SQL, NOTIFY_TRIGGER_SQL):
+    event.listen(OutboxJob.__table__, "after_create", DDL(_sql).execute_if(dialect="postgresql"))

@@ -1,4 +1,9 @@
-"""After-commit fast path: hand the outbox rows a transaction created to RQ.
+"""After-commit hand-over (OUTBOX_HANDOVER=commit): the writer enqueues the rows it created.
+
+On PostgreSQL the relay does this instead (OUTBOX_HANDOVER=relay, the default there): a trigger
+NOTIFYs it when a transaction with new outbox rows commits, and it enqueues them in batches
+(workers/relay.py, decision 0011). Without NOTIFY (SQLite) nothing could wake it, so there the
+writing process hands its rows over itself, as described below.
 
 `services.outbox.record_job` notes each new row in `session.info["outbox_new"]`. When that
 transaction commits, the ids are enqueued (job id `outbox-<id>`). This must never fail the web
@@ -37,7 +42,7 @@ def _after_rollback(session) -> None:
 @event.listens_for(Session, "after_commit")
 def _after_commit(session) -> None:
     noted = session.info.pop(INFO_KEY, None)
-    if noted and has_app_context():
+    if noted and has_app_context() and dispatch_enabled():
         dispatch_outbox([i for i in map(_row_id, noted) if i is not None])
 
 
@@ -68,6 +73,9 @@ def dispatch_outbox(ids: list[int]) -> list[int]:
 
 
 def dispatch_enabled() -> bool:
-    """On, except in tests (they run jobs with workers.inline unless they switch it on)."""
+    """On where the writer hands rows over (OUTBOX_HANDOVER=commit), except in tests: they run jobs
+    with workers.inline unless they switch it on (OUTBOX_DISPATCH)."""
     config = current_app.config
-    return bool(config.get("OUTBOX_DISPATCH", config.get("ENV_NAME") != "test"))
+    if "OUTBOX_DISPATCH" in config:
+        return bool(config["OUTBOX_DISPATCH"])
+    return config.get("ENV_NAME") != "test" and config.get("OUTBOX_HANDOVER") == "commit"

@@ -62,18 +62,36 @@ def enqueue_outbox(outbox_id: int, queue: Queue | None = None) -> Job | None:
         return None  # someone else re-sent it in between
 
 
+def enqueue_new_outbox(ids: list[int], queue: Queue) -> list[Job]:
+    """Hand rows that have no RQ job yet to RQ in one pipeline (the relay's batches).
+
+    Not atomic per job like enqueue_outbox: the caller has made sure no job exists for these ids.
+    """
+    return queue.enqueue_many([Queue.prepare_data(JOB_FUNCTION, **_job_options(i)) for i in ids])
+
+
 def _enqueue(queue: Queue, outbox_id: int) -> Job:
-    return queue.enqueue(
-        JOB_FUNCTION,
-        outbox_id,
-        job_id=job_id_for(outbox_id),
-        job_timeout=job_timeout(),
-        retry=RETRY,
-        result_ttl=RESULT_TTL,
-        failure_ttl=FAILURE_TTL,
-        description=f"outbox {outbox_id}",
-        unique=True,
-    )
+    return queue.enqueue_call(JOB_FUNCTION, unique=True, **_job_options(outbox_id))
+
+
+def _job_options(outbox_id: int) -> dict:
+    return {
+        "args": (outbox_id,),
+        "job_id": job_id_for(outbox_id),
+        "timeout": job_timeout(),
+        "retry": RETRY,
+        "result_ttl": RESULT_TTL,
+        "failure_ttl": FAILURE_TTL,
+        "description": f"outbox {outbox_id}",
+    }
+
+
+def job_exists(outbox_ids: list[int], connection) -> list[bool]:
+    """For each outbox row, whether Redis holds an RQ job for it (one round trip)."""
+    with connection.pipeline(transaction=False) as pipe:
+        for outbox_id in outbox_ids:
+            pipe.exists(Job.key_for(job_id_for(outbox_id)))
+        return [bool(n) for n in pipe.execute()]
 
 
 def fetch_job(outbox_id: int, connection=None) -> Job | None:

@@ -1,6 +1,12 @@
-"""The outbox relay: re-sends rows that never reached RQ or whose job vanished.
+"""The outbox relay: hands committed outbox rows to RQ, and re-sends those whose job vanished.
 
-The after-commit hook is the fast path; this loop is what makes delivery reliable. Each pass
+On PostgreSQL (OUTBOX_HANDOVER=relay) it is the hand-over itself: it LISTENs on a connection of
+its own, a trigger NOTIFYs it when a transaction with new pending rows commits, and it claims all
+pending rows and enqueues them in one batch (`hand_over_pending`; decision 0011). Web processes
+then never talk to Redis on their write path. With OUTBOX_HANDOVER=commit (SQLite) the writer
+enqueues after its commit (services.outbox_dispatch) and this loop only polls.
+
+Either way, the careful pass below is what makes delivery reliable. Each pass
 locks a batch of open rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several relays never
 fight over a row) and compares each with what Redis knows about its job:
 
@@ -25,17 +31,29 @@ import redis
 from flask import current_app
 from rq.job import JobStatus
 from rq.worker import Worker
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from extensions import db
 from models import OutboxJob, OutboxState
 from models.base import utcnow
-from workers.queues import discard_job, enqueue_outbox, fetch_job, get_queue, job_timeout
+from models.outbox import OUTBOX_CHANNEL
+from workers.queues import (
+    discard_job,
+    enqueue_new_outbox,
+    enqueue_outbox,
+    fetch_job,
+    get_queue,
+    job_exists,
+    job_timeout,
+)
 
 log = logging.getLogger(__name__)
 
 STALE_MARGIN = 60  # seconds beyond the job timeout before a started job counts as abandoned
+HANDOVER_BATCH = 500  # pending rows claimed per hand-over
+GATHER_SECONDS = 0.1  # after a wake-up, let the commits of the next moments join the batch
+CHECK_EVERY_LISTENING = 15.0  # seconds between careful passes while NOTIFY brings the new rows
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
 RESEND_STATUSES = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, JobStatus.FINISHED}
 
@@ -47,6 +65,74 @@ class RelayStats:
 
     def __bool__(self):
         return bool(self.enqueued)
+
+
+# Claims pending rows and marks them handed over in one statement; the trigger ignores the update
+# (it fires for rows becoming `pending`). SKIP LOCKED: two relays never claim the same row.
+_CLAIM_PENDING = text(
+    "UPDATE outbox_jobs SET state = 'enqueued', enqueued_at = :now WHERE id IN ("
+    " SELECT id FROM outbox_jobs WHERE state = 'pending' ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
+    ") RETURNING id"
+)
+
+
+def hand_over_pending(batch: int = HANDOVER_BATCH) -> list[int]:
+    """Hand every committed `pending` row to RQ in one batch (PostgreSQL); commits. Returns the ids.
+
+    Three round trips for the whole batch: the claim, one asking Redis which rows already have a
+    job, one pipeline enqueueing the others. A row that has a job (a writer that still hands over
+    itself, or a retried row whose failed run is still kept) goes the careful way, enqueue_outbox.
+    If Redis fails, the rollback leaves every row `pending` for the next try.
+    """
+    ids = sorted(db.session.scalars(_CLAIM_PENDING, {"now": utcnow(), "limit": batch}))
+    if not ids:
+        db.session.rollback()
+        return []
+    try:
+        queue = get_queue()
+        known = job_exists(ids, queue.connection)
+        enqueue_new_outbox([i for i, has_job in zip(ids, known, strict=True) if not has_job], queue)
+        for outbox_id in (i for i, has_job in zip(ids, known, strict=True) if has_job):
+            enqueue_outbox(outbox_id, queue)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return ids
+
+
+class Listener:
+    """A PostgreSQL connection of its own, LISTENing for the outbox trigger's NOTIFY."""
+
+    def __init__(self, url: str):
+        self.url, self.conn = url, None
+
+    @classmethod
+    def for_app(cls) -> "Listener | None":
+        """None where the writers hand over themselves (OUTBOX_HANDOVER=commit)."""
+        if current_app.config.get("OUTBOX_HANDOVER") != "relay":
+            return None
+        return cls(db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
+
+    def wait(self, timeout: float) -> bool:
+        """Block until a NOTIFY arrives (True) or `timeout` passes (False); (re)connects first."""
+        import psycopg
+
+        if self.conn is None:
+            self.conn = psycopg.connect(self.url, autocommit=True)
+            self.conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+            return True  # rows may have come while no one listened: look now
+        return any(True for _ in self.conn.notifies(timeout=max(timeout, 0.0), stop_after=1))
+
+    def drain(self) -> None:
+        """Forget the notifications that arrived meanwhile: the next hand-over covers their rows."""
+        for _ in self.conn.notifies(timeout=0):
+            pass
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = None
 
 
 def relay_once(batch: int = 200) -> RelayStats:
@@ -127,26 +213,56 @@ class Relay:
         self.stopping.set()
 
     def run(self, passes: int | None = None) -> None:
-        backoff = self.interval
-        while not self.stopping.is_set() and passes != 0:
-            try:
-                self._sweep_when_due()
-                stats = relay_once()
-                backoff = self.interval
-                wait = 0.2 if stats else self.interval  # keep draining while there is a backlog
-            except (redis.RedisError, OSError) as exc:
-                backoff, wait = min(backoff * 2, self.max_backoff), backoff
-                log.warning("relay: Redis unavailable (%s); next try in %.1f s", exc, wait)
-            except OperationalError as exc:
-                backoff, wait = min(backoff * 2, self.max_backoff), backoff
-                log.warning("relay: database unavailable (%s); next try in %.1f s", exc.orig, wait)
-            except Exception:  # a bad row must not stop delivery of all the others
-                backoff, wait = min(backoff * 2, self.max_backoff), backoff
-                log.exception("relay: pass failed; next try in %.1f s", wait)
-            finally:
-                db.session.remove()
-            passes = None if passes is None else passes - 1
-            self.stopping.wait(wait)
+        listener = Listener.for_app()
+        check_every = self.interval if listener is None else max(self.interval, CHECK_EVERY_LISTENING)
+        backoff, next_check = self.interval, 0.0
+        try:
+            while not self.stopping.is_set() and passes != 0:
+                failed = False
+                try:
+                    self._sweep_when_due()
+                    if listener is not None:
+                        while len(hand_over_pending()) == HANDOVER_BATCH:
+                            pass  # a backlog: the next batch right away
+                    if time.monotonic() >= next_check:
+                        stats = relay_once()
+                        next_check = time.monotonic() + (0.2 if stats else check_every)  # drain a backlog
+                    backoff = self.interval
+                except (redis.RedisError, OSError) as exc:
+                    failed, backoff = True, min(backoff * 2, self.max_backoff)
+                    log.warning("relay: Redis unavailable (%s); next try in %.1f s", exc, backoff / 2)
+                except OperationalError as exc:
+                    failed, backoff = True, min(backoff * 2, self.max_backoff)
+                    log.warning("relay: database unavailable (%s); next try in %.1f s", exc.orig, backoff / 2)
+                except Exception:  # a bad row must not stop delivery of all the others
+                    failed, backoff = True, min(backoff * 2, self.max_backoff)
+                    log.exception("relay: pass failed; next try in %.1f s", backoff / 2)
+                finally:
+                    db.session.remove()
+                passes = None if passes is None else passes - 1
+                if failed:
+                    next_check = 0.0
+                    self.stopping.wait(backoff / 2)
+                elif listener is None:
+                    self.stopping.wait(max(next_check - time.monotonic(), 0.0))
+                else:
+                    self._wait_for_notify(listener, min(next_check - time.monotonic(), self.interval))
+        finally:
+            if listener is not None:
+                listener.close()
+
+    def _wait_for_notify(self, listener: "Listener", timeout: float) -> None:
+        """Until new rows are committed (or `timeout`, in case a NOTIFY was missed)."""
+        import psycopg
+
+        try:
+            if listener.wait(timeout):
+                self.stopping.wait(GATHER_SECONDS)
+                listener.drain()
+        except psycopg.Error as exc:
+            listener.close()  # the next wait reconnects; until then the relay polls
+            log.warning("relay: listening connection lost (%s); reconnecting", exc)
+            self.stopping.wait(min(self.interval, self.max_backoff))
 
     next_sweep: float = 0.0  # monotonic time of the next upload sweep (the first pass sweeps)
 

@@ -19,7 +19,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import DocumentSecurityStore, validate_pdf_signature
 from rq.serializers import JSONSerializer
 from rq.worker import Worker
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from config import BASE_DIR
 from extensions import db as _db
@@ -68,8 +68,9 @@ class Pipeline:
         env = dict(self.env, PIPELINE_SLOW=str(SLOW_JOB_SECONDS if slow else 0), WORKER_COUNT=str(count))
         return self._start([sys.executable, "-c", code], env)
 
-    def start_relay(self):
-        return self._start([sys.executable, "-m", "flask", "outbox", "relay", "--interval", "0.5"], self.env)
+    def start_relay(self, interval=0.5):
+        cmd = [sys.executable, "-m", "flask", "outbox", "relay", "--interval", str(interval)]
+        return self._start(cmd, self.env)
 
     def _start(self, cmd, env):
         log_dir = Path(os.environ.get("PIPELINE_LOG_DIR") or self.app.config["INSTANCE_PATH"])
@@ -97,7 +98,8 @@ class Pipeline:
 @pytest.fixture
 def pipeline(app, db, redis_server, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", redis_server.url)
-    monkeypatch.setitem(app.config, "OUTBOX_DISPATCH", True)
+    # As in production on PostgreSQL: the relay, woken by NOTIFY, hands the rows to RQ, not the writer.
+    monkeypatch.setitem(app.config, "OUTBOX_DISPATCH", False)
     monkeypatch.setitem(app.config, "JOB_TIMEOUT", JOB_TIMEOUT)
     service = ServiceFactory()
     clerk = clerk_of(service.department)
@@ -178,6 +180,27 @@ def test_pipeline_turns_20_approvals_into_20_valid_notices(app, pipeline):
     assert all(p.poll() is None for p in pipeline.procs)  # workers and relay still running
     rows = _db.session.scalars(select(OutboxJob.id).where(OutboxJob.kind == "render_notice")).all()
     assert len(rows) == 20 and all(_wait_row_done(i).state == OutboxState.DONE for i in rows)
+
+
+def test_relay_woken_by_notify_hands_over_without_polling(app, pipeline):
+    pipeline.start_workers(count=1)
+    pipeline.start_relay(interval=300)  # no pass of its own for five minutes: only NOTIFY wakes it
+    _wait_for_listening_relay(app)
+    ids = _approve(pipeline, 3)
+    _assert_exactly_once(app, ids)  # well before any polling pass
+
+
+def _wait_for_listening_relay(app, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listening = _db.session.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN amtsweg_outbox'")
+        )
+        _db.session.rollback()
+        if listening:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the relay did not start listening")
 
 
 def test_sigkill_of_a_worker_mid_job_still_yields_exactly_one_notice(app, pipeline):

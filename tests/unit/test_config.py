@@ -59,3 +59,19 @@ def test_trusted_proxy_sets_client_address_and_scheme(app, tmp_path):
 
 def test_forwarded_headers_are_ignored_unless_a_proxy_is_trusted(app, tmp_path):
     assert _whoami(app, tmp_path, proxies=0) == "127.0.0.1 http"
+
+
+def test_outbox_handover_is_the_relay_on_postgresql_and_the_writer_elsewhere(monkeypatch, tmp_path):
+    monkeypatch.delenv("OUTBOX_HANDOVER", raising=False)
+
+    def handover(uri, **more):
+        overrides = {"ENV_NAME": "embedded", "INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": uri}
+        return load_config({**overrides, **more})["OUTBOX_HANDOVER"]
+
+    assert handover("postgresql+psycopg://db/amtsweg") == "relay"  # woken by NOTIFY
+    assert handover(f"sqlite:///{tmp_path / 'a.db'}") == "commit"  # nothing could wake it
+    assert handover("postgresql+psycopg://db/amtsweg", OUTBOX_HANDOVER="commit") == "commit"
+    with pytest.raises(ConfigError):
+        handover(f"sqlite:///{tmp_path / 'a.db'}", OUTBOX_HANDOVER="relay")
+    with pytest.raises(ConfigError):
+        handover("postgresql+psycopg://db/amtsweg", OUTBOX_HANDOVER="later")

@@ -13,7 +13,7 @@ import redis
 from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 from rq.worker import SimpleWorker
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from extensions import db
 from models import OutboxJob, OutboxState
@@ -23,7 +23,7 @@ from services.outbox import record_job, retry_job
 from services.redis_conn import EmbeddedRedis, get_redis
 from workers import registry, tasks
 from workers.queues import enqueue_outbox, fetch_job, get_queue, job_id_for
-from workers.relay import relay_once
+from workers.relay import Listener, hand_over_pending, relay_once
 
 CALLS: list[dict] = []
 
@@ -229,6 +229,86 @@ def test_dispatch_is_off_in_tests_unless_switched_on(db, conn, app, monkeypatch)
     monkeypatch.delitem(app.config, "OUTBOX_DISPATCH")
     outbox_id = _commit_job(db, n=12)
     assert fetch_job(outbox_id) is None and _state(db, outbox_id).state == OutboxState.PENDING
+
+
+def test_dispatch_is_left_to_the_relay_where_it_is_the_hand_over(db, conn, app, monkeypatch):
+    monkeypatch.delitem(app.config, "OUTBOX_DISPATCH")
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    monkeypatch.setitem(app.config, "OUTBOX_HANDOVER", "relay")
+    assert not outbox_dispatch.dispatch_enabled()
+    monkeypatch.setitem(app.config, "OUTBOX_HANDOVER", "commit")
+    assert outbox_dispatch.dispatch_enabled()
+
+
+@pytest.mark.usefixtures("postgres")
+def test_relay_hands_every_pending_row_over_in_one_batch(db, conn, app, monkeypatch):
+    monkeypatch.setitem(app.config, "OUTBOX_DISPATCH", False)  # the relay is the hand-over
+    ids = [_commit_job(db, n=n) for n in (40, 41, 42)]
+    assert all(fetch_job(i) is None for i in ids)
+    assert hand_over_pending() == ids
+    assert get_queue().job_ids == [job_id_for(i) for i in ids]  # in commit order
+    job = fetch_job(ids[0])
+    assert job.args == [ids[0]] and job.timeout == app.config["JOB_TIMEOUT"] and job.retries_left == 3
+    rows = [_state(db, i) for i in ids]
+    assert all(r.state == OutboxState.ENQUEUED and r.enqueued_at is not None for r in rows)
+    assert hand_over_pending() == []  # claimed once
+    _work(conn)
+    assert CALLS == [{"n": 40}, {"n": 41}, {"n": 42}]
+    assert all(_state(db, i).state == OutboxState.DONE for i in ids)
+
+
+@pytest.mark.usefixtures("postgres")
+def test_relay_hand_over_replaces_a_finished_run_and_keeps_a_queued_one(db, conn, app, monkeypatch):
+    monkeypatch.setitem(app.config, "OUTBOX_DISPATCH", True)  # writers that hand over themselves
+    rerun = _commit_job(db, n=43)
+    _work(conn)  # finished; RQ keeps the finished job for a day
+    db.session.execute(update(OutboxJob).where(OutboxJob.id == rerun).values(state="pending"))
+    queued = _commit_job(db, n=44)  # handed over by its writer, waiting in the queue, row pending
+    monkeypatch.setitem(app.config, "OUTBOX_DISPATCH", False)
+    assert hand_over_pending() == [rerun, queued]
+    assert conn.lrange("rq:queue:amtsweg", 0, -1) == [job_id_for(queued).encode(), job_id_for(rerun).encode()]
+    assert fetch_job(rerun).get_status() == JobStatus.QUEUED  # a new run, not the finished one
+    _work(conn)
+    assert CALLS == [{"n": 43}, {"n": 44}, {"n": 43}]
+
+
+@pytest.mark.usefixtures("postgres")
+def test_relay_hand_over_leaves_rows_pending_when_redis_is_down(db, conn, monkeypatch, app):
+    monkeypatch.setitem(app.config, "OUTBOX_DISPATCH", False)
+    outbox_id = _commit_job(db, n=45)
+    monkeypatch.setattr(
+        "workers.queues.get_redis", lambda: redis.Redis(unix_socket_path="/nonexistent/redis.sock")
+    )
+    with pytest.raises(redis.ConnectionError):
+        hand_over_pending()
+    assert _state(db, outbox_id).state == OutboxState.PENDING
+
+
+@pytest.mark.usefixtures("postgres")
+def test_committing_a_pending_row_wakes_the_listening_relay(db, conn, app, monkeypatch):
+    monkeypatch.setitem(app.config, "OUTBOX_DISPATCH", False)
+    monkeypatch.setitem(app.config, "OUTBOX_HANDOVER", "relay")
+    listener = Listener.for_app()
+    try:
+        assert listener.wait(0)  # connecting counts as a wake-up: rows may have come meanwhile
+        assert not listener.wait(0.2)
+        record_job("test_echo", {"n": 46})
+        assert not listener.wait(0.2)  # not before the commit
+        db.session.commit()
+        assert listener.wait(10)
+        listener.drain()
+        outbox_id = _commit_job(db, n=47)
+        db.session.execute(update(OutboxJob).where(OutboxJob.id == outbox_id).values(state="enqueued"))
+        db.session.commit()
+        listener.drain()
+        db.session.execute(update(OutboxJob).where(OutboxJob.id == outbox_id).values(state="failed"))
+        db.session.commit()
+        assert not listener.wait(0.2)  # only rows becoming pending wake it
+        retry_job(db.session.get(OutboxJob, outbox_id))  # an operator's retry re-opens it
+        db.session.commit()
+        assert listener.wait(10)
+    finally:
+        listener.close()
 
 
 def _commit_parent(**payload) -> int:

@@ -8,6 +8,7 @@ from models import User
 from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, CitizenFactory, StaffFactory
 from tests.support import IsolatedClient
+from tests.unit.test_submissions import service  # noqa: F401  (fixture: a published test form)
 
 
 @pytest.fixture
@@ -72,3 +73,24 @@ def test_token_from_another_session_is_rejected(app, client):
     data["csrf_token"] = foreign_token
     _assert_rejected(client.post("/betrieb/mitarbeitende/neu", data=data))
     assert _db.session.scalar(_db.select(User).where(User.email == "eve@example.org")) is None
+
+
+def test_submit_needs_the_token_and_nothing_is_submitted_without_it(client, service):
+    """The submit form leaves its token to CSRFProtect (forms/citizen.py): that check must hold."""
+    from models import ServiceRequest
+    from tests.unit.test_submissions import _draft
+
+    user = CitizenFactory()
+    draft_id = _draft(service, user).public_id
+    _db.session.commit()
+    _logged_in(client, user)
+    _assert_rejected(client.post(f"/antrag/{draft_id}/absenden", data={"declaration": "y"}))
+    forged = {"declaration": "y", "csrf_token": "forged"}
+    _assert_rejected(client.post(f"/antrag/{draft_id}/absenden", data=forged))
+    assert _db.session.scalar(_db.select(_db.func.count(ServiceRequest.id))) == 0
+    token = csrf_token_from(client.get(f"/antrag/{draft_id}/pruefen"))
+    resp = client.post(f"/antrag/{draft_id}/absenden", data={"declaration": "y", "csrf_token": token})
+    assert resp.status_code == 302 and "/bestaetigung" in resp.headers["Location"]
+    resp = client.post(f"/antrag/{draft_id}/absenden", data={"csrf_token": token})  # no declaration
+    assert resp.status_code == 302  # already submitted: to the request, never a second one
+    assert _db.session.scalar(_db.select(_db.func.count(ServiceRequest.id))) == 1
