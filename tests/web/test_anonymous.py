@@ -5,7 +5,7 @@ import re
 from urllib.parse import quote
 
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from extensions import limiter
 from models import Attachment, Draft, InboxItem, Message, OutboxJob, Service, ServiceRequest
@@ -189,6 +189,17 @@ def test_anonymous_submission_with_contact_address_and_status_link(app, client, 
     download = client.get(f"/antraege/{req.public_id}/dateien/{attachment.public_id}")
     assert download.status_code == 200 and download.data == PDF
     download.close()
+
+
+def test_anonymous_submits_are_rate_limited(app, client, db, seeded, monkeypatch):
+    monkeypatch.setitem(app.config, "ANONYMOUS_SUBMIT_RATE_LIMIT", "2 per minute;50 per hour")
+    limiter.reset()
+    draft_id = _submit_anonymously(client, db)
+    bad = {"declaration": "y", "email": "erika@"}  # refused, but each try counts
+    codes = [client.post(f"/antrag/{draft_id}/absenden", data=bad).status_code for _ in range(3)]
+    assert codes == [400, 400, 429]
+    assert "Zu viele Versuche" in client.post(f"/antrag/{draft_id}/absenden", data=bad).get_data(as_text=True)
+    assert db.session.scalar(select(func.count(ServiceRequest.id))) == 0
 
 
 def test_status_link_opens_the_request_in_another_browser_only_with_the_token(app, client, db, seeded):

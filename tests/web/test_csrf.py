@@ -75,7 +75,7 @@ def test_token_from_another_session_is_rejected(app, client):
     assert _db.session.scalar(_db.select(User).where(User.email == "eve@example.org")) is None
 
 
-def test_submit_needs_the_token_and_nothing_is_submitted_without_it(client, service):
+def test_submit_needs_the_token_and_nothing_is_submitted_without_it(client, service):  # noqa: F811
     """The submit form leaves its token to CSRFProtect (forms/citizen.py): that check must hold."""
     from models import ServiceRequest
     from tests.unit.test_submissions import _draft
