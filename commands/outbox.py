@@ -65,6 +65,12 @@ def status():
     """Count outbox rows per state."""
     from sqlalchemy import func, select
 
+    from services.outbox import oldest_pending_since, pending_too_long
+
     rows = db.session.execute(select(OutboxJob.state, func.count()).group_by(OutboxJob.state)).all()
     for state, count in sorted(rows):
         click.echo(f"{state:10} {count}")
+    since = oldest_pending_since()
+    if since is not None:
+        late = " (too long: is `flask outbox relay` running?)" if pending_too_long(since) else ""
+        click.echo(f"oldest pending row created {since.isoformat(timespec='seconds')}{late}")

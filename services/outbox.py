@@ -64,6 +64,22 @@ def outbox_state_counts() -> dict[str, int]:
     return counts
 
 
+# The relay hands a new row over within ~0.1 s (decision 0011) and a worker starts it moments later:
+# a row still `pending` after this long means no relay (or, on SQLite, no worker) is running.
+WAITING_TOO_LONG = timedelta(minutes=1)
+
+
+def oldest_pending_since():
+    """When the oldest row that is still `pending` was created; None when no row waits."""
+    return db.session.scalar(
+        select(func.min(OutboxJob.created_at)).where(OutboxJob.state == OutboxState.PENDING)
+    )
+
+
+def pending_too_long(since) -> bool:
+    return since is not None and utcnow() - since > WAITING_TOO_LONG
+
+
 def list_problem_jobs(limit: int = 200) -> list[OutboxJob]:
     """Failed rows, and open rows older than STUCK_AFTER (newest first) — the ops page's list."""
     stuck = (OutboxJob.state.in_([OutboxState.PENDING, OutboxState.ENQUEUED])) & (

@@ -30,8 +30,13 @@ def platform_admin_required(view):
 @bp.get("/", endpoint="job_list")
 @platform_admin_required
 def job_list():
+    waiting_since = outbox.oldest_pending_since()
     return render_template(
-        "jobs/list.html", counts=outbox.outbox_state_counts(), jobs=outbox.list_problem_jobs()
+        "jobs/list.html",
+        counts=outbox.outbox_state_counts(),
+        jobs=outbox.list_problem_jobs(),
+        waiting_since=waiting_since,
+        waiting_too_long=outbox.pending_too_long(waiting_since),
     )
 
 

@@ -82,3 +82,25 @@ def test_retry_requires_csrf_token(client, db, login_as, admin, app, monkeypatch
     assert client.post(f"{URL}{failed.id}/wiederholen", data={"csrf_token": token}).status_code == 302
     db.session.refresh(failed)
     assert failed.state == OutboxState.PENDING
+
+
+def test_jobs_page_warns_when_a_row_waits_too_long_for_its_hand_over(client, db, login_as, admin):
+    login_as(admin)
+    _row(db, OutboxState.PENDING, age=timedelta(seconds=5))  # normal: the relay is about to take it
+    html = client.get(URL).get_data(as_text=True)
+    assert "Relay-Prozess" not in html and 'data-state="oldest-pending">–<' not in html
+    _row(db, OutboxState.PENDING, age=timedelta(minutes=3))  # no relay has taken it
+    html = client.get(URL).get_data(as_text=True)
+    assert "Relay-Prozess (flask outbox relay)" in html and 'role="status"' in html
+    db.session.query(OutboxJob).update({"state": OutboxState.DONE})
+    db.session.commit()
+    html = client.get(URL).get_data(as_text=True)
+    assert "Relay-Prozess" not in html and 'data-state="oldest-pending">–<' in html
+
+
+def test_outbox_status_counts_rows_and_names_the_oldest_pending_one(app, db):
+    _row(db, OutboxState.DONE)
+    old = _row(db, OutboxState.PENDING, age=timedelta(minutes=5))
+    out = app.test_cli_runner().invoke(args=["outbox", "status"]).output
+    assert "done       1" in out and "pending    1" in out
+    assert old.created_at.isoformat(timespec="seconds") in out and "is `flask outbox relay` running?" in out
