@@ -218,7 +218,7 @@ class Relay:
         backoff, next_check = self.interval, 0.0
         try:
             while not self.stopping.is_set() and passes != 0:
-                failed = False
+                failed = True
                 try:
                     self._sweep_when_due()
                     if listener is not None:
@@ -227,22 +227,19 @@ class Relay:
                     if time.monotonic() >= next_check:
                         stats = relay_once()
                         next_check = time.monotonic() + (0.2 if stats else check_every)  # drain a backlog
-                    backoff = self.interval
+                    failed, backoff = False, self.interval
                 except (redis.RedisError, OSError) as exc:
-                    failed, backoff = True, min(backoff * 2, self.max_backoff)
-                    log.warning("relay: Redis unavailable (%s); next try in %.1f s", exc, backoff / 2)
+                    log.warning("relay: Redis unavailable (%s); next try in %.1f s", exc, backoff)
                 except OperationalError as exc:
-                    failed, backoff = True, min(backoff * 2, self.max_backoff)
-                    log.warning("relay: database unavailable (%s); next try in %.1f s", exc.orig, backoff / 2)
+                    log.warning("relay: database unavailable (%s); next try in %.1f s", exc.orig, backoff)
                 except Exception:  # a bad row must not stop delivery of all the others
-                    failed, backoff = True, min(backoff * 2, self.max_backoff)
-                    log.exception("relay: pass failed; next try in %.1f s", backoff / 2)
+                    log.exception("relay: pass failed; next try in %.1f s", backoff)
                 finally:
                     db.session.remove()
                 passes = None if passes is None else passes - 1
                 if failed:
-                    next_check = 0.0
-                    self.stopping.wait(backoff / 2)
+                    self.stopping.wait(backoff)
+                    backoff, next_check = min(backoff * 2, self.max_backoff), 0.0
                 elif listener is None:
                     self.stopping.wait(max(next_check - time.monotonic(), 0.0))
                 else:

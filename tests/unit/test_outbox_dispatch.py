@@ -23,7 +23,7 @@ from services.outbox import record_job, retry_job
 from services.redis_conn import EmbeddedRedis, get_redis
 from workers import registry, tasks
 from workers.queues import enqueue_outbox, fetch_job, get_queue, job_id_for
-from workers.relay import Listener, hand_over_pending, relay_once
+from workers.relay import Listener, Relay, hand_over_pending, relay_once
 
 CALLS: list[dict] = []
 
@@ -282,6 +282,16 @@ def test_relay_hand_over_leaves_rows_pending_when_redis_is_down(db, conn, monkey
     with pytest.raises(redis.ConnectionError):
         hand_over_pending()
     assert _state(db, outbox_id).state == OutboxState.PENDING
+
+
+@pytest.mark.usefixtures("postgres")
+def test_relay_loop_hands_over_what_was_committed_before_it_listened(db, conn, app, monkeypatch):
+    monkeypatch.setitem(app.config, "OUTBOX_DISPATCH", False)
+    monkeypatch.setitem(app.config, "OUTBOX_HANDOVER", "relay")
+    ids = [_commit_job(db, n=48), _commit_job(db, n=49)]
+    Relay(interval=0.1).run(passes=1)
+    assert get_queue().job_ids == [job_id_for(i) for i in ids]
+    assert all(_state(db, i).state == OutboxState.ENQUEUED for i in ids)
 
 
 @pytest.mark.usefixtures("postgres")
