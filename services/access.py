@@ -15,7 +15,7 @@ from sqlalchemy import select
 from extensions import db
 from models import Department, Draft, MembershipRole, ServiceRequest
 from models.base import utcnow
-from services.tokens import digest_matches, request_access_token
+from services.tokens import digest_matches, request_access_token, signing_keys
 
 
 def find_request_by_public_id(public_id: str):
@@ -62,8 +62,11 @@ def status_token(req) -> str | None:
     """The token of an anonymous request's personal status link (None for requests of an account)."""
     if req.applicant_id is not None or not req.access_token_hash:
         return None
-    token = request_access_token(req.public_id, req.access_link_generation or 0)
-    return token if digest_matches(req.access_token_hash, token) else None  # e.g. SECRET_KEY rotated
+    for key in signing_keys():  # a link issued before SECRET_KEY was rotated was made with an old key
+        token = request_access_token(req.public_id, req.access_link_generation or 0, key)
+        if digest_matches(req.access_token_hash, token):
+            return token
+    return None  # made with a key no longer configured: the holder's link still works, it is not rebuilt
 
 
 def is_applicant(req, actor) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from extensions import db
 from forms.dynamic import visible_pages
 from models import ServiceRequest
+from services.access import status_token
 from services.accounts import normalise_email
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.events import append_event
@@ -78,6 +79,8 @@ def resend_access_link(reference: str, contact_email: str) -> bool:
     )
     if req is None or normalise_email(req.contact_email or "") != email:
         return False
+    if status_token(req) is None:  # issued under a SECRET_KEY no longer configured: the mail needs a link
+        _issue_new_link(req, by="key_rotation")
     queue_mail(None, ACCESS_MAIL_AGAIN, request=req)
     db.session.flush()
     return True
@@ -92,12 +95,18 @@ def renew_access_link(req) -> str:
     """
     if req.applicant_id is not None or not req.access_token_hash:
         raise PermissionDenied(_("Dieser Antrag hat keinen persönlichen Link."))
+    token = _issue_new_link(req, by="applicant")
+    queue_mail(None, ACCESS_MAIL_RENEWED, request=req)
+    db.session.flush()
+    return token
+
+
+def _issue_new_link(req, by: str) -> str:
+    """The next generation of the request's status link under the current SECRET_KEY; the old one dies."""
     req.access_link_generation = (req.access_link_generation or 0) + 1
     token = request_access_token(req.public_id, req.access_link_generation)
     req.access_token_hash = token_digest(token)
-    append_event(req, "access_link_renewed", data={"by": "applicant"}, visible_to_citizen=True)
-    queue_mail(None, ACCESS_MAIL_RENEWED, request=req)
-    db.session.flush()
+    append_event(req, "access_link_renewed", data={"by": by}, visible_to_citizen=True)
     return token
 
 

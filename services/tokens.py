@@ -47,8 +47,14 @@ PURPOSES = {
 }
 
 
+def signing_keys() -> list[str]:
+    """SECRET_KEY first (it signs), then the SECRET_KEY_FALLBACKS still accepted when verifying."""
+    return [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", ())]
+
+
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"amtsweg.token.{purpose.name}")
+    # itsdangerous signs with the last key of the list and verifies with any of them
+    return URLSafeTimedSerializer(signing_keys()[::-1], salt=f"amtsweg.token.{purpose.name}")
 
 
 def max_age(purpose_name: str) -> int:
@@ -97,15 +103,16 @@ def digest_matches(stored_digest: str | None, token: str | None) -> bool:
     return hmac.compare_digest(stored_digest, token_digest(token))
 
 
-def request_access_token(public_id: str, generation: int = 0) -> str:
+def request_access_token(public_id: str, generation: int = 0, key: str | None = None) -> str:
     """The secret of a request's personal status link (requests submitted without an account).
 
     An HMAC of the request's public id and link generation under SECRET_KEY: the mail worker can
     rebuild the link at send time, so the token is never stored in clear text (the request keeps
     its digest only). Renewing the link (services.anonymous.renew_access_link) counts the
     generation up, which retires the previous token. Generation 0 is the link of the submission.
+    `key`: a retired key, to rebuild a link issued before SECRET_KEY was rotated.
     """
-    key = current_app.config["SECRET_KEY"].encode()
+    secret = (key or current_app.config["SECRET_KEY"]).encode()
     message = f"amtsweg.request-access|{public_id}" + (f"|{generation}" if generation else "")
-    mac = hmac.new(key, message.encode(), hashlib.sha256).digest()
+    mac = hmac.new(secret, message.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()

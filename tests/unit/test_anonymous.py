@@ -312,3 +312,31 @@ def test_requests_of_an_account_have_no_link_to_renew(db, service):
     req = submit_draft(draft, user).request
     with pytest.raises(PermissionDenied):
         renew_access_link(req)
+
+
+def test_status_links_survive_a_rotated_secret_key_while_the_old_one_is_a_fallback(app, db, service,
+                                                                                   monkeypatch):
+    req = _anonymous_request(service)
+    old_key, token = app.config["SECRET_KEY"], request_access_token(req.public_id)
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a-new-secret-key-after-rotation-0123456789")
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [old_key])
+    assert access.holder_for(req, token) is not None  # the citizen's link: checked by its digest
+    assert access.status_token(req) == token  # mails still carry it, rebuilt with the old key
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [])
+    assert access.holder_for(req, token) is not None  # still opens the request
+    assert access.status_token(req) is None  # but can no longer be rebuilt for a mail
+
+
+def test_resend_after_the_old_key_is_gone_issues_a_new_link_to_the_contact_address(app, db, service,
+                                                                                 monkeypatch):
+    req = _anonymous_request(service)
+    old_token = request_access_token(req.public_id)
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a-new-secret-key-after-rotation-0123456789")
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [])
+    assert resend_access_link(req.reference, "erika@example.org") is True
+    new_token = access.status_token(req)
+    assert new_token is not None and new_token != old_token and req.access_link_generation == 1
+    assert access.holder_for(req, new_token) is not None and access.holder_for(req, old_token) is None
+    assert req.events[-1].kind == "access_link_renewed" and req.events[-1].data == {"by": "key_rotation"}
+    assert resend_access_link(req.reference, "erika@example.org") is True  # rebuildable now: unchanged
+    assert access.status_token(req) == new_token and req.access_link_generation == 1

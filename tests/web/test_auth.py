@@ -322,3 +322,29 @@ def test_login_required_page_returns_after_login(client):
     location = client.get("/konto").headers["Location"]
     resp = client.post(location, data={"email": user.email, "password": PASSWORD})
     assert resp.status_code == 303 and resp.headers["Location"] == "/konto"
+
+
+def test_rotated_secret_key_keeps_sessions_and_mailed_links_while_the_old_key_is_a_fallback(
+    app, client, monkeypatch
+):
+    from services.errors import InvalidToken
+    from services.tokens import load_token, make_token
+
+    user = CitizenFactory(email_confirmed_at=None)
+    _db.session.commit()
+    _login(client, user.email)
+    away = app.test_client()  # logged in too, but not seen again until the old key is gone
+    _login(away, user.email)
+    token = make_token("confirm", user)
+    old_key = app.config["SECRET_KEY"]
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a-new-secret-key-after-rotation-0123456789")
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [old_key])
+    assert client.get("/konto").status_code == 200  # still logged in; the cookie is re-signed
+    assert load_token("confirm", token).id == user.id  # the mailed link still works
+    assert load_token("confirm", make_token("confirm", user)).id == user.id  # new links: the new key
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [])
+    with pytest.raises(InvalidToken):
+        load_token("confirm", token)
+    assert client.get("/konto").status_code == 200  # its cookie carries the new key by now
+    resp = away.get("/konto")
+    assert resp.status_code == 302 and "/anmelden" in resp.headers["Location"]
