@@ -67,6 +67,8 @@ def enqueue_new_outbox(ids: list[int], queue: Queue) -> list[Job]:
 
     Not atomic per job like enqueue_outbox: the caller has made sure no job exists for these ids.
     """
+    if not ids:
+        return []
     return queue.enqueue_many([Queue.prepare_data(JOB_FUNCTION, **_job_options(i)) for i in ids])
 
 
