@@ -123,12 +123,12 @@ def load_config(overrides=None) -> dict:
 
 def _finalise_handover(cfg):
     """Without NOTIFY (SQLite) nothing could wake the relay, so the writer hands its rows over."""
+    postgresql = cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
     if not cfg.get("OUTBOX_HANDOVER"):
-        listens = cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
-        cfg["OUTBOX_HANDOVER"] = "relay" if listens else "commit"
+        cfg["OUTBOX_HANDOVER"] = "relay" if postgresql else "commit"
     if cfg["OUTBOX_HANDOVER"] not in ("relay", "commit"):
         raise ConfigError("OUTBOX_HANDOVER must be 'relay' or 'commit'.")
-    if cfg["OUTBOX_HANDOVER"] == "relay" and not cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    if cfg["OUTBOX_HANDOVER"] == "relay" and not postgresql:
         raise ConfigError("OUTBOX_HANDOVER=relay needs PostgreSQL (the relay is woken by NOTIFY).")
 
 

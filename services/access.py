@@ -51,16 +51,21 @@ class RequestHolder:
         return set()
 
 
+def has_status_link(req) -> bool:
+    """Only requests submitted without an account have a personal status link."""
+    return req.applicant_id is None and bool(req.access_token_hash)
+
+
 def holder_for(req, token) -> RequestHolder | None:
     """A RequestHolder when `token` is the personal status token of the anonymous request `req`."""
-    if req is None or req.applicant_id is not None or not req.access_token_hash:
+    if req is None or not has_status_link(req):
         return None
     return RequestHolder(req.id) if digest_matches(req.access_token_hash, token) else None
 
 
 def status_token(req) -> str | None:
     """The token of an anonymous request's personal status link (None for requests of an account)."""
-    if req.applicant_id is not None or not req.access_token_hash:
+    if not has_status_link(req):
         return None
     for key in signing_keys():  # a link issued before SECRET_KEY was rotated was made with an old key
         token = request_access_token(req.public_id, req.access_link_generation or 0, key)

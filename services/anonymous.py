@@ -13,7 +13,7 @@ from sqlalchemy import select
 from extensions import db
 from forms.dynamic import visible_pages
 from models import ServiceRequest
-from services.access import status_token
+from services.access import has_status_link, status_token
 from services.accounts import normalise_email
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.events import append_event
@@ -93,7 +93,7 @@ def renew_access_link(req) -> str:
     any more. The new link goes to the contact address; the returned token lets the browser that
     asked keep its access. Raises PermissionDenied for a request of an account (it has no link).
     """
-    if req.applicant_id is not None or not req.access_token_hash:
+    if not has_status_link(req):
         raise PermissionDenied(_("Dieser Antrag hat keinen persönlichen Link."))
     token = _issue_new_link(req, by="applicant")
     queue_mail(None, ACCESS_MAIL_RENEWED, request=req)
