@@ -118,7 +118,15 @@ def load_config(overrides=None) -> dict:
     cfg.update(overrides)
     _finalise_handover(cfg)
     _finalise_secret(cfg, instance)
+    if cfg["SECRET_KEY_FALLBACKS"] and not cfg.get("WTF_CSRF_SECRET_KEY"):
+        cfg["WTF_CSRF_SECRET_KEY"] = csrf_secret_keys(cfg)
     return cfg
+
+
+def csrf_secret_keys(cfg) -> list[str]:
+    """Flask-WTF's CSRF key during a rotation: itsdangerous signs with the last key of a list and
+    accepts all of them, so a form opened before the restart can still be sent."""
+    return [*reversed(cfg["SECRET_KEY_FALLBACKS"]), cfg["SECRET_KEY"]]
 
 
 def _finalise_handover(cfg):

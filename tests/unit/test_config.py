@@ -75,3 +75,11 @@ def test_outbox_handover_is_the_relay_on_postgresql_and_the_writer_elsewhere(mon
         handover(f"sqlite:///{tmp_path / 'a.db'}", OUTBOX_HANDOVER="relay")
     with pytest.raises(ConfigError):
         handover("postgresql+psycopg://db/amtsweg", OUTBOX_HANDOVER="later")
+
+
+def test_csrf_key_follows_the_fallbacks(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "n" * 40)
+    assert "WTF_CSRF_SECRET_KEY" not in load_config({"INSTANCE_PATH": str(tmp_path)})
+    monkeypatch.setenv("SECRET_KEY_FALLBACKS", "a" * 40 + "," + "b" * 40)
+    cfg = load_config({"INSTANCE_PATH": str(tmp_path)})
+    assert cfg["WTF_CSRF_SECRET_KEY"] == ["b" * 40, "a" * 40, "n" * 40]  # signs with the last

@@ -94,3 +94,20 @@ def test_submit_needs_the_token_and_nothing_is_submitted_without_it(client, serv
     resp = client.post(f"/antrag/{draft_id}/absenden", data={"csrf_token": token})  # no declaration
     assert resp.status_code == 302  # already submitted: to the request, never a second one
     assert _db.session.scalar(_db.select(_db.func.count(ServiceRequest.id))) == 1
+
+
+def test_form_opened_before_a_key_rotation_can_still_be_sent(app, client, monkeypatch):
+    """Forms opened under the old SECRET_KEY stay valid while it is a fallback (docs/operations.md)."""
+    from config import csrf_secret_keys
+
+    user = CitizenFactory()
+    _db.session.commit()
+    token = csrf_token_from(client.get("/anmelden"))  # signed with the old key
+    old_key = app.config["SECRET_KEY"]
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a-new-secret-key-after-rotation-0123456789")
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [old_key])
+    data = {"email": user.email, "password": PASSWORD, "csrf_token": token}
+    # Flask-WTF alone knows only SECRET_KEY: the session survives, the form would not
+    _assert_rejected(client.post("/anmelden", data=data))
+    monkeypatch.setitem(app.config, "WTF_CSRF_SECRET_KEY", csrf_secret_keys(app.config))
+    assert client.post("/anmelden", data=data).status_code == 303
