@@ -102,5 +102,9 @@ def _switch_language_url(lang: str) -> str:
 
     if request.endpoint is None or request.method != "GET":
         return url_for("public.index", lang=lang)
-    args = {k: v for k, v in request.args.items(multi=False) if k != "lang"}
-    return url_for(request.endpoint, **(request.view_args or {}), **args, lang=lang)
+    path_args = request.view_args or {}
+    # Query keys that url_for reads itself (endpoint, _external, ...) or that clash with the path's
+    # are the visitor's to choose, so they are dropped rather than let them break the page.
+    args = {k: v for k, v in request.args.items(multi=False)
+            if k != "lang" and k != "endpoint" and not k.startswith("_") and k not in path_args}
+    return url_for(request.endpoint, **path_args, **args, lang=lang)

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, DateTime, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
@@ -31,6 +32,16 @@ def upsert_insert(dialect_name: str, table):
 def utcnow() -> datetime:
     """Current time, timezone-aware UTC (the only clock the models use)."""
     return datetime.now(UTC)
+
+
+# The city's time zone: what people read (dates on pages, notices, exports) and what a year or a
+# day means to them (the year in a reference number, "today" in a form's date bounds).
+CITY_TZ = ZoneInfo("Europe/Berlin")
+
+
+def city_time(moment: datetime) -> datetime:
+    """An aware UTC moment as the city's wall-clock time."""
+    return moment.astimezone(CITY_TZ)
 
 
 def new_public_id() -> str:

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from extensions import db
 from models import Department, Draft, MembershipRole, ServiceRequest
 from models.base import utcnow
+from services.errors import PermissionDenied
 from services.tokens import digest_matches, request_access_token, signing_keys
 
 
@@ -117,8 +119,20 @@ def citizen_may_view_draft(user, draft, session_token=None) -> bool:
 
 
 def staff_may_view(user, req) -> bool:
-    """Clerks see only requests currently routed to one of their departments."""
-    return bool(user.is_authenticated and user.is_staff and req.department_id in user.department_ids())
+    """Clerks see only requests currently routed to one of their departments, and never their own:
+    nobody acts for the authority in a case they are a party to (§ 20 (1) no. 1 VwVfG)."""
+    return bool(
+        user.is_authenticated and user.is_staff and req.department_id in user.department_ids()
+        and not is_applicant(req, user)
+    )
+
+
+def check_case_worker(actor, req) -> None:
+    """Raise PermissionDenied unless `actor` may work on `req` as staff (see staff_may_view)."""
+    if is_applicant(req, actor):
+        raise PermissionDenied(_("Ihren eigenen Antrag bearbeiten Ihre Kolleginnen und Kollegen."))
+    if not staff_may_view(actor, req):
+        raise PermissionDenied(_("Sie gehören nicht zur zuständigen Abteilung."))
 
 
 def may_administer_department(user, dept) -> bool:

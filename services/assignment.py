@@ -6,16 +6,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from extensions import db
 from models import Membership, ServiceRequest, User
+from services.access import check_case_worker, is_applicant
 from services.errors import PermissionDenied, StaleObject, TransitionNotAllowed
 from services.events import append_event
+from services.queue import not_own
 
 # How many candidates SQLite walks past when another session claimed them first.
 _SQLITE_CANDIDATES = 20
-
-
-def _check_member(req, actor) -> None:
-    if not (actor.is_staff and req.department_id in actor.department_ids()):
-        raise PermissionDenied(_("Sie gehören nicht zur zuständigen Abteilung."))
 
 
 def _stale() -> StaleObject:
@@ -36,7 +33,7 @@ def _flush() -> None:
 
 def claim_request(req, actor, expected_row_version=None):
     """Make `actor` the assignee of an unassigned request of their department."""
-    _check_member(req, actor)
+    check_case_worker(actor, req)
     _check_version(req, expected_row_version)
     if req.assignee_id == actor.id:
         return req
@@ -50,7 +47,7 @@ def claim_request(req, actor, expected_row_version=None):
 
 def release_request(req, actor, expected_row_version=None):
     """Give a request back to the department queue (the assignee or a department admin)."""
-    _check_member(req, actor)
+    check_case_worker(actor, req)
     _check_version(req, expected_row_version)
     if req.assignee_id is None:
         raise TransitionNotAllowed(_("Der Antrag ist niemandem zugewiesen."))
@@ -76,10 +73,12 @@ def department_colleagues(department_id: int) -> list:
 
 def assign_request(req, assignee, actor, expected_row_version=None):
     """Hand a request to a colleague of the same department."""
-    _check_member(req, actor)
+    check_case_worker(actor, req)
     _check_version(req, expected_row_version)
     if assignee is None or not assignee.is_staff or req.department_id not in assignee.department_ids():
         raise PermissionDenied(_("Die Person gehört nicht zur zuständigen Abteilung."))
+    if is_applicant(req, assignee):
+        raise PermissionDenied(_("Die Person hat diesen Antrag selbst gestellt."))
     if req.assignee_id == assignee.id:
         return req
     previous = req.assignee_id
@@ -111,7 +110,7 @@ def claim_next(actor, department_ids):
         return None
     base = (
         select(ServiceRequest)
-        .where(ServiceRequest.department_id.in_(department_ids), *claimable_condition())
+        .where(ServiceRequest.department_id.in_(department_ids), *claimable_condition(), not_own(actor.id))
         .order_by(ServiceRequest.submitted_at, ServiceRequest.id)
     )
     if db.session.get_bind().dialect.name == "postgresql":

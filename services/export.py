@@ -6,6 +6,8 @@ import re
 
 from flask_babel import gettext as _
 
+from models.base import city_time
+
 # A cell starting with one of these is a formula for spreadsheet programs (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _INDEX = re.compile(r"\.\d+(?=\.|$)")
@@ -65,4 +67,4 @@ def _answer_cells(req, locale, include_sensitive) -> dict[str, tuple[str, str]]:
 
 
 def _date(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else ""
+    return city_time(value).strftime("%Y-%m-%d %H:%M") if value is not None else ""  # as on the pages

@@ -15,10 +15,9 @@ from extensions import db
 from models import Attachment, Message
 from models.base import utcnow
 from services import uploads
-from services.access import is_applicant
+from services.access import check_case_worker, is_applicant
 from services.errors import (
     NotFound,
-    PermissionDenied,
     StaleObject,
     TransitionNotAllowed,
     UploadRejected,
@@ -32,8 +31,7 @@ WAITING = "waiting_for_citizen"
 
 def add_note(req, actor, text: str):
     """Append an internal note (RequestEvent kind 'note', never shown to the citizen)."""
-    if not (actor.is_staff and req.department_id in actor.department_ids()):
-        raise PermissionDenied(_("Sie gehören nicht zur zuständigen Abteilung."))
+    check_case_worker(actor, req)
     text = (text or "").strip()
     if not text:
         raise ValidationFailed(_("Geben Sie eine Notiz ein."))

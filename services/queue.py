@@ -190,6 +190,11 @@ def in_departments(department_ids):
     return _SR.c.department_id == ids[0] if len(ids) == 1 else _SR.c.department_id.in_(ids)
 
 
+def not_own(actor_id):
+    """Requests the clerk did not file themselves: those are their colleagues' (access.staff_may_view)."""
+    return or_(_SR.c.applicant_id.is_(None), _SR.c.applicant_id != actor_id)
+
+
 def overdue_condition(now):
     """Past the due date, not decided or closed, and the clock not paused (waiting for the citizen).
 
@@ -241,7 +246,7 @@ class _Shape(NamedTuple):
 def _shape(department_ids, flt: QueueFilter, actor_id: int, limit: int, now) -> tuple[_Shape, dict]:
     """The statement shape of a query and the values of its bound parameters."""
     ids = sorted(set(department_ids)) or [-1]
-    params = {}
+    params = {"actor_id": actor_id}
     if len(ids) == 1:
         params["dept"] = ids[0]
     else:
@@ -250,8 +255,6 @@ def _shape(department_ids, flt: QueueFilter, actor_id: int, limit: int, now) -> 
         params["state"] = flt.state
     if flt.service_id:
         params["service_id"] = flt.service_id
-    if flt.assignee == "me":
-        params["actor_id"] = actor_id
     if flt.overdue:
         params["now"] = now or utcnow()
     search = None
@@ -272,7 +275,8 @@ def _shape(department_ids, flt: QueueFilter, actor_id: int, limit: int, now) -> 
 def _conditions(shape: _Shape) -> tuple[list, list]:
     """WHERE conditions and ORDER BY of a shape, with named bound parameters for every value."""
     conds = [_SR.c.department_id.in_(bindparam("depts", expanding=True)) if shape.several_departments
-             else _SR.c.department_id == bindparam("dept", type_=Integer())]  # fmt: skip
+             else _SR.c.department_id == bindparam("dept", type_=Integer()),
+             not_own(bindparam("actor_id", type_=Integer()))]  # fmt: skip
     if not (shape.state or shape.search):  # the default view: work not yet closed
         conds.append(_SR.c.closed_at.is_(None))
     if shape.state:

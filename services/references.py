@@ -5,7 +5,7 @@ from sqlalchemy import Integer, Text, bindparam, cast, func, literal_column, sel
 
 from extensions import db
 from models import ReferenceCounter
-from models.base import upsert_insert, utcnow
+from models.base import city_time, upsert_insert, utcnow
 
 
 def format_reference(prefix: str, year: int, value: int) -> str:
@@ -21,7 +21,7 @@ def next_reference(now=None) -> str:
     submissions get distinct, gap-free numbers. SQLite serialises writers anyway.
     """
     prefix = current_app.config["REFERENCE_PREFIX"]
-    year = (now or utcnow()).year
+    year = city_time(now or utcnow()).year  # 00:30 on 1 January in Duisburg is the new year
     params = {"counter_prefix": prefix, "counter_year": year}
     value = db.session.connection().execute(_INCREMENT, params).scalar_one_or_none()
     if value is None:  # the year's first number: create its counter row

@@ -28,7 +28,7 @@ from models import (
     Service,
     ServiceRequest,
 )
-from models.base import new_public_id, utcnow
+from models.base import city_time, new_public_id, utcnow
 from services import config_generation, review_stamp
 from services.accounts import require_confirmed
 from services.drafts import needs_upgrade
@@ -136,7 +136,7 @@ def _write_postgresql(conn, draft_id: int, request: dict, first_events: list[tup
     notice = {"id": notice_id, **first_notice_row(request_id, NoticeKind.RECEIPT, now)}
     params = {"submitted_draft": draft_id, "now": now, "request_id": request_id,
               "actor_id": request["applicant_id"], "counter_prefix": current_app.config["REFERENCE_PREFIX"],
-              "counter_year": now.year}
+              "counter_year": city_time(now).year}
     _prefixed(params, "r_", {**request, "id": request_id, **_chain_head(events)})
     for i, event in enumerate(events):
         _prefixed(params, f"e{i}_", event)

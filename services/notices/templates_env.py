@@ -8,15 +8,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup, escape
 
+from models.base import city_time
+
 LAYOUT_DIR = Path(__file__).resolve().parents[2] / "templates" / "notices"
-BERLIN = ZoneInfo("Europe/Berlin")
 MAX_TEMPLATE_CHARS = 100_000
 MAX_OUTPUT_CHARS = 1_000_000
 _SAFE_BUILTIN_FILTERS = (
@@ -105,7 +105,7 @@ def format_date(value, fmt: str = "long") -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     if isinstance(value, datetime):
-        value = value.astimezone(BERLIN) if value.tzinfo else value
+        value = city_time(value) if value.tzinfo else value
         if fmt == "datetime":
             return value.strftime("%d.%m.%Y, %H:%M Uhr")
         value = value.date()

@@ -30,8 +30,10 @@ def actor_roles(req, actor) -> set[str]:
     """
     if actor is None or not getattr(actor, "is_authenticated", False):
         return set()
+    if is_applicant(req, actor):  # staff too: their own case is their colleagues' (staff_may_view)
+        return {"citizen"}
     if actor.is_citizen:
-        return {"citizen"} if is_applicant(req, actor) else set()
+        return set()
     roles = set()
     if req.department_id in actor.department_ids():
         roles.add("clerk")

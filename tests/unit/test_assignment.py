@@ -98,3 +98,25 @@ def test_claim_next_ignores_departments_the_actor_is_not_in(req):
     outsider = clerk_of(DepartmentFactory())
     assert claim_next(outsider, [req.department_id]) is None
     assert req.assignee_id is None
+
+
+def test_nobody_works_on_their_own_application(dept):
+    """§ 20 (1) no. 1 VwVfG: a clerk's own request is their colleagues' to work on."""
+    from services.access import staff_may_view
+    from services.messages import add_note
+    from services.queue import QueueFilter, list_queue
+    from services.workflow.engine import actor_roles
+
+    clerk, colleague = clerk_of(dept), clerk_of(dept, role=MembershipRole.ADMIN)
+    own = ServiceRequestFactory(service=ServiceFactory(department=dept), applicant=clerk)
+    assert not staff_may_view(clerk, own) and staff_may_view(colleague, own)
+    assert actor_roles(own, clerk) == {"citizen"}  # still the applicant: may withdraw, answer questions
+    assert actor_roles(own, colleague) == {"clerk", "dept_admin"}
+    for act in (lambda: claim_request(own, clerk), lambda: add_note(own, clerk, "x"),
+                lambda: assign_request(own, colleague, clerk), lambda: assign_request(own, clerk, colleague)):
+        with pytest.raises(PermissionDenied):
+            act()
+    assert claim_next(clerk, [dept.id]) is None
+    assert [r.id for r in list_queue([dept.id], QueueFilter(), clerk.id).rows] == []
+    assert [r.id for r in list_queue([dept.id], QueueFilter(), colleague.id).rows] == [own.id]
+    assert claim_next(colleague, [dept.id]) == own

@@ -25,6 +25,11 @@ def test_next_reference_counts_up_per_year(db):
     assert counters == {(2026, 3), (2027, 1)}
 
 
+def test_next_reference_counts_in_the_citys_year(db):
+    assert next_reference(datetime(2026, 12, 31, 22, 59, tzinfo=UTC)) == "DU-2026-000001"  # 23:59 in Duisburg
+    assert next_reference(datetime(2026, 12, 31, 23, 0, tzinfo=UTC)) == "DU-2027-000001"  # midnight there
+
+
 def test_next_reference_uses_configured_prefix(app, db, monkeypatch):
     monkeypatch.setitem(app.config, "REFERENCE_PREFIX", "XY")
     assert next_reference(datetime(2026, 3, 1, tzinfo=UTC)) == "XY-2026-000001"

@@ -237,3 +237,12 @@ def test_parallel_submits_of_one_draft_create_one_request_on_postgres(postgres, 
     assert [o for o in outcomes if o[0] == "error"] == []
     assert [o[0] for o in outcomes].count("created") == 1, outcomes
     assert db.session.scalar(select(func.count(ServiceRequest.id))) == 1
+
+
+def test_reference_number_carries_the_citys_year(db, service, monkeypatch):
+    """Half past midnight on New Year's Day in Duisburg is still 31 December in UTC."""
+    from datetime import UTC, datetime
+
+    monkeypatch.setattr("services.submissions.utcnow", lambda: datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    user = CitizenFactory()
+    assert submit_draft(_draft(service, user), user).request.reference == "DU-2027-000001"

@@ -105,6 +105,14 @@ def test_catalog_bad_parameters_fall_back_instead_of_failing(client, city):
     assert "<script>" not in _html(resp)
 
 
+@pytest.mark.parametrize("query", ["slug=x", "endpoint=x", "_method=POST", "_external=1", "_anchor=a"])
+def test_query_keys_that_clash_with_url_building_do_not_break_the_page(client, city, query):
+    """The language switch rebuilds the current URL with its query: hostile keys must not 500."""
+    resp = client.get(f"/leistungen/bewohnerparkausweis?q=Park&{query}")
+    assert resp.status_code == 200
+    assert 'href="/leistungen/bewohnerparkausweis?q=Park&amp;lang=en"' in _html(resp)
+
+
 def test_catalog_in_english(client, city):
     html = _html(client.get("/leistungen?lang=en"))
     assert "Residents&#39; parking permit" in html and "Mobility and transport" in html

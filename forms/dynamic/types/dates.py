@@ -2,15 +2,14 @@
 
 import re
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from flask_babel import gettext as _
 
 from forms.dynamic.registry import CompositeField, FieldError, FieldType, check_text, register
+from models.base import CITY_TZ
 
 _BOUND = re.compile(r"today([+-]\d{1,5})?|\d{4}-\d{2}-\d{2}")
-_TZ = ZoneInfo("Europe/Berlin")
 
 
 class DateInputsField(CompositeField):
@@ -21,7 +20,7 @@ class DateInputsField(CompositeField):
 
 def today() -> date:
     """Today in the city's time zone (a form filled at 00:30 must see the local date)."""
-    return datetime.now(_TZ).date()
+    return datetime.now(CITY_TZ).date()
 
 
 def resolve_bound(bound) -> date | None:
