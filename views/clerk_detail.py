@@ -17,6 +17,7 @@ from services import assignment, messages
 from services.workflow import (
     available_transitions,
     deadline_status,
+    forward_blocked_message,
     load_spec,
     open_proposal,
     state_label,
@@ -184,6 +185,7 @@ def render_detail(req, status=200, forms=None):
     ]
     for form in [*simple.values(), *(f for _t, f in transitions)]:
         _with_version(form, req)
+    proposal = open_proposal(req)
     context = {
         "req": req,
         "forms": simple,
@@ -191,7 +193,8 @@ def render_detail(req, status=200, forms=None):
         "sections": _answer_sections(req),
         "state": staff_state_label(req),
         "deadline": deadline_status(req),
-        "proposal": open_proposal(req),
+        "proposal": proposal,
+        "forward_blocked": forward_blocked_message() if proposal is not None else "",
         "failed_notices": [n for n in getattr(req, "notices", []) if n.state == NoticeState.FAILED],
         "people": _people(req),
         "departments": {d.id: d for d in db.session.scalars(select(Department))},

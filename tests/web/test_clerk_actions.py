@@ -246,6 +246,25 @@ def test_four_eyes_second_approval_queue(client, dept, login_as):
     assert _fresh(req).state == "genehmigt"
 
 
+def test_forward_refused_while_decision_awaits_second_approval(client, dept, login_as):
+    req = started_request(service=ServiceFactory(department=dept), variant="vier_augen")
+    proposer, target = clerk_of(dept), DepartmentFactory()
+    _db.session.commit()
+    login_as(proposer)
+    client.post(_url(req, "/aktion/bearbeitung_beginnen"),
+                data={"t-bearbeitung_beginnen-row_version": req.row_version})
+    req = _fresh(req)
+    client.post(_url(req, "/aktion/genehmigen"), data={"t-genehmigen-row_version": req.row_version})
+    req = _fresh(req)
+    assert req.state == "zur_freigabe"
+    page = client.get(_url(req)).get_data(as_text=True)
+    assert "erst weitergeleitet werden" in page and "/weiterleiten" not in page
+    data = {"forward-row_version": req.row_version, "forward-department": target.id, "forward-reason": "Nord"}
+    resp = client.post(_url(req, "/weiterleiten"), data=data)
+    assert resp.status_code == 409 and "erst weitergeleitet werden" in resp.get_data(as_text=True)
+    assert _fresh(req).department_id == dept.id and _kinds(req)[-1] == "approval_proposed"
+
+
 def test_citizen_withdraws_with_confirmation(client, req, login_as):
     login_as(req.applicant)
     url = f"/antraege/{req.public_id}/zurueckziehen"
