@@ -14,6 +14,7 @@ from extensions import db
 from forms.clerk import AssignForm, ClaimForm, ForwardForm, NoteForm, transition_form_class
 from models import Department, NoticeState, RoutingRule, Service, User, WorkflowVersion
 from services import assignment, messages
+from services.notices import notice_state_label, notice_title
 from services.workflow import (
     available_transitions,
     deadline_status,
@@ -195,7 +196,10 @@ def render_detail(req, status=200, forms=None):
         "deadline": deadline_status(req),
         "proposal": proposal,
         "forward_blocked": forward_blocked_message() if proposal is not None else "",
-        "failed_notices": [n for n in getattr(req, "notices", []) if n.state == NoticeState.FAILED],
+        "failed_notices": [n for n in req.notices if n.state == NoticeState.FAILED],
+        "notices": sorted(req.notices, key=lambda n: n.id),
+        "notice_title": notice_title,
+        "notice_state_label": notice_state_label,
         "people": _people(req),
         "departments": {d.id: d for d in db.session.scalars(select(Department))},
         "event_state": lambda key: state_label(req.workflow_version, key, locale(), "staff")
