@@ -117,6 +117,15 @@ def page(draft_id, page_key):
     ctx = _PageContext(draft, page_key)
     if request.method == "GET":
         return ctx.render(ctx.form())
+    try:
+        return _post_page(ctx)
+    except AlreadySubmitted as exc:  # submitted in another tab meanwhile: this post changed nothing
+        flash(exc.message, "warning")
+        return _to_existing_request(draft)
+
+
+def _post_page(ctx):
+    draft = ctx.draft
     form = ctx.form(CombinedMultiDict([request.form, request.files]))
     action = page_action(request.form)
     if action is not None:
