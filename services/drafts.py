@@ -4,13 +4,14 @@ import re
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from extensions import db
 from models import Attachment, Draft, ServiceRequest
 from models.base import utcnow
 from services.access import anonymous_draft_expired
-from services.errors import NotFound
+from services.errors import AlreadySubmitted, NotFound
 from services.formdefs import latest_version, latest_version_of
 from services.tokens import token_digest
 from services.uploads import draft_attachments, drop_unreferenced, remove_attachment
@@ -83,7 +84,11 @@ def expired_anonymous_drafts(now=None, limit: int = 500) -> list[Draft]:
 
 
 def save_answers(draft, answers: dict, page_key: str) -> Draft:
-    """Store the answers after a page was completed (a new dict, so the JSON column sees the change)."""
+    """Store the answers after a page was completed (a new dict, so the JSON column sees the change).
+
+    Raises AlreadySubmitted when the draft became a request meanwhile (e.g. in another tab).
+    """
+    _lock_unsubmitted(draft)
     draft.answers = dict(answers)
     draft.last_page = page_key
     db.session.flush()
@@ -111,11 +116,16 @@ def needs_upgrade(draft) -> bool:
 
 
 def remove_draft_file(draft, attachment_public_id: str) -> bool:
-    """Remove one uploaded file from the draft (row, file, answer entry); False if it is already gone."""
+    """Remove one uploaded file from the draft (row, file, answer entry); False if it is already gone.
+
+    Raises AlreadySubmitted when the draft became a request meanwhile: its files are the request's.
+    """
+    _lock_unsubmitted(draft)
     attachment = None
     if isinstance(attachment_public_id, str) and PUBLIC_ID.fullmatch(attachment_public_id):
         query = select(Attachment).where(Attachment.public_id == attachment_public_id)
-        attachment = db.session.scalar(query.where(Attachment.draft_id == draft.id))
+        query = query.where(Attachment.draft_id == draft.id, Attachment.request_id.is_(None))
+        attachment = db.session.scalar(query)
     if attachment is None:
         return False  # a repeated click on "Entfernen": nothing left to do
     draft.answers = _without_file(draft.answers, attachment_public_id)
@@ -123,11 +133,22 @@ def remove_draft_file(draft, attachment_public_id: str) -> bool:
     return True
 
 
+def _lock_unsubmitted(draft) -> None:
+    """Row-lock the draft and re-read submitted_at, as the submit does (services.submissions).
+
+    A submit holding the lock finishes first; one that won meanwhile raises AlreadySubmitted, so
+    a change from a second tab never touches what already belongs to the request.
+    """
+    stmt = select(Draft.submitted_at).where(Draft.id == draft.id).with_for_update()
+    if db.session.scalar(stmt) is not None:
+        message = _("Dieser Antrag wurde bereits abgesendet. Ihre Änderung wurde nicht gespeichert.")
+        raise AlreadySubmitted(message)
+
+
 def discard_draft(draft) -> None:
     """Delete a draft together with its uploaded files (files that moved to a request stay)."""
     for attachment in draft_attachments(draft):
-        if attachment.request_id is None:
-            remove_attachment(attachment)
+        remove_attachment(attachment)
     db.session.delete(draft)
     db.session.flush()
 

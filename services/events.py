@@ -4,13 +4,16 @@ import hashlib
 import json
 import weakref
 
+from flask_babel import gettext as _
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from extensions import db
 from models import RequestEvent, ServiceRequest
 from models.base import utcnow
+from services.errors import StaleObject
 
 GENESIS = "0" * 64
 
@@ -39,18 +42,20 @@ def append_event(request, kind: str, actor=None, data=None, visible_to_citizen=F
     """Add the next event of `request`'s chain (flushes, except for a request new in this transaction).
 
     The chain head lives on the request (`last_event_seq`/`last_event_hash`), so appending reads
-    nothing. A request the session is changing anyway gets its new head in that same UPDATE (which
-    its row_version guards); otherwise the head moves with a conditional UPDATE that does not touch
-    row_version (an event alone does not make open forms stale). The unique (request_id, seq) index
-    stays the last line against a lost race.
+    nothing. The head moves with a conditional UPDATE that does not touch row_version (an event
+    alone does not make open forms stale). The caller's own changes to the request are flushed
+    first (StaleObject if row_version moved): row_version cannot guard the head, as other
+    appends never bump it. The unique (request_id, seq) index stays the last line against a lost race.
     """
     if request.id is None:
         db.session.flush()  # the request needs its id: it is new in this transaction
         _new_requests().add(request)
+    elif request not in _new_requests() and db.session.is_modified(request):
+        _flush_or_stale()
     seq, prev_hash = _chain_head(request)
     created_at, actor_id = utcnow(), (actor.id if actor is not None else None)
     row = _event_row(request.id, seq + 1, prev_hash, kind, actor_id, created_at, data, visible_to_citizen)
-    if request in _new_requests() or db.session.is_modified(request):
+    if request in _new_requests():
         request.last_event_seq, request.last_event_hash = row["seq"], row["hash"]
     elif not _move_head(request, seq, seq + 1, row["hash"]):
         seq, prev_hash = _chain_head(request, reload=True)  # another transaction appended meanwhile
@@ -62,6 +67,14 @@ def append_event(request, kind: str, actor=None, data=None, visible_to_citizen=F
         db.session.flush()
     # A new request's events go out with its next flush: one batched INSERT, the head in its UPDATE.
     return event
+
+
+def _flush_or_stale() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError as exc:  # another transaction changed the request since it was loaded
+        message = _("Dieser Antrag wurde inzwischen geändert. Bitte laden Sie die Seite neu.")
+        raise StaleObject(message) from exc
 
 
 def first_event_rows(request_id: int, events: list[tuple], created_at) -> list[dict]:

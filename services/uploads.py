@@ -107,8 +107,12 @@ def file_ids(answers) -> set[str]:
 
 
 def draft_attachments(draft) -> list[Attachment]:
-    """The attachments uploaded for a draft (queried: the relationship may not be loaded yet)."""
-    return list(db.session.scalars(select(Attachment).where(Attachment.draft_id == draft.id)))
+    """The draft's attachments that are still its own (queried: the relationship may not be loaded yet).
+
+    Files that moved to the request on submit keep their draft_id but belong to the request now.
+    """
+    query = select(Attachment).where(Attachment.draft_id == draft.id, Attachment.request_id.is_(None))
+    return list(db.session.scalars(query))
 
 
 def drop_unreferenced(draft, answers) -> list[Attachment]:

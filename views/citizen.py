@@ -27,13 +27,12 @@ from forms.dynamic import (
     validate_answers,
     visible_pages,
 )
-from models import Attachment, Notice, NoticeState
+from models import Attachment, NoticeState
 from services import access, anonymous, drafts, review_stamp, submissions, uploads
 from services.catalog import find_active_service
 from services.errors import AlreadySubmitted, EmailNotConfirmed, NotFound, PermissionDenied, ValidationFailed
 from services.formdefs import latest_version, load_spec
 from services.notices import notice_title
-from services.notices.files import download_name, notice_file_path
 from services.tx import transaction
 from views.access import (
     load_draft_for_citizen,
@@ -43,6 +42,7 @@ from views.access import (
     session_draft_token,
     status_token_for,
 )
+from views.downloads import private_file, send_notice
 
 bp = Blueprint("citizen", __name__)
 RETURN_TO_REVIEW = "pruefen"
@@ -117,6 +117,15 @@ def page(draft_id, page_key):
     ctx = _PageContext(draft, page_key)
     if request.method == "GET":
         return ctx.render(ctx.form())
+    try:
+        return _post_page(ctx)
+    except AlreadySubmitted as exc:  # submitted in another tab meanwhile: this post changed nothing
+        flash(exc.message, "warning")
+        return _to_existing_request(draft)
+
+
+def _post_page(ctx):
+    draft = ctx.draft
     form = ctx.form(CombinedMultiDict([request.form, request.files]))
     action = page_action(request.form)
     if action is not None:
@@ -295,16 +304,7 @@ def request_detail(request_id):
 @bp.route("/antraege/<request_id>/dokumente/<notice_id>")
 def notice_download(request_id, notice_id):
     """An issued notice (Bescheid) of the applicant's request, as the sealed PDF."""
-    req = load_request_for_citizen(request_id)
-    notice = db.session.scalar(
-        db.select(Notice).where(Notice.public_id == notice_id, Notice.request_id == req.id,
-                                Notice.state == NoticeState.ISSUED)
-    )
-    path = notice_file_path(notice) if notice is not None else None
-    if path is None:
-        abort(404)
-    return _private_file(send_file(path, mimetype="application/pdf", as_attachment=True,
-                                   download_name=download_name(notice), max_age=0))
+    return send_notice(load_request_for_citizen(request_id), notice_id)
 
 
 @bp.route("/antraege/<request_id>/dateien/<attachment_id>")
@@ -317,14 +317,7 @@ def attachment_download(request_id, attachment_id):
         abort(404)
     response = send_file(uploads.attachment_path(attachment), mimetype=attachment.mime_type,
                          as_attachment=True, download_name=attachment.original_name, max_age=0)
-    return _private_file(response)
-
-
-def _private_file(response):
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-cache"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return private_file(response)
 
 
 @bp.errorhandler(RequestEntityTooLarge)

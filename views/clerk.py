@@ -16,6 +16,7 @@ from services.uploads import attachment_path
 from services.workflow import forward_request, pending_approvals
 from views import clerk_detail
 from views.access import load_request_for_staff
+from views.downloads import send_notice
 
 bp = Blueprint("clerk", __name__, url_prefix="/sachbearbeitung")
 
@@ -111,6 +112,12 @@ def attachment_download(public_id, attachment_id):
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return resp
+
+
+@bp.get("/antraege/<public_id>/bescheide/<notice_id>")
+@staff_required
+def notice_download(public_id, notice_id):
+    return send_notice(load_request_for_staff(public_id), notice_id)
 
 
 def _act(req, form, action, success, target=None):

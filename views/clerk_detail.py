@@ -14,9 +14,11 @@ from extensions import db
 from forms.clerk import AssignForm, ClaimForm, ForwardForm, NoteForm, transition_form_class
 from models import Department, NoticeState, RoutingRule, Service, User, WorkflowVersion
 from services import assignment, messages
+from services.notices import notice_state_label, notice_title
 from services.workflow import (
     available_transitions,
     deadline_status,
+    forward_blocked_message,
     load_spec,
     open_proposal,
     state_label,
@@ -184,6 +186,7 @@ def render_detail(req, status=200, forms=None):
     ]
     for form in [*simple.values(), *(f for _t, f in transitions)]:
         _with_version(form, req)
+    proposal = open_proposal(req)
     context = {
         "req": req,
         "forms": simple,
@@ -191,8 +194,12 @@ def render_detail(req, status=200, forms=None):
         "sections": _answer_sections(req),
         "state": staff_state_label(req),
         "deadline": deadline_status(req),
-        "proposal": open_proposal(req),
-        "failed_notices": [n for n in getattr(req, "notices", []) if n.state == NoticeState.FAILED],
+        "proposal": proposal,
+        "forward_blocked": forward_blocked_message() if proposal is not None else "",
+        "failed_notices": [n for n in req.notices if n.state == NoticeState.FAILED],
+        "notices": sorted(req.notices, key=lambda n: n.id),
+        "notice_title": notice_title,
+        "notice_state_label": notice_state_label,
         "people": _people(req),
         "departments": {d.id: d for d in db.session.scalars(select(Department))},
         "event_state": lambda key: state_label(req.workflow_version, key, locale(), "staff")

@@ -22,6 +22,12 @@ NOTICE_KINDS = {
     NoticeKind.INFORMATION_REQUEST: _l("Rückfrage"),
     NoticeKind.FEE: _l("Gebührenbescheid"),
 }
+# state → label for staff (German msgid).
+NOTICE_STATES = {
+    NoticeState.PENDING: _l("wird erstellt"),
+    NoticeState.ISSUED: _l("ausgestellt"),
+    NoticeState.FAILED: _l("fehlgeschlagen"),
+}
 # Unambiguous alphabet for codes typed by hand (no 0/O, 1/I/L).
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_GROUPS, CODE_GROUP_LEN = 3, 4
@@ -43,6 +49,10 @@ def normalise_code(raw: str) -> str | None:
 
 def notice_title(kind: str) -> str:
     return str(NOTICE_KINDS.get(kind, kind))
+
+
+def notice_state_label(state: str) -> str:
+    return str(NOTICE_STATES.get(state, state))
 
 
 def insert_first_notice(request_id: int, kind: str) -> int:

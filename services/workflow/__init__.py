@@ -27,7 +27,13 @@ from services.workflow.engine import (
     state_kind,
     state_label,
 )
-from services.workflow.routing import RoutingResult, forward_request, route_request, test_routing
+from services.workflow.routing import (
+    RoutingResult,
+    forward_blocked_message,
+    forward_request,
+    route_request,
+    test_routing,
+)
 
 __all__ = [
     "CONFIRM",
@@ -45,6 +51,7 @@ __all__ = [
     "create_definition",
     "deadline_status",
     "default_document",
+    "forward_blocked_message",
     "forward_request",
     "link_service",
     "load_spec",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from extensions import db
 from models import RoutingRule
 from services import jsonlogic
-from services.errors import PermissionDenied, StaleObject, ValidationFailed
+from services.errors import PermissionDenied, StaleObject, TransitionNotAllowed, ValidationFailed
 from services.events import append_event
 
 
@@ -65,14 +65,29 @@ def check_rule(condition) -> list[tuple[str, str]]:
     return jsonlogic.check_rule(condition)
 
 
+def forward_blocked_message() -> str:
+    """Why a request with an open four-eyes proposal cannot be forwarded (service and detail page)."""
+    return _(
+        "Eine Entscheidung wartet auf Freigabe durch eine zweite Person. Der Antrag kann erst weitergeleitet "
+        "werden, wenn sie freigegeben oder zur Überarbeitung zurückgegeben wurde."
+    )
+
+
 def forward_request(req, department, actor, reason: str, expected_row_version: int):
-    """Hand the request to another department with a reason (clerk of the current department)."""
-    from services.workflow.engine import actor_roles
+    """Hand the request to another department with a reason (clerk of the current department).
+
+    Refused while a four-eyes proposal is open (TransitionNotAllowed): it is settled first.
+    """
+    from services.workflow.engine import actor_roles, open_proposal
 
     if req.row_version != expected_row_version:
         raise StaleObject(_("Dieser Antrag wurde inzwischen geändert. Bitte laden Sie die Seite neu."))
     if "clerk" not in actor_roles(req, actor):
         raise PermissionDenied(_("Nur die zuständige Dienststelle kann den Antrag weitergeben."))
+    if open_proposal(req) is not None:
+        # The proposal is this department's decision awaiting its own second approver: it must not
+        # travel to (and be confirmed and sealed by) another one. Only the state machine settles it.
+        raise TransitionNotAllowed(forward_blocked_message())
     reason = (reason or "").strip()
     errors = []
     if not reason:

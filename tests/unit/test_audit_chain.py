@@ -142,3 +142,53 @@ def test_append_with_stale_head_rereads_it(db, worked):
     db.session.commit()
     assert event.seq == head + 1 and second.last_event_seq == head + 1
     assert verify_chains() == []
+
+
+def _append_in_other_transaction(db, req, kind):
+    """What the notice worker does meanwhile: the next event, the head moved, row_version untouched."""
+    from models import RequestEvent
+    from models.base import utcnow
+    from services.events import event_digest
+
+    seq, at = req.last_event_seq + 1, utcnow()
+    digest = event_digest(req.last_event_hash, req.id, seq, kind, None, at, {})
+    with db.engine.begin() as conn:
+        conn.execute(RequestEvent.__table__.insert().values(
+            request_id=req.id, seq=seq, kind=kind, actor_id=None, created_at=at, data={},
+            visible_to_citizen=True, prev_hash=req.last_event_hash, hash=digest))
+        head = "UPDATE service_requests SET last_event_seq = :s, last_event_hash = :h WHERE id = :r"
+        conn.execute(text(head), {"s": seq, "h": digest, "r": req.id})
+
+
+def test_append_after_own_change_rereads_a_head_moved_meanwhile(db, worked):
+    """The request changed in this session (forwarding) while another transaction appended: no seq clash."""
+    from services.workflow import forward_request
+    from tests.factories import DepartmentFactory
+
+    first, _ = worked
+    clerk, target = clerk_of(first.department), DepartmentFactory()
+    db.session.commit()
+    head = first.last_event_seq
+    _append_in_other_transaction(db, first, "notice_issued")
+    event = forward_request(first, target, clerk, "Zuständigkeit", first.row_version)
+    db.session.commit()
+    assert event.seq == head + 2 and first.last_event_seq == head + 2
+    assert first.department_id == target.id
+    assert verify_chains() == []
+
+
+def test_append_after_own_change_to_a_request_changed_meanwhile_is_stale(db, worked):
+    """Another transaction bumped row_version: StaleObject (the views' "reload"), not a flush error."""
+    from services.errors import StaleObject
+    from services.workflow import forward_request
+    from tests.factories import DepartmentFactory
+
+    first, _ = worked
+    clerk, target = clerk_of(first.department), DepartmentFactory()
+    db.session.commit()
+    loaded = first.row_version
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE service_requests SET row_version = row_version + 1 WHERE id = :r"),
+                     {"r": first.id})
+    with pytest.raises(StaleObject):
+        forward_request(first, target, clerk, "Zuständigkeit", loaded)

@@ -3,9 +3,9 @@
 import pytest
 
 from models import RoutingRule
-from services.errors import PermissionDenied, StaleObject, ValidationFailed
+from services.errors import PermissionDenied, StaleObject, TransitionNotAllowed, ValidationFailed
 from services.seed.workflows import POSTCODE_RANGES, postcode_condition
-from services.workflow import forward_request, route_request, test_routing
+from services.workflow import apply_transition, forward_request, open_proposal, route_request, test_routing
 from tests.factories import DepartmentFactory, ServiceFactory, clerk_of, started_request
 
 
@@ -152,6 +152,22 @@ def test_forward_request_rejects_bad_input(db, case):
         forward_request(req, target, actor, reason, version)
     assert req.department_id != target.id or case == "same_department"
     assert [e.kind for e in req.events] == ["routed"]
+
+
+def test_forward_request_refused_while_a_proposal_awaits_approval(db):
+    """The four-eyes decision stays with the department that proposed it; once returned, forwarding works."""
+    req = started_request(variant="vier_augen")
+    proposer, colleague, target = clerk_of(req.department), clerk_of(req.department), DepartmentFactory()
+    apply_transition(req, "bearbeitung_beginnen", proposer, {}, req.row_version)
+    apply_transition(req, "genehmigen", proposer, {}, req.row_version)
+    for actor in (proposer, colleague):
+        with pytest.raises(TransitionNotAllowed, match="Freigabe"):
+            forward_request(req, target, actor, "Zuständigkeit", req.row_version)
+    assert req.department_id != target.id and req.state == "zur_freigabe" and open_proposal(req) is not None
+    assert [e.kind for e in req.events][-1] == "approval_proposed"
+    apply_transition(req, "freigabe_zurueckgeben", colleague, {"comment": "erst klären"}, req.row_version)
+    forward_request(req, target, proposer, "Zuständigkeit", req.row_version)
+    assert req.department_id == target.id and req.state == "in_bearbeitung"
 
 
 def test_seed_links_workflows_and_routes_demo_postcodes(db):

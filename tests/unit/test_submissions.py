@@ -189,6 +189,47 @@ def test_remove_draft_file_updates_answers(db, service):
     assert draft.answers["dokument"] == [] and draft.attachments == []
 
 
+def _submitted_with_file(db, service):
+    """A draft submitted with one file, as a second tab still holds it (loaded before the submit)."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    user = CitizenFactory()
+    draft = _draft(service, user)
+    att = uploads.store_upload(draft, "dokument", FileStorage(io.BytesIO(PDF), "a.pdf"), user)
+    drafts.save_answers(draft, {**VALID, "dokument": [uploads.attachment_answer(att)]}, "nachweis")
+    req = submit_draft(draft, user).request
+    db.session.commit()
+    set_committed_value(draft, "submitted_at", None)
+    return draft, att, req
+
+
+def _survived(db, att, req):
+    db.session.rollback()
+    db.session.expire_all()
+    moved = db.session.get(Attachment, att.id)
+    return moved is not None and moved.request_id == req.id and uploads.attachment_path(moved).exists()
+
+
+def test_drop_unreferenced_leaves_the_files_of_a_submitted_request(db, service):
+    draft, att, req = _submitted_with_file(db, service)
+    uploads.drop_unreferenced(draft, {})
+    db.session.commit()
+    assert _survived(db, att, req)
+
+
+@pytest.mark.parametrize("second_tab", ["save_page", "remove_file"])
+def test_second_tab_cannot_touch_a_draft_submitted_meanwhile(db, service, second_tab):
+    """Checked under the draft's row lock: nothing changes, the request keeps its file."""
+    draft, att, req = _submitted_with_file(db, service)
+    with pytest.raises(AlreadySubmitted):
+        if second_tab == "save_page":
+            drafts.save_answers(draft, VALID, "nachweis")  # the page POST: the file no longer referenced
+        else:
+            drafts.remove_draft_file(draft, att.public_id)
+    assert _survived(db, att, req)
+    assert db.session.get(Draft, draft.id).answers["dokument"][0]["id"] == att.public_id
+
+
 @pytest.mark.parametrize(
     ("answers", "expected"),
     [

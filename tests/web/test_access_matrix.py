@@ -114,6 +114,7 @@ MATRIX = {
     "clerk.attachment_download": (
         "GET", "/sachbearbeitung/antraege/{req}/dateien/{attachment}", CLERK_REQUEST,
     ),
+    "clerk.notice_download": ("GET", "/sachbearbeitung/antraege/{req}/bescheide/{notice}", CLERK_REQUEST),
     "clerk.request_claim": ("POST", "/sachbearbeitung/antraege/{req}/uebernehmen", CLERK_REQUEST),
     "clerk.request_release": ("POST", "/sachbearbeitung/antraege/{req}/zurueckgeben", CLERK_REQUEST),
     "clerk.request_assign": ("POST", "/sachbearbeitung/antraege/{req}/zuweisen", CLERK_REQUEST),

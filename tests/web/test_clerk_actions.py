@@ -220,6 +220,60 @@ def test_failed_notice_is_shown_prominently(client, req, dept, login_as):
     assert "Bescheid konnte nicht erstellt werden" in client.get(_url(req)).get_data(as_text=True)
 
 
+def _notice(req, state, kind="approval", revision=1, file_name=None):
+    from models.base import utcnow
+
+    notice = Notice(public_id=new_public_id(), request_id=req.id, kind=kind, revision=revision, state=state,
+                    verification_code=new_public_id()[:20], file_name=file_name,
+                    issued_at=utcnow() if state == NoticeState.ISSUED else None)
+    _db.session.add(notice)
+    return notice
+
+
+def test_detail_lists_every_notice_and_downloads_issued_ones(client, req, dept, login_as):
+    from models.base import CITY_TZ
+    from services.notices.files import notice_dir
+
+    notice_dir().joinpath("clerk-notice.pdf").write_bytes(PDF)
+    issued = _notice(req, NoticeState.ISSUED, revision=2, file_name="clerk-notice.pdf")
+    pending = _notice(req, NoticeState.PENDING, kind="rejection")
+    failed = _notice(req, NoticeState.FAILED, kind="receipt")
+    _db.session.commit()
+    login_as(clerk_of(dept))
+    html = client.get(_url(req)).get_data(as_text=True)
+    section = html[html.index('id="bescheide"'):html.index('id="nachrichten"')]
+    issued_on = issued.issued_at.astimezone(CITY_TZ).strftime("%d.%m.%Y")
+    for text in ("Bescheid – Genehmigung", "Bescheid – Ablehnung", "Eingangsbestätigung",
+                 "ausgestellt", "wird erstellt", "fehlgeschlagen", issued_on):
+        assert text in section
+    assert _url(req, f"/bescheide/{issued.public_id}") in section
+    assert pending.public_id not in section and failed.public_id not in section
+    resp = client.get(_url(req, f"/bescheide/{issued.public_id}"))
+    assert resp.status_code == 200 and resp.data == PDF and resp.mimetype == "application/pdf"
+    assert resp.headers["Content-Disposition"].startswith("attachment")
+    assert f"Bescheid-{req.reference}-approval-2.pdf" in resp.headers["Content-Disposition"]
+    assert resp.headers["Cache-Control"] == "private, no-cache"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    resp.close()
+    for notice_id in (pending.public_id, failed.public_id, new_public_id()):
+        assert client.get(_url(req, f"/bescheide/{notice_id}")).status_code == 404
+
+
+def test_notice_download_is_404_for_other_departments_and_other_requests(client, req, dept, login_as):
+    from services.notices.files import notice_dir
+
+    notice_dir().joinpath("clerk-notice.pdf").write_bytes(PDF)
+    issued = _notice(req, NoticeState.ISSUED, file_name="clerk-notice.pdf")
+    other = started_request(service=ServiceFactory(department=dept))
+    outsider = clerk_of(DepartmentFactory())
+    _db.session.commit()
+    login_as(outsider)
+    assert client.get(_url(req, f"/bescheide/{issued.public_id}")).status_code == 404
+    client.post("/abmelden")
+    login_as(clerk_of(dept))
+    assert client.get(_url(other, f"/bescheide/{issued.public_id}")).status_code == 404  # not its request
+
+
 def test_four_eyes_second_approval_queue(client, dept, login_as):
     req = started_request(service=ServiceFactory(department=dept), variant="vier_augen")
     proposer, approver = clerk_of(dept), clerk_of(dept)
@@ -244,6 +298,25 @@ def test_four_eyes_second_approval_queue(client, dept, login_as):
     )
     assert resp.status_code == 303
     assert _fresh(req).state == "genehmigt"
+
+
+def test_forward_refused_while_decision_awaits_second_approval(client, dept, login_as):
+    req = started_request(service=ServiceFactory(department=dept), variant="vier_augen")
+    proposer, target = clerk_of(dept), DepartmentFactory()
+    _db.session.commit()
+    login_as(proposer)
+    client.post(_url(req, "/aktion/bearbeitung_beginnen"),
+                data={"t-bearbeitung_beginnen-row_version": req.row_version})
+    req = _fresh(req)
+    client.post(_url(req, "/aktion/genehmigen"), data={"t-genehmigen-row_version": req.row_version})
+    req = _fresh(req)
+    assert req.state == "zur_freigabe"
+    page = client.get(_url(req)).get_data(as_text=True)
+    assert "erst weitergeleitet werden" in page and "/weiterleiten" not in page
+    data = {"forward-row_version": req.row_version, "forward-department": target.id, "forward-reason": "Nord"}
+    resp = client.post(_url(req, "/weiterleiten"), data=data)
+    assert resp.status_code == 409 and "erst weitergeleitet werden" in resp.get_data(as_text=True)
+    assert _fresh(req).department_id == dept.id and _kinds(req)[-1] == "approval_proposed"
 
 
 def test_citizen_withdraws_with_confirmation(client, req, login_as):

@@ -189,6 +189,35 @@ def test_upload_kept_when_other_field_fails_and_can_be_removed(client, citizen, 
     assert db.session.scalar(select(func.count(Attachment.id))) == 0
 
 
+@pytest.mark.parametrize("second_tab", ["remove_file", "save_page"])
+def test_second_tab_after_submit_keeps_the_requests_file(client, citizen, db, monkeypatch, test_service,
+                                                        second_tab):
+    """A tab that loaded the draft before the submit (the race): the post is refused, nothing is lost."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    import views.citizen
+
+    draft_id = _complete_draft(client, test_service)
+    [stored] = _draft(db, draft_id).answers["dokument"]
+    assert _submit(client, draft_id).status_code == 302
+    load = views.citizen.load_draft_for_citizen
+
+    def loaded_before_submit(*args, **kwargs):
+        draft = load(*args, **kwargs)
+        set_committed_value(draft, "submitted_at", None)
+        return draft
+
+    monkeypatch.setattr(views.citizen, "load_draft_for_citizen", loaded_before_submit)
+    data = {"remove_file": stored["id"]} if second_tab == "remove_file" else page_formdata(
+        _page(_spec(test_service), "nachweis"), {})
+    resp = _post(client, draft_id, "nachweis", data)
+    assert resp.status_code == 302 and "/bestaetigung" in resp.headers["Location"]
+    assert "bereits abgesendet" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    [attachment] = db.session.scalars(select(Attachment)).all()
+    assert attachment.public_id == stored["id"] and attachment.request_id is not None
+
+
 def test_oversized_request_shows_friendly_message_and_keeps_draft(
     app, client, citizen, db, monkeypatch, test_service
 ):
