@@ -27,7 +27,8 @@ class PageInvalid(Exception):
     """A page's answers did not validate; `form` carries the errors.
 
     `answers` holds the previous answers plus the files stored during this post, so a journey can
-    keep uploads the citizen need not repeat.
+    keep uploads the citizen need not repeat; `form.answers` is the same dict, so the re-shown
+    page lists those files with their remove buttons.
     """
 
     def __init__(self, form, answers: dict):
@@ -136,6 +137,7 @@ def _validated_page(page: PageSpec, form: PageForm, answers: dict, store_file=No
         else:
             working[f.key] = value
     if failed:
+        form.answers = stored  # the re-shown page lists the files kept from this post (form.files)
         raise PageInvalid(form, stored)
     return working
 

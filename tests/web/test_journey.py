@@ -387,3 +387,29 @@ def test_malformed_ids_are_404_not_500(client, citizen, bad):
     ):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/antrag/{bad}/absenden").status_code == 404
+
+
+def _bewohnerpark_until_proofs(client, db):
+    """A Bewohnerparkausweis draft filled up to (not including) the proofs page, company car = yes."""
+    answers, _files, _fee = SEEDED_JOURNEYS["bewohnerparkausweis"]
+    spec = _spec(db.session.scalar(select(Service).where(Service.slug == "bewohnerparkausweis")))
+    draft_id = start_draft(client, "bewohnerparkausweis")
+    for key in ("antragsteller", "meldeadresse", "fahrzeug"):
+        assert _post(client, draft_id, key, page_formdata(spec.page(key), answers)).status_code == 302
+    return draft_id, spec.page("nachweise")
+
+
+def test_invalid_page_lists_the_file_just_uploaded(client, db, seeded_citizen):
+    """Only one of two required proofs: the error page shows the stored one with its remove button."""
+    draft_id, page = _bewohnerpark_until_proofs(client, db)
+    data = page_formdata(page, {}, {"arbeitgeberbestaetigung": [(PNG, "bestaetigung.png")]})
+    resp = _post(client, draft_id, "nachweise", data)
+    body = resp.get_data(as_text=True)
+    [stored] = _draft(db, draft_id).answers["arbeitgeberbestaetigung"]
+    assert resp.status_code == 400 and "Fahrzeugschein" in body
+    assert "bestaetigung.png" in body and f'name="remove_file" value="{stored["id"]}"' in body
+    again = _post(client, draft_id, "nachweise", page_formdata(page, {}, {
+        "arbeitgeberbestaetigung": [(PNG, "bestaetigung.png")]}))
+    body = again.get_data(as_text=True)
+    assert again.status_code == 400
+    assert "bestaetigung.png" in body and f'name="remove_file" value="{stored["id"]}"' in body
