@@ -59,6 +59,27 @@ def open_questions(req) -> list[Message]:
     return [m for m in req.messages if not m.from_citizen and m.answered_at is None]
 
 
+@dataclass
+class Exchange:
+    """One question of the clerks with the applicant's replies (each reply carries its files)."""
+
+    question: Message
+    replies: list
+    is_open: bool
+
+
+def citizen_conversation(req) -> list[Exchange]:
+    """The clerks' questions with the applicant's replies: open ones first, then the newest first."""
+    replies: dict[int, list] = {}
+    for message in req.messages:
+        if message.from_citizen and message.in_reply_to_id is not None:
+            replies.setdefault(message.in_reply_to_id, []).append(message)
+    still_open = {m.id for m in open_questions(req)}
+    exchanges = [Exchange(m, replies.get(m.id, []), m.id in still_open)
+                 for m in reversed(req.messages) if not m.from_citizen]
+    return sorted(exchanges, key=lambda e: not e.is_open)  # stable: newest first within each kind
+
+
 def find_question(req, message_id: int) -> Message:
     """An open question of `req`, else NotFound."""
     question = next((m for m in open_questions(req) if m.id == message_id), None)

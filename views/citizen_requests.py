@@ -24,7 +24,7 @@ bp = Blueprint("citizen_requests", __name__, url_prefix="/antraege")
 def _partials_context():
     return {
         "citizen_timeline": messages.citizen_timeline,
-        "citizen_open_questions": messages.open_questions,
+        "citizen_conversation": messages.citizen_conversation,
         "citizen_may_withdraw": lambda req: (
             messages.withdraw_transition(req, applicant_actor(req)) is not None
         ),

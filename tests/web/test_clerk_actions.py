@@ -282,3 +282,34 @@ def test_citizen_request_page_shows_question_timeline_and_withdraw(client, req, 
     assert "Verlauf Ihres Antrags" in html
     assert "Antrag zurückziehen" in html
     assert "Geheimer Vermerk" not in html
+
+
+def test_citizen_request_page_keeps_answered_questions_with_reply_and_files(client, req, dept, login_as):
+    from services.messages import run_clerk_transition
+
+    clerk = clerk_of(dept)
+    run_clerk_transition(req, "bearbeitung_beginnen", clerk, {}, req.row_version)
+    run_clerk_transition(req, "rueckfrage_stellen", clerk, {"message": "Bitte Grundriss."}, req.row_version)
+    _db.session.commit()
+    question = _db.session.scalar(select(Message).where(Message.request_id == req.id))
+    login_as(req.applicant)
+    answered = client.post(
+        f"/antraege/{req.public_id}/rueckfrage/{question.id}",
+        data={f"q{question.id}-row_version": req.row_version, f"q{question.id}-body": "Anbei der Grundriss.",
+              f"q{question.id}-files": (io.BytesIO(PDF), "grundriss.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert answered.status_code == 303
+    req = _fresh(req)
+    run_clerk_transition(req, "rueckfrage_stellen", clerk, {"message": "Noch der Lageplan."}, req.row_version)
+    _db.session.commit()
+    html = client.get(f"/antraege/{req.public_id}").get_data(as_text=True)
+    [file] = _db.session.scalar(select(Message).where(Message.from_citizen.is_(True))).attachments
+    assert html.index("Noch der Lageplan.") < html.index("Bitte Grundriss.")  # the open question first
+    assert "Bisherige Rückfragen und Ihre Antworten" in html and "Ihre Antwort vom" in html
+    assert "Anbei der Grundriss." in html and "grundriss.pdf" in html
+    download = f"/antraege/{req.public_id}/dateien/{file.public_id}"
+    assert download in html
+    response = client.get(download)
+    assert response.status_code == 200 and response.data == PDF
+    response.close()
