@@ -18,7 +18,6 @@ from services import uploads
 from services.access import check_case_worker, is_applicant
 from services.errors import (
     NotFound,
-    StaleObject,
     TransitionNotAllowed,
     UploadRejected,
     ValidationFailed,
@@ -88,12 +87,16 @@ def find_question(req, message_id: int) -> Message:
     return question
 
 
-def answer_question(req, question, citizen, body: str, files, expected_row_version: int) -> Message:
-    """Store the citizen's answer (text + files) and return the request to the clerks' queue."""
+def answer_question(req, question, citizen, body: str, files) -> Message:
+    """Store the citizen's answer (text + files) and return the request to the clerks' queue.
+
+    No row_version from the citizen's form: the answer refers to the question, which never changes,
+    so whatever else changed since the page was loaded (a note, the assignee, a further question)
+    is no conflict while the question is still open. A write racing this one still ends in
+    StaleObject (the mapper's version check at flush).
+    """
     if not is_applicant(req, citizen):
         raise NotFound()
-    if req.row_version != expected_row_version:
-        raise StaleObject(_("Der Antrag wurde zwischenzeitlich geändert. Bitte laden Sie die Seite neu."))
     if question.request_id != req.id or question.from_citizen or question.answered_at is not None:
         raise NotFound(_("Diese Rückfrage ist nicht mehr offen."))
     answer = Message(request_id=req.id, author_id=citizen.id, from_citizen=True, body=body.strip(),
@@ -105,7 +108,7 @@ def answer_question(req, question, citizen, body: str, files, expected_row_versi
     question.answered_at = utcnow()
     resume = _citizen_transition(req, citizen, "open")
     if resume is not None:
-        apply_transition(req, resume.name, citizen, {}, expected_row_version)
+        apply_transition(req, resume.name, citizen, {}, req.row_version)
     else:  # the clerks already resumed (e.g. answer came by post): keep the answer, note it in the history
         append_event(req, "message", actor=citizen, data={"message_id": answer.id}, visible_to_citizen=True)
     return answer
