@@ -413,3 +413,32 @@ def test_invalid_page_lists_the_file_just_uploaded(client, db, seeded_citizen):
     body = again.get_data(as_text=True)
     assert again.status_code == 400
     assert "bestaetigung.png" in body and f'name="remove_file" value="{stored["id"]}"' in body
+
+
+def test_save_for_later_keeps_a_half_filled_page_without_errors(client, citizen, db, test_service):
+    """GOV.UK "save and come back later": valid inputs are kept, none of the page's errors show yet."""
+    draft_id = start_draft(client, "testantrag")
+    data = {"vorname": "Erika", "nachname": "", "firmenwagen": "", "spaeter": "1"}
+    resp = _post(client, draft_id, "person", data)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/meine-antraege")
+    assert _draft(db, draft_id).answers == {"vorname": "Erika"}
+    listing = client.get("/meine-antraege").get_data(as_text=True)
+    assert "Ihr Antrag wurde gespeichert" in listing and "Nicht gespeichert" not in listing
+    assert f"/antrag/{draft_id}/person" in listing  # "Fortsetzen" returns to the unfinished page
+    resumed = client.get(f"/antrag/{draft_id}/person")
+    assert resumed.status_code == 200 and 'value="Erika"' in resumed.get_data(as_text=True)
+    assert _post(client, draft_id, "person", {"vorname": "Erika", "weiter": "1"}).status_code == 400
+
+
+def test_save_for_later_keeps_saved_answer_when_new_input_is_invalid(client, citizen, db, test_service):
+    spec = _spec(test_service)
+    draft_id = _complete_draft(client, test_service)
+    data = {**page_formdata(_page(spec, "hunde"), TEST_ANSWERS), "hunde-0-rasse": "\x00"}
+    data["hunde-0-hundename"] = "Bello II"
+    data.pop("weiter")
+    resp = _post(client, draft_id, "hunde", {**data, "spaeter": "1"})
+    assert resp.status_code == 302
+    hunde = _draft(db, draft_id).answers["hunde"]
+    assert hunde[0] == {"hundename": "Bello II", "rasse": "Dackel"}  # the invalid breed: saved one kept
+    listing = client.get("/meine-antraege").get_data(as_text=True)
+    assert "Nicht gespeichert wurden ungültige Eingaben bei „Rasse“" in listing
