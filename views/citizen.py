@@ -148,7 +148,7 @@ def _save_for_later(ctx, form):
         drafts.save_answers(draft, answers, ctx.page.key if complete else ctx.previous_page_key())
     flash(_("Ihr Antrag wurde gespeichert. Sie können ihn später fortsetzen."), "success")
     if skipped:
-        labels = ", ".join(f"„{f.label(_locale())}“" for f in skipped)
+        labels = ", ".join(f.label(_locale()) for f in skipped)
         flash(_("Nicht gespeichert wurden ungültige Eingaben bei %(fields)s. Wenn Sie fortsetzen, sehen Sie, "
                 "was zu ändern ist.", fields=labels), "warning")
     return redirect(url_for(".my_requests"))

@@ -441,4 +441,4 @@ def test_save_for_later_keeps_saved_answer_when_new_input_is_invalid(client, cit
     hunde = _draft(db, draft_id).answers["hunde"]
     assert hunde[0] == {"hundename": "Bello II", "rasse": "Dackel"}  # the invalid breed: saved one kept
     listing = client.get("/meine-antraege").get_data(as_text=True)
-    assert "Nicht gespeichert wurden ungültige Eingaben bei „Rasse“" in listing
+    assert "Nicht gespeichert wurden ungültige Eingaben bei Rasse." in listing
