@@ -23,6 +23,7 @@ from services.errors import (
     ValidationFailed,
 )
 from services.events import append_event
+from services.notices import notice_event_title
 from services.workflow import apply_transition, available_transitions, load_spec, state_kind
 
 WAITING = "waiting_for_citizen"
@@ -178,6 +179,8 @@ def _event_title(event, spec, locale) -> str:
     to = event.data.get("to")
     if event.kind in ("transition", "approval_confirmed") and spec is not None and spec.state(to):
         return spec.state(to).label(locale, "citizen")
+    if event.kind == "notice_issued":
+        return notice_event_title(event.data.get("kind"))
     titles = {
         "submitted": _("Antrag eingereicht"),
         "routed": _("An die zuständige Stelle übermittelt"),
