@@ -67,7 +67,6 @@ class AnswerForm(BaseForm):
         validators=[DataRequired(_l("Geben Sie Ihre Antwort ein.")), Length(max=MAX_TEXT)],
     )
     files = MultipleFileField(_l("Dokumente hochladen"))
-    row_version = _row_version_field()
 
 
 class WithdrawForm(VersionedForm):

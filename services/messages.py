@@ -18,12 +18,12 @@ from services import uploads
 from services.access import check_case_worker, is_applicant
 from services.errors import (
     NotFound,
-    StaleObject,
     TransitionNotAllowed,
     UploadRejected,
     ValidationFailed,
 )
 from services.events import append_event
+from services.notices import notice_event_title
 from services.workflow import apply_transition, available_transitions, load_spec, state_kind
 
 WAITING = "waiting_for_citizen"
@@ -59,6 +59,27 @@ def open_questions(req) -> list[Message]:
     return [m for m in req.messages if not m.from_citizen and m.answered_at is None]
 
 
+@dataclass
+class Exchange:
+    """One question of the clerks with the applicant's replies (each reply carries its files)."""
+
+    question: Message
+    replies: list
+    is_open: bool
+
+
+def citizen_conversation(req) -> list[Exchange]:
+    """The clerks' questions with the applicant's replies: open ones first, then the newest first."""
+    replies: dict[int, list] = {}
+    for message in req.messages:
+        if message.from_citizen and message.in_reply_to_id is not None:
+            replies.setdefault(message.in_reply_to_id, []).append(message)
+    still_open = {m.id for m in open_questions(req)}
+    exchanges = [Exchange(m, replies.get(m.id, []), m.id in still_open)
+                 for m in reversed(req.messages) if not m.from_citizen]
+    return sorted(exchanges, key=lambda e: not e.is_open)  # stable: newest first within each kind
+
+
 def find_question(req, message_id: int) -> Message:
     """An open question of `req`, else NotFound."""
     question = next((m for m in open_questions(req) if m.id == message_id), None)
@@ -67,12 +88,16 @@ def find_question(req, message_id: int) -> Message:
     return question
 
 
-def answer_question(req, question, citizen, body: str, files, expected_row_version: int) -> Message:
-    """Store the citizen's answer (text + files) and return the request to the clerks' queue."""
+def answer_question(req, question, citizen, body: str, files) -> Message:
+    """Store the citizen's answer (text + files) and return the request to the clerks' queue.
+
+    No row_version from the citizen's form: the answer refers to the question, which never changes,
+    so whatever else changed since the page was loaded (a note, the assignee, a further question)
+    is no conflict while the question is still open. A write racing this one still ends in
+    StaleObject (the mapper's version check at flush).
+    """
     if not is_applicant(req, citizen):
         raise NotFound()
-    if req.row_version != expected_row_version:
-        raise StaleObject(_("Der Antrag wurde zwischenzeitlich geändert. Bitte laden Sie die Seite neu."))
     if question.request_id != req.id or question.from_citizen or question.answered_at is not None:
         raise NotFound(_("Diese Rückfrage ist nicht mehr offen."))
     answer = Message(request_id=req.id, author_id=citizen.id, from_citizen=True, body=body.strip(),
@@ -84,7 +109,7 @@ def answer_question(req, question, citizen, body: str, files, expected_row_versi
     question.answered_at = utcnow()
     resume = _citizen_transition(req, citizen, "open")
     if resume is not None:
-        apply_transition(req, resume.name, citizen, {}, expected_row_version)
+        apply_transition(req, resume.name, citizen, {}, req.row_version)
     else:  # the clerks already resumed (e.g. answer came by post): keep the answer, note it in the history
         append_event(req, "message", actor=citizen, data={"message_id": answer.id}, visible_to_citizen=True)
     return answer
@@ -154,6 +179,8 @@ def _event_title(event, spec, locale) -> str:
     to = event.data.get("to")
     if event.kind in ("transition", "approval_confirmed") and spec is not None and spec.state(to):
         return spec.state(to).label(locale, "citizen")
+    if event.kind == "notice_issued":
+        return notice_event_title(event.data.get("kind"))
     titles = {
         "submitted": _("Antrag eingereicht"),
         "routed": _("An die zuständige Stelle übermittelt"),

@@ -80,9 +80,18 @@ def _request_mail_context(user, request, notice, params) -> dict:
     if _has_endpoint("citizen.request_detail") and not context["anonymous"]:
         context["request_url"] = external_url("citizen.request_detail", request_id=request.public_id)
     context["greeting"] = _("Guten Tag %(name)s,", name=user.full_name) if user.full_name else _("Guten Tag,")
+    context.update(_office_context(request.department, locale))
     if notice is not None:
         context.update(_notice_context(notice))
     return context
+
+
+def _office_context(department, locale: str) -> dict:
+    """Who handles the request and how to reach them: the mail footer's way for anything but answers."""
+    if department is None:
+        return {"office": "", "office_contact": ""}
+    contact = ", ".join(part for part in (department.email, department.phone) if part)
+    return {"office": department.name(locale), "office_contact": contact}
 
 
 def _notice_context(notice) -> dict:

@@ -20,6 +20,7 @@ from forms.dynamic import (
     build_page_form,
     compute_values,
     extract_page_answers,
+    extract_partial_answers,
     form_error_pairs,
     format_answers,
     max_bytes_of,
@@ -130,6 +131,8 @@ def _post_page(ctx):
     action = page_action(request.form)
     if action is not None:
         return _remove_file(ctx, action[1]) if action[0] == "remove_file" else ctx.render(form)
+    if "spaeter" in request.form and draft.user_id is not None:  # anonymous drafts: kept for this visit only
+        return _save_for_later(ctx, form)
     try:
         answers = extract_page_answers(ctx.spec, ctx.page, form, draft.answers, ctx.store_file)
     except PageInvalid as exc:
@@ -139,10 +142,25 @@ def _post_page(ctx):
         return ctx.render(exc.form, status=400)
     with transaction():
         drafts.save_answers(draft, answers, ctx.page.key)
-    if "spaeter" in request.form and draft.user_id is not None:  # anonymous drafts: kept for this visit only
-        flash(_("Ihr Antrag wurde gespeichert. Sie können ihn später fortsetzen."), "success")
-        return redirect(url_for(".my_requests"))
     return redirect(ctx.next_url(answers))
+
+
+def _save_for_later(ctx, form):
+    """"Save and come back later" (GOV.UK): keep what is valid, show no errors now, they come on "Weiter".
+
+    A page left incomplete is where "Fortsetzen" returns to (last_page is the page completed before it).
+    """
+    draft = ctx.draft
+    answers, skipped = extract_partial_answers(ctx.spec, ctx.page, form, draft.answers, ctx.store_file)
+    complete = not skipped and ctx.page.key not in validate_answers(ctx.spec, answers)
+    with transaction():
+        drafts.save_answers(draft, answers, ctx.page.key if complete else ctx.previous_page_key())
+    flash(_("Ihr Antrag wurde gespeichert. Sie können ihn später fortsetzen."), "success")
+    if skipped:
+        labels = ", ".join(f.label(_locale()) for f in skipped)
+        flash(_("Nicht gespeichert wurden ungültige Eingaben bei %(fields)s. Wenn Sie fortsetzen, sehen Sie, "
+                "was zu ändern ist.", fields=labels), "warning")
+    return redirect(url_for(".my_requests"))
 
 
 @bp.route("/antrag/<draft_id>/pruefen", methods=["GET"])
@@ -364,6 +382,11 @@ class _PageContext:
         if self.back_to_review or index + 1 >= len(keys):
             return url_for(".review", draft_id=self.draft.public_id)
         return url_for(".page", draft_id=self.draft.public_id, page_key=keys[index + 1])
+
+    def previous_page_key(self):
+        """The page before this one ("" on the first): resuming a draft starts after it."""
+        index = self.pages.index(self.page)
+        return self.pages[index - 1].key if index else ""
 
     def back_url(self):
         if self.back_to_review:

@@ -27,7 +27,8 @@ class PageInvalid(Exception):
     """A page's answers did not validate; `form` carries the errors.
 
     `answers` holds the previous answers plus the files stored during this post, so a journey can
-    keep uploads the citizen need not repeat.
+    keep uploads the citizen need not repeat; `form.answers` is the same dict, so the re-shown
+    page lists those files with their remove buttons.
     """
 
     def __init__(self, form, answers: dict):
@@ -114,8 +115,25 @@ def extract_page_answers(
     return prune_hidden(spec, _validated_page(page, form, answers, store_file))
 
 
-def _validated_page(page: PageSpec, form: PageForm, answers: dict, store_file=None) -> dict:
-    """extract_page_answers before hidden answers are pruned (validate_answers only needs the errors)."""
+def extract_partial_answers(
+    spec: FormSpec, page: PageSpec, form: PageForm, answers: dict, store_file=None
+) -> tuple[dict, list[FieldSpec]]:
+    """"Save and continue later": the full answers with this page's valid inputs, never PageInvalid.
+
+    An emptied field is cleared even when required (the citizen may fill it in later). A field whose
+    input does not validate keeps its previously saved answer and is returned in the list: drafts
+    hold only normalised answers (review, conditions, fees and prefill read them by type), and
+    nothing saved before is lost. The errors show when the citizen continues with "Weiter".
+    """
+    skipped: list[FieldSpec] = []
+    return prune_hidden(spec, _validated_page(page, form, answers, store_file, skipped)), skipped
+
+
+def _validated_page(page: PageSpec, form: PageForm, answers: dict, store_file=None, skipped=None) -> dict:
+    """extract_page_answers before hidden answers are pruned (validate_answers only needs the errors).
+
+    With a `skipped` list the page is read leniently (extract_partial_answers).
+    """
     working, stored = dict(answers), dict(answers)
     failed = False
     for f in page.fields:
@@ -125,9 +143,11 @@ def _validated_page(page: PageSpec, form: PageForm, answers: dict, store_file=No
             working.pop(f.key, None)
             continue
         if f.children:
-            value, ok = _extract_group(f, form, working, form.locale)
+            value, ok = _extract_group(f, form, working, form.locale, answers.get(f.key), skipped)
         else:
-            value, ok = _extract_one(f, form, f.key, working, store_file, form.locale, answers.get(f.key))
+            value, ok = _extract_one(
+                f, form, f.key, working, store_file, form.locale, answers.get(f.key), skipped
+            )
             if ok and f.ftype.holds_files and value is not None:
                 stored[f.key] = value
         failed = failed or not ok
@@ -136,11 +156,12 @@ def _validated_page(page: PageSpec, form: PageForm, answers: dict, store_file=No
         else:
             working[f.key] = value
     if failed:
+        form.answers = stored  # the re-shown page lists the files kept from this post (form.files)
         raise PageInvalid(form, stored)
     return working
 
 
-def _extract_one(f: FieldSpec, form, name, data, store_file, locale, existing):
+def _extract_one(f: FieldSpec, form, name, data, store_file, locale, existing, skipped=None):
     bound = form._fields.get(name)
     if bound is None:
         return None, True
@@ -148,19 +169,32 @@ def _extract_one(f: FieldSpec, form, name, data, store_file, locale, existing):
     try:
         return f.ftype.clean(f, bound, locale, context), True
     except FieldError as exc:
+        if skipped is not None:
+            return _lenient_value(f, bound, existing, skipped), True
         bound.errors = [exc.message]
         return None, False
 
 
-def _extract_group(group: FieldSpec, form, working, locale):
+def _lenient_value(f: FieldSpec, bound, previous, skipped: list):
+    """Saving for later: a blank required field stays empty; invalid input keeps the saved answer."""
+    if f.ftype.is_blank(f.ftype.raw(bound)):
+        return None
+    skipped.append(f)
+    return previous
+
+
+def _extract_group(group: FieldSpec, form, working, locale, previous=None, skipped=None):
     items, ok = [], True
+    previous = previous if isinstance(previous, list) else []
     for i in range(form.item_counts.get(group.key, 0)):
         item: dict = {}
+        before = previous[i] if i < len(previous) and isinstance(previous[i], dict) else {}
         for child in group.children:
             if not child.ftype.stores_answer or not is_visible(child.condition, {**working, "item": item}):
                 continue
             value, child_ok = _extract_one(
-                child, form, child_name(group.key, i, child.key), working, None, locale, None
+                child, form, child_name(group.key, i, child.key), working, None, locale,
+                before.get(child.key), skipped,
             )
             ok = ok and child_ok
             if value is not None:

@@ -28,6 +28,14 @@ NOTICE_STATES = {
     NoticeState.ISSUED: _l("ausgestellt"),
     NoticeState.FAILED: _l("fehlgeschlagen"),
 }
+# kind → what the applicant's status timeline says when such a notice was issued (German msgid).
+NOTICE_EVENT_TITLES = {
+    NoticeKind.RECEIPT: _l("Eingangsbestätigung erstellt"),
+    NoticeKind.APPROVAL: _l("Genehmigungsbescheid erstellt"),
+    NoticeKind.REJECTION: _l("Ablehnungsbescheid erstellt"),
+    NoticeKind.INFORMATION_REQUEST: _l("Schreiben zur Rückfrage erstellt"),
+    NoticeKind.FEE: _l("Gebührenbescheid erstellt"),
+}
 # Unambiguous alphabet for codes typed by hand (no 0/O, 1/I/L).
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_GROUPS, CODE_GROUP_LEN = 3, 4
@@ -53,6 +61,11 @@ def notice_title(kind: str) -> str:
 
 def notice_state_label(state: str) -> str:
     return str(NOTICE_STATES.get(state, state))
+
+
+def notice_event_title(kind: str) -> str:
+    """The timeline entry for an issued notice of `kind` (a kind added later still reads sensibly)."""
+    return str(NOTICE_EVENT_TITLES.get(kind, _l("Dokument erstellt")))
 
 
 def insert_first_notice(request_id: int, kind: str) -> int:

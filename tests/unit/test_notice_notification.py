@@ -55,3 +55,24 @@ def test_notice_issued_mail_attaches_pdf_when_configured(app, db, issued_notice,
     attachments = list(messages[0].iter_attachments())
     assert [a.get_content_type() for a in attachments] == ["application/pdf"]
     assert attachments[0].get_content() == b"%PDF-1.7 test"
+
+
+@pytest.mark.parametrize(
+    ("kind", "title"),
+    [
+        ("receipt", "Eingangsbestätigung erstellt"),
+        ("information_request", "Schreiben zur Rückfrage erstellt"),
+        ("approval", "Genehmigungsbescheid erstellt"),
+        ("rejection", "Ablehnungsbescheid erstellt"),
+        ("fee", "Gebührenbescheid erstellt"),
+        ("later_kind", "Dokument erstellt"),
+    ],
+)
+def test_citizen_timeline_names_the_issued_notice(db, kind, title):
+    from services.events import append_event
+    from services.messages import citizen_timeline
+
+    req = started_request()
+    append_event(req, "notice_issued", data={"kind": kind, "revision": 1}, visible_to_citizen=True)
+    db.session.flush()
+    assert citizen_timeline(req, "de")[0].title == title

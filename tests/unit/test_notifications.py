@@ -43,3 +43,17 @@ def test_workflow_mail_shows_new_state(db):
     _subject, body, _html, _ = render_mail("request_in_progress", req.applicant, request=req)
     assert "Aktueller Stand: In Bearbeitung" in body
     assert db.session.scalar(select(InboxItem.kind)) == "in_progress"
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+def test_mail_footer_promises_only_answers_to_questions_online(db, anonymous):
+    req = started_request()
+    req.department.email, req.department.phone = "strasse@stadt.example", "0203 283-0"
+    if anonymous:
+        req.applicant_id, req.contact_email = None, "anonym@example.org"
+    _subject, body, _html, _ = render_mail("request_in_progress", req.applicant, request=req)
+    assert "Nachrichten zu Ihrem Antrag senden Sie" not in body  # only open questions can be answered
+    assert "Rückfragen der Verwaltung beantworten Sie auf der Seite Ihres Antrags" in body
+    assert ("in Ihrem Servicekonto" in body) is not anonymous
+    office = f"{req.reference} an: {req.department.name_de}, strasse@stadt.example, 0203 283-0"
+    assert f"Andere Anliegen zu Ihrem Antrag richten Sie bitte mit dem Aktenzeichen {office}" in body

@@ -355,3 +355,96 @@ def test_citizen_request_page_shows_question_timeline_and_withdraw(client, req, 
     assert "Verlauf Ihres Antrags" in html
     assert "Antrag zurückziehen" in html
     assert "Geheimer Vermerk" not in html
+
+
+def test_citizen_request_page_keeps_answered_questions_with_reply_and_files(client, req, dept, login_as):
+    from services.messages import run_clerk_transition
+
+    clerk = clerk_of(dept)
+    run_clerk_transition(req, "bearbeitung_beginnen", clerk, {}, req.row_version)
+    run_clerk_transition(req, "rueckfrage_stellen", clerk, {"message": "Bitte Grundriss."}, req.row_version)
+    _db.session.commit()
+    question = _db.session.scalar(select(Message).where(Message.request_id == req.id))
+    login_as(req.applicant)
+    answered = client.post(
+        f"/antraege/{req.public_id}/rueckfrage/{question.id}",
+        data={f"q{question.id}-row_version": req.row_version, f"q{question.id}-body": "Anbei der Grundriss.",
+              f"q{question.id}-files": (io.BytesIO(PDF), "grundriss.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert answered.status_code == 303
+    req = _fresh(req)
+    run_clerk_transition(req, "rueckfrage_stellen", clerk, {"message": "Noch der Lageplan."}, req.row_version)
+    _db.session.commit()
+    html = client.get(f"/antraege/{req.public_id}").get_data(as_text=True)
+    [file] = _db.session.scalar(select(Message).where(Message.from_citizen.is_(True))).attachments
+    assert html.index("Noch der Lageplan.") < html.index("Bitte Grundriss.")  # the open question first
+    assert "Bisherige Rückfragen und Ihre Antworten" in html and "Ihre Antwort vom" in html
+    assert "Anbei der Grundriss." in html and "grundriss.pdf" in html
+    download = f"/antraege/{req.public_id}/dateien/{file.public_id}"
+    assert download in html
+    response = client.get(download)
+    assert response.status_code == 200 and response.data == PDF
+    response.close()
+
+
+def _asked(req, dept, message="Bitte Grundriss."):
+    from services.messages import run_clerk_transition
+
+    clerk = clerk_of(dept)
+    run_clerk_transition(req, "bearbeitung_beginnen", clerk, {}, req.row_version)
+    run_clerk_transition(req, "rueckfrage_stellen", clerk, {"message": message}, req.row_version)
+    _db.session.commit()
+    return clerk, _db.session.scalar(select(Message).where(Message.request_id == req.id))
+
+
+def test_answer_accepted_when_request_changed_but_question_still_open(client, req, dept, login_as):
+    from services.assignment import claim_request
+
+    clerk, question = _asked(req, dept)
+    login_as(req.applicant)
+    url = f"/antraege/{req.public_id}/rueckfrage/{question.id}"
+    assert client.get(url).status_code == 200
+    seen = req.row_version
+    claim_request(req, clerk)  # the clerk takes the request while the citizen types
+    _db.session.commit()
+    assert _fresh(req).row_version != seen
+    resp = client.post(url, data={f"q{question.id}-row_version": seen, f"q{question.id}-body": "Hier bitte."})
+    assert resp.status_code == 303
+    assert _db.session.scalar(select(Message.body).where(Message.from_citizen.is_(True))) == "Hier bitte."
+    assert _fresh(req).state == "in_bearbeitung"
+
+
+def test_answer_racing_a_clerk_keeps_the_typed_text(client, req, dept, login_as, monkeypatch):
+    from services.errors import StaleObject
+
+    _clerk, question = _asked(req, dept)
+    login_as(req.applicant)
+
+    def racing(*args, **kwargs):
+        raise StaleObject("raced")
+
+    monkeypatch.setattr("services.messages.answer_question", racing)
+    resp = client.post(f"/antraege/{req.public_id}/rueckfrage/{question.id}",
+                       data={f"q{question.id}-body": "Mein langer Antworttext"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 409
+    assert "Mein langer Antworttext" in html and "Ihre Antwort ist noch nicht gesendet" in html
+    assert _fresh(req).state == "rueckfrage"
+
+
+def test_oversized_answer_reshows_the_question_with_the_limits(app, client, req, dept, login_as, monkeypatch):
+    _clerk, question = _asked(req, dept, "Bitte den Lageplan senden.")
+    login_as(req.applicant)
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2048)
+    resp = client.post(
+        f"/antraege/{req.public_id}/rueckfrage/{question.id}",
+        data={f"q{question.id}-body": "Anbei.",
+              f"q{question.id}-files": (io.BytesIO(PDF * 200), "gross.pdf")},
+        content_type="multipart/form-data",
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 413
+    assert "Bitte den Lageplan senden." in html and "Antwort senden" in html
+    assert "höchstens 2 KB groß" in html and "Ihre Antwort wurde nicht gesendet" in html
+    assert f'href="#q{question.id}-files"' in html

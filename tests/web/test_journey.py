@@ -416,3 +416,58 @@ def test_malformed_ids_are_404_not_500(client, citizen, bad):
     ):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/antrag/{bad}/absenden").status_code == 404
+
+
+def _bewohnerpark_until_proofs(client, db):
+    """A Bewohnerparkausweis draft filled up to (not including) the proofs page, company car = yes."""
+    answers, _files, _fee = SEEDED_JOURNEYS["bewohnerparkausweis"]
+    spec = _spec(db.session.scalar(select(Service).where(Service.slug == "bewohnerparkausweis")))
+    draft_id = start_draft(client, "bewohnerparkausweis")
+    for key in ("antragsteller", "meldeadresse", "fahrzeug"):
+        assert _post(client, draft_id, key, page_formdata(spec.page(key), answers)).status_code == 302
+    return draft_id, spec.page("nachweise")
+
+
+def test_invalid_page_lists_the_file_just_uploaded(client, db, seeded_citizen):
+    """Only one of two required proofs: the error page shows the stored one with its remove button."""
+    draft_id, page = _bewohnerpark_until_proofs(client, db)
+    data = page_formdata(page, {}, {"arbeitgeberbestaetigung": [(PNG, "bestaetigung.png")]})
+    resp = _post(client, draft_id, "nachweise", data)
+    body = resp.get_data(as_text=True)
+    [stored] = _draft(db, draft_id).answers["arbeitgeberbestaetigung"]
+    assert resp.status_code == 400 and "Fahrzeugschein" in body
+    assert "bestaetigung.png" in body and f'name="remove_file" value="{stored["id"]}"' in body
+    again = _post(client, draft_id, "nachweise", page_formdata(page, {}, {
+        "arbeitgeberbestaetigung": [(PNG, "bestaetigung.png")]}))
+    body = again.get_data(as_text=True)
+    assert again.status_code == 400
+    assert "bestaetigung.png" in body and f'name="remove_file" value="{stored["id"]}"' in body
+
+
+def test_save_for_later_keeps_a_half_filled_page_without_errors(client, citizen, db, test_service):
+    """GOV.UK "save and come back later": valid inputs are kept, none of the page's errors show yet."""
+    draft_id = start_draft(client, "testantrag")
+    data = {"vorname": "Erika", "nachname": "", "firmenwagen": "", "spaeter": "1"}
+    resp = _post(client, draft_id, "person", data)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/meine-antraege")
+    assert _draft(db, draft_id).answers == {"vorname": "Erika"}
+    listing = client.get("/meine-antraege").get_data(as_text=True)
+    assert "Ihr Antrag wurde gespeichert" in listing and "Nicht gespeichert" not in listing
+    assert f"/antrag/{draft_id}/person" in listing  # "Fortsetzen" returns to the unfinished page
+    resumed = client.get(f"/antrag/{draft_id}/person")
+    assert resumed.status_code == 200 and 'value="Erika"' in resumed.get_data(as_text=True)
+    assert _post(client, draft_id, "person", {"vorname": "Erika", "weiter": "1"}).status_code == 400
+
+
+def test_save_for_later_keeps_saved_answer_when_new_input_is_invalid(client, citizen, db, test_service):
+    spec = _spec(test_service)
+    draft_id = _complete_draft(client, test_service)
+    data = {**page_formdata(_page(spec, "hunde"), TEST_ANSWERS), "hunde-0-rasse": "\x00"}
+    data["hunde-0-hundename"] = "Bello II"
+    data.pop("weiter")
+    resp = _post(client, draft_id, "hunde", {**data, "spaeter": "1"})
+    assert resp.status_code == 302
+    hunde = _draft(db, draft_id).answers["hunde"]
+    assert hunde[0] == {"hundename": "Bello II", "rasse": "Dackel"}  # the invalid breed: saved one kept
+    listing = client.get("/meine-antraege").get_data(as_text=True)
+    assert "Nicht gespeichert wurden ungültige Eingaben bei Rasse." in listing
