@@ -48,7 +48,7 @@ def save_rule(service, rule: RoutingRule | None, label: str, condition, departme
         raise ValidationFailed(
             _(
                 "Die Bedingung ist ungültig: %(problems)s",
-                problems="; ".join(f"{p or '/'} {r}" for p, r in problems),
+                problems=" ".join(dict.fromkeys(reason for _path, reason in problems)),
             ),
             field="rule",
         )
