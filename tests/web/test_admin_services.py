@@ -59,6 +59,17 @@ def test_admin_service_create_validates_leika_and_logs_change(client, login_as, 
     assert change.actor_id == admin.id and change.department_id == dept.id
 
 
+def test_admin_service_overview_formats_the_fee_for_the_locale(client, login_as, dept, admin):
+    from flask_babel import refresh
+
+    service = ServiceFactory(department=dept, fee_cents=3070)
+    login_as(admin)
+    html = client.get(f"/verwaltung/leistungen/{service.id}").get_data(as_text=True)
+    assert "30,70\xa0€" in html and "30.7 €" not in html
+    refresh()  # the test's app context outlives the request: forget its German locale
+    assert "€30.70" in client.get(f"/verwaltung/leistungen/{service.id}?lang=en").get_data(as_text=True)
+
+
 def test_admin_service_edit_changes_fields(client, login_as, dept, admin):
     service = ServiceFactory(department=dept)
     login_as(admin)
