@@ -126,6 +126,9 @@ def test_admin_staff_add_role_remove(client, login_as, dept, admin):
         f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": "niemand@duisburg.de", "role": "clerk"}
     )
     assert resp.status_code == 400 and "kein Mitarbeitendenkonto" in resp.get_data(as_text=True)
+    resp = client.post(f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": "", "role": "clerk"})
+    html = resp.get_data(as_text=True)
+    assert "Bitte geben Sie die E-Mail-Adresse der Person ein." in html and "Ihre E-Mail-Adresse" not in html
     resp = client.post(
         f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": person.email, "role": "clerk"}
     )
