@@ -14,6 +14,8 @@ from sqlalchemy.orm import defer
 
 from extensions import db
 from models import ConfigChange, ServiceWorkflow, WorkflowDefinition, WorkflowVersion
+from services import config_log
+from services.config_log import N_
 from services.errors import InvalidDefinition
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "workflow-definition.schema.json"
@@ -363,6 +365,7 @@ def publish_workflow(definition: WorkflowDefinition, actor=None, change_note: st
         published_by_id=actor.id if actor is not None else None,
     )
     db.session.add(version)
+    text = N_("Ablauf „%(name)s“ Version %(n)s veröffentlicht", name=definition.name, n=number).stored()
     db.session.add(
         ConfigChange(
             department_id=definition.department_id,
@@ -370,8 +373,8 @@ def publish_workflow(definition: WorkflowDefinition, actor=None, change_note: st
             object_type="workflow",
             object_id=definition.key,
             action="publish",
-            summary=f"Version {number}",
-            details={"note": change_note},
+            summary=config_log.render(text, "de"),
+            details={"note": change_note, "text": text},
         )
     )
     db.session.flush()
