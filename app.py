@@ -11,6 +11,7 @@ import views
 from config import load_config
 from extensions import babel, csrf, db, limiter, login_manager, migrate
 from views import errors as error_views
+from views.public import format_fee
 from views.security import apply_security_headers, reject_nul_in_url
 
 
@@ -29,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(reject_nul_in_url)
     app.after_request(apply_security_headers)
     app.context_processor(_template_globals)
+    app.add_template_filter(format_fee, "fee")  # cents → "30,70 €" / "€30.70" (UI locale)
     return app
 
 

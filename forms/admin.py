@@ -306,7 +306,11 @@ class NoticeTemplateForm(BaseForm):
 
 
 class StaffAddForm(BaseForm):
-    email = email_field(_l("Dienstliche E-Mail-Adresse der Person"), strict=False)
+    email = email_field(
+        _l("Dienstliche E-Mail-Adresse der Person"),
+        strict=False,
+        required_message=_l("Bitte geben Sie die E-Mail-Adresse der Person ein."),
+    )
     role = RadioField(
         _l("Rolle"),
         choices=choice_list(ROLE_PAIRS),

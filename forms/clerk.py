@@ -76,9 +76,24 @@ class WithdrawForm(VersionedForm):
     )
 
 
-def _lines_required(form, field):
-    if not [line for line in (field.data or "").splitlines() if line.strip()]:
-        raise ValidationError(_l("Geben Sie mindestens einen Eintrag an."))
+def _lines_required(message):
+    def check(form, field):
+        if not [line for line in (field.data or "").splitlines() if line.strip()]:
+            raise ValidationError(message)
+
+    return check
+
+
+def _max_length(label: str, limit: int):
+    """Length(max=...) naming the field (Length %-formats its message, which a label may break)."""
+
+    def check(form, field):
+        if field.data and len(field.data) > limit:
+            raise ValidationError(
+                _l("„%(label)s“ darf höchstens %(n)d Zeichen lang sein.", label=label, n=limit)
+            )
+
+    return check
 
 
 def transition_form_class(transition, locale="de"):
@@ -98,15 +113,17 @@ def transition_form_class(transition, locale="de"):
 
 
 def _field_for(spec, locale):
+    """The WTForms field of a transition's input; its messages name it (the error summary lists them)."""
     label, hint = spec.label(locale), spec.help(locale) or None
-    limit = [Length(max=spec.max_length or MAX_TEXT)]
-    required = [DataRequired(_l("Dieses Feld ist auszufüllen."))] if spec.required else [Optional()]
+    limit = [_max_length(label, spec.max_length or MAX_TEXT)]
+    missing = _l("Bitte füllen Sie „%(label)s“ aus.", label=label)
+    required = [DataRequired(missing)] if spec.required else [Optional()]
     if spec.type == "checkbox":
         return BooleanField(label, description=hint)
     if spec.type == "text":
         return StringField(label, validators=[*required, *limit], description=hint)
     if spec.type == "lines":
-        presence = [_lines_required] if spec.required else [Optional()]
+        presence = [_lines_required(missing)] if spec.required else [Optional()]
         return TextAreaField(label, validators=[*presence, *limit], description=hint)
     return TextAreaField(label, validators=[*required, *limit], description=hint)
 

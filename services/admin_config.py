@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 from extensions import db
 from models import Department, NoticeTemplate, RoutingRule, WorkflowDefinition
 from services import jsonlogic
-from services.config_log import record_change
+from services.config_log import N_, record_change
 from services.errors import InvalidDefinition, ValidationFailed
 from services.json_text import parse_json_text
 from services.notices import NOTICE_KINDS
@@ -48,7 +48,7 @@ def save_rule(service, rule: RoutingRule | None, label: str, condition, departme
         raise ValidationFailed(
             _(
                 "Die Bedingung ist ungültig: %(problems)s",
-                problems="; ".join(f"{p or '/'} {r}" for p, r in problems),
+                problems=" ".join(dict.fromkeys(reason for _path, reason in problems)),
             ),
             field="rule",
         )
@@ -73,7 +73,11 @@ def save_rule(service, rule: RoutingRule | None, label: str, condition, departme
         "routing",
         service.slug,
         action,
-        _("Zuständigkeitsregel „%(label)s“ → %(dept)s", label=rule.label or rule.id, dept=department.name_de),
+        N_(
+            "Zuständigkeitsregel „%(label)s“ → %(dept)s",
+            label=rule.label or rule.id,
+            dept={"de": department.name_de, "en": department.name_en or department.name_de},
+        ),
         {"rule_id": rule.id, "condition": condition, "department": department.slug},
     )
     return rule
@@ -90,7 +94,7 @@ def delete_rule(service, rule: RoutingRule, actor) -> None:
         "routing",
         service.slug,
         "delete",
-        _("Zuständigkeitsregel „%(label)s“ gelöscht", label=label),
+        N_("Zuständigkeitsregel „%(label)s“ gelöscht", label=label),
     )
 
 
@@ -109,7 +113,7 @@ def move_rule(service, rule: RoutingRule, step: int, actor) -> None:
             "routing",
             service.slug,
             "move",
-            _("Reihenfolge der Zuständigkeitsregeln geändert"),
+            N_("Reihenfolge der Zuständigkeitsregeln geändert"),
         )
 
 
@@ -168,7 +172,7 @@ def choose_workflow(service, definition, actor) -> None:
         "workflow",
         service.slug,
         "choose",
-        _("Leistung verwendet den Ablauf „%(name)s“", name=definition.name),
+        N_("Leistung verwendet den Ablauf „%(name)s“", name=definition.name),
         {"workflow": definition.key},
     )
 
@@ -189,7 +193,7 @@ def copy_workflow(source, department, name: str, actor) -> WorkflowDefinition:
         "workflow",
         key,
         "copy",
-        _("Ablauf „%(source)s“ kopiert als „%(name)s“", source=source.name, name=definition.name),
+        N_("Ablauf „%(source)s“ kopiert als „%(name)s“", source=source.name, name=definition.name),
     )
     return definition
 
@@ -255,7 +259,7 @@ def save_workflow_draft(definition, name: str, document: dict, actor) -> list[tu
         "workflow",
         definition.key,
         "edit",
-        _("Entwurf des Ablaufs „%(name)s“ geändert", name=definition.name),
+        N_("Entwurf des Ablaufs „%(name)s“ geändert", name=definition.name),
     )
     return validate_workflow(document)
 
@@ -291,7 +295,7 @@ def notice_template_for_edit(service, kind: str, actor) -> NoticeTemplate:
             "notice_template",
             f"{service.slug}:{kind}",
             "create",
-            _("Eigene Bescheidvorlage „%(kind)s“ angelegt", kind=kind),
+            N_("Eigene Bescheidvorlage „%(kind)s“ angelegt", kind=NOTICE_KINDS[kind]),
         )
     return template
 
@@ -304,7 +308,7 @@ def save_notice_draft(service, template: NoticeTemplate, html: str, css: str, ac
         "notice_template",
         f"{service.slug}:{template.kind}",
         "edit",
-        _("Entwurf der Bescheidvorlage „%(kind)s“ geändert", kind=template.kind),
+        N_("Entwurf der Bescheidvorlage „%(kind)s“ geändert", kind=NOTICE_KINDS[template.kind]),
     )
 
 
@@ -317,7 +321,11 @@ def publish_notice_template(service, template: NoticeTemplate, actor, change_not
         "notice_template",
         f"{service.slug}:{template.kind}",
         "publish",
-        _("Bescheidvorlage „%(kind)s“ Version %(n)s veröffentlicht", kind=template.kind, n=version.number),
+        N_(
+            "Bescheidvorlage „%(kind)s“ Version %(n)s veröffentlicht",
+            kind=NOTICE_KINDS[template.kind],
+            n=version.number,
+        ),
         {"note": change_note},
     )
     return version

@@ -14,7 +14,7 @@ from extensions import db
 from models import Department, FormDefinition, MembershipRole, Service
 from models.base import utcnow
 from services import designer, scenarios
-from services.config_log import record_change
+from services.config_log import N_, LogText, record_change
 from services.errors import InvalidDefinition, ValidationFailed
 from services.formdefs import publish_form
 
@@ -80,7 +80,7 @@ def create_service(department, data: dict, actor) -> Service:
         "service",
         service.slug,
         "create",
-        _("Leistung „%(title)s“ angelegt", title=service.title_de),
+        N_("Leistung „%(title)s“ angelegt", title=_titles(service)),
         {"values": values},
     )
     return service
@@ -99,14 +99,18 @@ def update_service(service, data: dict, actor) -> Service:
             "service",
             service.slug,
             "update",
-            _(
+            N_(
                 "Leistung „%(title)s“ geändert: %(fields)s",
-                title=service.title_de,
+                title=_titles(service),
                 fields=", ".join(sorted(changed)),
             ),
             {"changed": changed},
         )
     return service
+
+
+def _titles(service) -> dict:
+    return {"de": service.title_de, "en": service.title_en or service.title_de}
 
 
 def _clean(data: dict) -> dict:
@@ -139,7 +143,7 @@ def ensure_definition(service) -> FormDefinition:
     return definition
 
 
-def save_draft(definition, document: dict, actor, summary: str, action: str = "edit") -> FormDefinition:
+def save_draft(definition, document: dict, actor, summary: LogText, action: str = "edit") -> FormDefinition:
     """Store an edited draft (valid or not: nothing typed is lost) and log the change."""
     definition.draft = document
     definition.draft_updated_at = utcnow()
@@ -157,9 +161,9 @@ def set_require_latest(definition, value: bool, actor) -> None:
     db.session.flush()
     service = definition.service
     summary = (
-        _("Entwürfe müssen auf die neueste Formularversion wechseln")
+        N_("Entwürfe müssen auf die neueste Formularversion wechseln")
         if value
-        else _("Entwürfe dürfen auf ihrer Formularversion abgeschickt werden")
+        else N_("Entwürfe dürfen auf ihrer Formularversion abgeschickt werden")
     )
     record_change(
         service.department, actor, "form", service.slug, "require_latest", summary, {"require_latest": value}
@@ -205,7 +209,7 @@ def publish_definition(definition, actor, change_note: str):
         "form",
         service.slug,
         "publish",
-        _(
+        N_(
             "Formular Version %(number)s veröffentlicht: %(note)s",
             number=version.number,
             note=version.change_note,
@@ -222,5 +226,5 @@ def import_definition(definition, text: str, actor) -> list:
     document, message = designer.parse_import(text)
     if document is None:
         raise ValidationFailed(message, field="document")
-    save_draft(definition, document, actor, _("Formular aus JSON importiert"), action="import")
+    save_draft(definition, document, actor, N_("Formular aus JSON importiert"), action="import")
     return designer.validate_definition(document)

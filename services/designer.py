@@ -706,8 +706,6 @@ def locate(doc: dict, path: str, reason: str) -> ErrorLocation:
 
 
 _EXPLAIN = [
-    (re.compile(r"^duplicate field key '(.+)'$"), _l("Der Feldschlüssel „%(a)s“ kommt mehrfach vor.")),
-    (re.compile(r"^duplicate page key '(.+)'$"), _l("Der Seitenschlüssel „%(a)s“ kommt mehrfach vor.")),
     (re.compile(r"^'(.*)' is not of type '(?:integer|number)'$"), _l("„%(a)s“ ist keine gültige Zahl.")),
     (re.compile(r"^'(.*)' does not match .*"), _l("„%(a)s“ hat nicht das erlaubte Format (Kleinbuchstaben, "
                                                   "Ziffern und _, am Anfang ein Buchstabe).")),
@@ -715,14 +713,17 @@ _EXPLAIN = [
     (re.compile(r"^\[\] should be non-empty$|^\[\] is too short$"),
      _l("Hier muss mindestens ein Eintrag stehen.")),
     (re.compile(r"^'' should be non-empty$|^'' is too short$"), _l("Dieses Feld darf nicht leer sein.")),
-    (re.compile(r"^condition refers to '(.+)', which is not a field declared before it$"),
-     _l("Die Bedingung bezieht sich auf „%(a)s“, aber dieses Feld steht nicht davor.")),
     (re.compile(r"^unknown property: (.+)$"), _l("Unbekannte Einstellung: %(a)s")),
+    (re.compile(r"^'.*' is too long$"), _l("Der Text ist zu lang.")),
+    (re.compile(r"^.* is less than the minimum of (.+)$"), _l("Der Wert muss mindestens %(a)s sein.")),
+    (re.compile(r"^.* is greater than the maximum of (.+)$"), _l("Der Wert darf höchstens %(a)s sein.")),
+    (re.compile(r"^.* is not one of (.+)$"), _l("Erlaubt sind nur: %(a)s")),
 ]  # fmt: skip
 
 
 def explain(reason: str) -> str:
-    """German wording for the validator's most common reasons (others are shown as they are)."""
+    """German wording for the JSON Schema library's most common reasons (the engine's own are already
+    translated; others are shown as they are)."""
     for pattern, template in _EXPLAIN:
         match = pattern.match(reason)
         if match:

@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from threading import Lock
 
+from flask_babel import gettext as _
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
@@ -65,7 +66,7 @@ def _reason(error) -> str:
     if error.validator == "unevaluatedProperties" or error.validator == "additionalProperties":
         return f"unknown property: {error.message.split('(')[-1].rstrip(')')}"
     if error.validator == "enum" and error.absolute_path and error.absolute_path[-1] == "type":
-        return f"unknown field type {error.instance!r}"
+        return _("Unbekannter Feldtyp „%(type)s“.", type=error.instance)
     return error.message[:300]
 
 
@@ -77,7 +78,8 @@ def _semantic_errors(doc: dict) -> list[tuple[str, str]]:
     for p, page in enumerate(doc["pages"]):
         page_path = f"$.pages[{p}]"
         if page["key"] in seen_pages:
-            errors.append((f"{page_path}.key", f"duplicate page key {page['key']!r}"))
+            message = _("Der Seitenschlüssel „%(a)s“ kommt mehrfach vor.", a=page["key"])
+            errors.append((f"{page_path}.key", message))
         seen_pages.add(page["key"])
         errors += _rule_errors(page.get("condition"), f"{page_path}.condition", known, None)
         for i, field in enumerate(page["fields"]):
@@ -92,10 +94,11 @@ def _field_errors(field: dict, path: str, known: set, taken: set, item: set | No
     errors = _rule_errors(field.get("condition"), f"{path}.condition", known, item)
     ftype = get_type(field["type"])
     if item is not None and not ftype.allowed_in_group:
-        errors.append((f"{path}.type", f"a {field['type']!r} field cannot be inside a repeating group"))
+        message = _("Felder vom Typ „%(t)s“ sind in wiederholbaren Gruppen nicht möglich.", t=field["type"])
+        errors.append((f"{path}.type", message))
     errors += ftype.definition_errors(field, path)
     if field["key"] in taken:
-        errors.append((f"{path}.key", f"duplicate field key {field['key']!r}"))
+        errors.append((f"{path}.key", _("Der Feldschlüssel „%(a)s“ kommt mehrfach vor.", a=field["key"])))
     taken.add(field["key"])
     if item is not None:
         item.add(field["key"])
@@ -121,7 +124,8 @@ def _rule_errors(rule, path: str, known: set, item: set | None) -> list[tuple[st
         else:
             ok = head in known
         if not ok:
-            errors.append((path, f"condition refers to {name!r}, which is not a field declared before it"))
+            message = _("Die Bedingung bezieht sich auf „%(a)s“, aber dieses Feld steht nicht davor.", a=name)
+            errors.append((path, message))
     return errors
 
 

@@ -10,6 +10,8 @@ import itertools
 import math
 from numbers import Number
 
+from flask_babel import gettext as _
+
 MAX_DEPTH = 32  # nesting of operators
 MAX_NODES = 1000  # operators + literals in one rule
 MAX_STRING = 10_000  # longest string `cat` may build
@@ -35,14 +37,14 @@ def check_rule(rule) -> list[tuple[str, str]]:
     count = [0]
     _check(rule, "", 0, count, errors)
     if count[0] > MAX_NODES:
-        errors.append(("", f"rule too large ({count[0]} nodes, at most {MAX_NODES})"))
+        errors.append(("", _("Die Bedingung ist zu groß (höchstens %(max)d Bausteine).", max=MAX_NODES)))
     return errors
 
 
 def _check(rule, path, depth, count, errors):
     count[0] += 1
     if depth > MAX_DEPTH:
-        errors.append((path, f"rule nested deeper than {MAX_DEPTH} levels"))
+        errors.append((path, _too_deep()))
         return
     if isinstance(rule, list):
         for i, item in enumerate(rule):
@@ -51,17 +53,17 @@ def _check(rule, path, depth, count, errors):
     if not isinstance(rule, dict):
         return
     if len(rule) != 1:
-        errors.append((path, "an operation must be an object with exactly one operator"))
+        errors.append((path, _not_one_operator()))
         return
     op, args = next(iter(rule.items()))
     if op not in OPERATORS:
-        errors.append((path, f"unknown operator {op!r}"))
+        errors.append((path, _unknown_operator(op)))
         return
     if op == "var":
         _check_var(args, path, errors)
         return
     if op in ("some", "all", "none") and not (isinstance(args, list) and len(args) == 2):
-        errors.append((f"{path}.{op}", "expects [array, rule]"))
+        errors.append((f"{path}.{op}", _("„%(op)s“ erwartet eine Liste und eine Bedingung.", op=op)))
         return
     _check(args, f"{path}.{op}", depth + 1, count, errors)
 
@@ -69,9 +71,22 @@ def _check(rule, path, depth, count, errors):
 def _check_var(args, path, errors):
     name = args[0] if isinstance(args, list) and args else args
     if isinstance(args, list) and len(args) > 2:
-        errors.append((f"{path}.var", "expects a name and an optional default"))
+        errors.append((f"{path}.var", _("„var“ erwartet einen Feldnamen und höchstens einen Ersatzwert.")))
     if not isinstance(name, str | int) or isinstance(name, bool):
-        errors.append((f"{path}.var", "variable name must be a string"))
+        errors.append((f"{path}.var", _("Der Feldname bei „var“ muss ein Text sein.")))
+
+
+# Messages for department admins (rule editors, routing tester); shared by check and evaluation.
+def _too_deep() -> str:
+    return _("Die Bedingung ist zu tief verschachtelt (höchstens %(max)d Ebenen).", max=MAX_DEPTH)
+
+
+def _not_one_operator() -> str:
+    return _("Jeder Baustein der Bedingung braucht genau einen Operator.")
+
+
+def _unknown_operator(op) -> str:
+    return _("Unbekannter Operator „%(op)s“.", op=op)
 
 
 def referenced_vars(rule) -> set[str]:
@@ -114,19 +129,19 @@ def truthy(value) -> bool:
 
 def _eval(rule, data, depth):
     if depth > MAX_DEPTH:
-        raise JsonLogicError("rule nested too deeply")
+        raise JsonLogicError(_too_deep())
     if isinstance(rule, list):
         return [_eval(item, data, depth + 1) for item in rule]
     if not isinstance(rule, dict):
         return rule
     if len(rule) != 1:
-        raise JsonLogicError("an operation must have exactly one operator")
+        raise JsonLogicError(_not_one_operator())
     op, args = next(iter(rule.items()))
     if op in _LAZY:
         return _LAZY[op](_as_list(args), data, depth + 1)
     fn = _EAGER.get(op)
     if fn is None:
-        raise JsonLogicError(f"unknown operator {op!r}")
+        raise JsonLogicError(_unknown_operator(op))
     values = [_eval(a, data, depth + 1) for a in _as_list(args)]
     return fn(values, data)
 

@@ -193,6 +193,15 @@ def _event_title(event, spec, locale) -> str:
 
 
 def _public_details(event, spec, locale) -> list[tuple[str, str]]:
+    return decision_details(event, spec, locale, public_only=True)
+
+
+def decision_details(event, spec, locale, public_only=False) -> list[tuple[str, str]]:
+    """(label, text) of the fields a transition event recorded, labelled as in the workflow document.
+
+    The message itself is left out (it is shown in the conversation); so are, for the applicant,
+    fields the document does not make public, the document list (shown with the question) and ticks.
+    """
     transition = spec.transitions.get(event.data.get("transition")) if spec is not None else None
     if transition is None:
         return []
@@ -200,6 +209,15 @@ def _public_details(event, spec, locale) -> list[tuple[str, str]]:
     details = []
     for field in transition.form_fields:
         value = fields.get(field.key)
-        if field.public and value and field.key not in ("message", "documents") and field.type != "checkbox":
-            details.append((field.label(locale), ", ".join(value) if isinstance(value, list) else str(value)))
+        if not value or field.key == "message":
+            continue
+        if public_only and (not field.public or field.key == "documents" or field.type == "checkbox"):
+            continue
+        details.append((field.label(locale), _field_text(field, value)))
     return details
+
+
+def _field_text(field, value) -> str:
+    if field.type == "checkbox":
+        return _("Ja")
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)

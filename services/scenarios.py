@@ -16,6 +16,7 @@ from extensions import db
 from forms.dynamic import compute_values, prune_hidden, visible_pages
 from models import FormDefinition, FormScenario
 from services import config_log
+from services.config_log import N_
 from services.errors import ValidationFailed
 from services.formdefs import load_spec, validate_definition
 from services.json_text import parse_json_text
@@ -131,7 +132,12 @@ def parse_answers(text: str) -> dict:
 
 
 def save_scenario(
-    definition, name: str, answers: dict, expected: dict, actor=None, summary: str | None = None
+    definition,
+    name: str,
+    answers: dict,
+    expected: dict,
+    actor=None,
+    summary: config_log.LogText | None = None,
 ) -> FormScenario:
     """Store a scenario and record the change in the department's configuration log."""
     scenario = FormScenario(
@@ -139,7 +145,7 @@ def save_scenario(
     )
     db.session.add(scenario)
     db.session.flush()
-    summary = summary or _("Szenario „%(name)s“ angelegt", name=scenario.name)
+    summary = summary or N_("Szenario „%(name)s“ angelegt", name=scenario.name)
     _log_change(definition, actor, "create", summary)
     return scenario
 
@@ -148,9 +154,9 @@ def delete_scenario(scenario: FormScenario, actor=None) -> None:
     definition, name = db.session.get(FormDefinition, scenario.definition_id), scenario.name
     db.session.delete(scenario)
     db.session.flush()
-    _log_change(definition, actor, "delete", _("Szenario „%(name)s“ gelöscht", name=name))
+    _log_change(definition, actor, "delete", N_("Szenario „%(name)s“ gelöscht", name=name))
 
 
-def _log_change(definition, actor, action: str, summary: str) -> None:
+def _log_change(definition, actor, action: str, summary: config_log.LogText) -> None:
     service = definition.service
     config_log.record_change(service.department, actor, "scenario", service.slug, action, summary)

@@ -207,7 +207,8 @@ def config_changes(department_id):
     department = load_department_for_admin(department_id)
     changes = config_log.changes_for(department)
     subjects = config_log.user_names(changes)
-    rows = [(c, config_log.describe(c, subjects)) for c in changes]
+    areas = config_log.areas(changes, subjects)
+    rows = [(c, areas[c.id], config_log.describe(c, subjects)) for c in changes]
     return render_template(
         "admin/changes.html", department=department, rows=rows, actors=config_log.actor_names(changes)
     )

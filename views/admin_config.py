@@ -26,7 +26,7 @@ from services.json_text import parse_json_text
 from services.notices import NOTICE_KINDS, notice_title
 from services.notices.templates import get_template, sample_context
 from services.tx import transaction
-from services.workflow import test_routing, validate_workflow
+from services.workflow import describe_path, test_routing, validate_workflow
 from services.workflow.routing import routing_rules
 from views.access import get_or_404
 from views.admin import actor, apply_error, load_service_for_admin, locale, require_admin
@@ -236,7 +236,7 @@ def workflow_edit(service_id, workflow_id):
                     url_for(".workflow_edit", service_id=service.id, workflow_id=definition.id), 303
                 )
             form.document.data = json.dumps(document, ensure_ascii=False, indent=2)
-            form.document.errors = [f"{path}: {reason}" for path, reason in problems]
+            form.document.errors = [f"{where}: {reason}" for where, reason in _readable(document, problems)]
     return _workflow_page(service, definition, form, publish_form)
 
 
@@ -269,8 +269,14 @@ def _posted_workflow(definition):
     return admin_config.workflow_from_form(definition.draft, int(due) if due else None, transitions, labels)
 
 
+def _readable(document, problems) -> list[tuple[str, str]]:
+    """(where in words, reason) for the workflow validator's (JSON pointer, reason) pairs."""
+    return [(describe_path(document, path), reason) for path, reason in problems]
+
+
 def _workflow_page(service, definition, form, publish_form, problem=None, status=None):
     problems = validate_workflow(definition.draft) if not form.document.errors else []
+    problems = _readable(definition.draft, problems)
     has_errors = bool(form.errors or publish_form.errors or problem)
     return render_template(
         "admin/workflow_edit.html",

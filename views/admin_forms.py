@@ -22,6 +22,7 @@ from forms.admin import (
     condition_form_class,
 )
 from services import admin_services, designer, scenarios
+from services.config_log import N_, LogText
 from services.errors import ValidationFailed
 from services.json_text import parse_json_text
 from services.tx import transaction
@@ -37,7 +38,7 @@ def _load(service_id):
     return service, admin_services.ensure_definition(service)
 
 
-def _save(definition, edit: designer.Edit, summary: str) -> bool:
+def _save(definition, edit: designer.Edit, summary: LogText) -> bool:
     """Store the edited draft unless the operation was refused; flash the outcome."""
     if not edit.ok:
         flash(edit.problem, "error")
@@ -100,7 +101,7 @@ def settings(service_id):
         else:
             with transaction():
                 admin_services.save_draft(
-                    definition, edit.document, actor(), _("Formulareinstellungen geändert")
+                    definition, edit.document, actor(), N_("Formulareinstellungen geändert")
                 )
                 admin_services.set_require_latest(definition, bool(form.require_latest.data), actor())
             _attach_errors(
@@ -136,7 +137,7 @@ def page_add(service_id):
     if not form.validate():
         return designer_page(service_id, form, 400)
     edit = designer.add_page(definition.draft, form.key.data, form.title_de.data, form.title_en.data)
-    if _save(definition, edit, _("Seite „%(key)s“ hinzugefügt", key=form.key.data)):
+    if _save(definition, edit, N_("Seite „%(key)s“ hinzugefügt", key=form.key.data)):
         flash(_("Die Seite ist angelegt. Fügen Sie jetzt Felder hinzu."), "success")
     return redirect(_designer_url(service, f"seite-{form.key.data}"), 303)
 
@@ -166,7 +167,7 @@ def page_edit(service_id, page_key):
         )
         if not edit.ok:
             form.key.errors = [edit.problem]
-        elif _save(definition, edit, _("Seite „%(key)s“ geändert", key=form.key.data)):
+        elif _save(definition, edit, N_("Seite „%(key)s“ geändert", key=form.key.data)):
             _attach_errors(
                 form,
                 edit,
@@ -189,12 +190,12 @@ def page_action(service_id, page_key):
     action = request.form.get("aktion")
     if action in ("hoch", "runter"):
         edit = designer.move_page(definition.draft, page_key, -1 if action == "hoch" else 1)
-        _save(definition, edit, _("Seite „%(key)s“ verschoben", key=page_key))
+        _save(definition, edit, N_("Seite „%(key)s“ verschoben", key=page_key))
     elif action == "loeschen":
         if _save(
             definition,
             designer.delete_page(definition.draft, page_key),
-            _("Seite „%(key)s“ gelöscht", key=page_key),
+            N_("Seite „%(key)s“ gelöscht", key=page_key),
         ):
             flash(_("Die Seite „%(key)s“ ist gelöscht.", key=page_key), "success")
         return redirect(_designer_url(service), 303)
@@ -240,7 +241,7 @@ def field_add(service_id, page_key):
         edit = designer.add_field(definition.draft, page_key, form.data, group_key)
         if not edit.ok:
             form.key.errors = [edit.problem]
-        elif _save(definition, edit, _("Feld „%(key)s“ hinzugefügt", key=form.key.data)):
+        elif _save(definition, edit, N_("Feld „%(key)s“ hinzugefügt", key=form.key.data)):
             return _after_field_save(service, form, edit)
     status = 400 if form.errors else 200
     return _field_template(
@@ -266,7 +267,7 @@ def field_edit(service_id, field_key):
         edit = designer.update_field(definition.draft, field_key, form.data)
         if not edit.ok:
             form.key.errors = [edit.problem]
-        elif _save(definition, edit, _("Feld „%(key)s“ geändert", key=form.key.data)):
+        elif _save(definition, edit, N_("Feld „%(key)s“ geändert", key=form.key.data)):
             return _after_field_save(service, form, edit)
     status = 400 if form.errors else 200
     return _field_template(
@@ -311,12 +312,12 @@ def field_action(service_id, field_key):
     action = request.form.get("aktion")
     if action in ("hoch", "runter"):
         edit = designer.move_field(definition.draft, field_key, -1 if action == "hoch" else 1)
-        _save(definition, edit, _("Feld „%(key)s“ verschoben", key=field_key))
+        _save(definition, edit, N_("Feld „%(key)s“ verschoben", key=field_key))
         return redirect(_designer_url(service, f"feld-{field_key}"), 303)
     if action == "loeschen" and _save(
         definition,
         designer.delete_field(definition.draft, field_key),
-        _("Feld „%(key)s“ gelöscht", key=field_key),
+        N_("Feld „%(key)s“ gelöscht", key=field_key),
     ):
         flash(_("Das Feld „%(key)s“ ist gelöscht.", key=field_key), "success")
     return redirect(_designer_url(service), 303)
@@ -348,7 +349,7 @@ def condition(service_id, target, key):
         rule, error_form = _posted_rule(doc, mode, choices)
         if error_form is None:
             edit = designer.set_condition(doc, (kind, key), rule)
-            if _save(definition, edit, _("Bedingung von „%(key)s“ geändert", key=key)):
+            if _save(definition, edit, N_("Bedingung von „%(key)s“ geändert", key=key)):
                 problems = [
                     loc
                     for loc in designer.locate_errors(edit.document, edit.errors)

@@ -30,6 +30,7 @@ from forms.dynamic import (
 )
 from models import Department, FormScenario
 from services import admin_services, designer, form_versions, scenarios, uploads
+from services.config_log import N_
 from services.errors import InvalidDefinition, ValidationFailed
 from services.formdefs import load_spec
 from services.tx import transaction
@@ -174,7 +175,7 @@ def preview_review(service_id):
     if request.method == "POST" and form.validate():
         expected = {"pages": outcome.pages, "fee_cents": outcome.fee_cents, "department": outcome.department}
         with transaction():
-            summary = _("Szenario „%(name)s“ aus der Vorschau gespeichert", name=form.name.data)
+            summary = N_("Szenario „%(name)s“ aus der Vorschau gespeichert", name=form.name.data)
             scenarios.save_scenario(definition, form.name.data, answers, expected, actor(), summary)
         flash(_("Das Szenario „%(name)s“ ist gespeichert.", name=form.name.data), "success")
         return redirect(url_for(".scenarios", service_id=service.id), 303)

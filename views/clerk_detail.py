@@ -204,11 +204,18 @@ def render_detail(req, status=200, forms=None):
         "departments": {d.id: d for d in db.session.scalars(select(Department))},
         "event_state": lambda key: state_label(req.workflow_version, key, locale(), "staff")
         if req.workflow_version is not None else key,
+        "event_details": _event_details(req),
         "is_assignee": req.assignee_id == current_user.id,
         "has_errors": status == 400,
         "open_questions": messages.open_questions(req),
     }
     return render_template("clerk/request_detail.html", **context), status
+
+
+def _event_details(req):
+    """event → its decision fields as (label, text), labelled by the request's workflow version."""
+    spec = load_spec(req.workflow_version) if req.workflow_version is not None else None
+    return lambda event: messages.decision_details(event, spec, locale())
 
 
 def _people(req) -> dict[int, User]:

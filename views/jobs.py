@@ -4,6 +4,7 @@ from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from models import OutboxJob
@@ -11,8 +12,14 @@ from services import outbox
 from services.errors import DomainError
 from services.tx import transaction
 from views.access import get_or_404
+from views.ops import register_section
 
 bp = Blueprint("jobs", __name__, url_prefix="/betrieb/auftraege")
+register_section(
+    "jobs.job_list",
+    _l("Hintergrundaufträge"),
+    _l("Fehlgeschlagene und hängende Aufträge für Bescheide und E-Mails ansehen und erneut starten."),
+)
 
 
 def platform_admin_required(view):

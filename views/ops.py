@@ -90,7 +90,8 @@ def user_create():
                 "success",
             )
             return redirect(url_for("ops.user_detail", user_id=user.id), 303)
-    return render_template("ops/user_create.html", form=form, role_hints=ROLE_HINTS)
+    status = 400 if form.errors else 200  # as every other form page with errors
+    return render_template("ops/user_create.html", form=form, role_hints=ROLE_HINTS), status
 
 
 def _detail(user, membership_form=None, status=200):

@@ -17,6 +17,8 @@ import re._constants as sre
 import re._parser as sre_parse
 from functools import lru_cache
 
+from flask_babel import gettext as _
+
 MAX_PATTERN_LENGTH = 200
 _BIG = 20
 _ANY = "any"
@@ -32,13 +34,17 @@ def compiled(pattern: str) -> re.Pattern:
 def pattern_problem(pattern) -> str | None:
     """Why a pattern is not acceptable, or None."""
     if not isinstance(pattern, str):
-        return "pattern must be a string"
+        return _("Das Muster muss ein Text sein.")
     if len(pattern) > MAX_PATTERN_LENGTH:
-        return f"pattern longer than {MAX_PATTERN_LENGTH} characters"
+        return _("Das Muster darf höchstens %(n)d Zeichen lang sein.", n=MAX_PATTERN_LENGTH)
     try:
         tree = sre_parse.parse(pattern)
-    except (re.error, RecursionError, OverflowError) as exc:
-        return f"invalid regular expression: {exc}"
+    except re.error as exc:  # its message is English: the position is what helps
+        if exc.pos is None:
+            return _("Das Muster ist kein gültiger regulärer Ausdruck.")
+        return _("Das Muster ist kein gültiger regulärer Ausdruck (Fehler an Stelle %(n)d).", n=exc.pos + 1)
+    except (RecursionError, OverflowError):
+        return _("Das Muster ist kein gültiger regulärer Ausdruck.")
     return _scan(list(tree), None)
 
 
@@ -53,13 +59,16 @@ def _scan(items, outer) -> str | None:
         if op in _REPEATS:
             high = av[1]
             if outer is not None and high > 1 and (_is_big(outer) or _is_big(high)):
-                return "nested quantifiers risk catastrophic backtracking"
+                return _("Verschachtelte Wiederholungen im Muster können die Prüfung sehr langsam machen.")
             problem = problem or _scan(list(av[2]), high if high > 1 else outer)
         elif op is sre.SUBPATTERN:
             problem = problem or _scan(list(av[-1]), outer)
         elif op is sre.BRANCH:
             if outer is not None and _is_big(outer) and _overlapping(av[1]):
-                return "alternatives inside a repetition overlap (catastrophic backtracking risk)"
+                return _(
+                    "Alternativen in einer Wiederholung überschneiden sich; "
+                    "das kann die Prüfung sehr langsam machen."
+                )
             for alt in av[1]:
                 problem = problem or _scan(list(alt), outer)
         elif op in (sre.ASSERT, sre.ASSERT_NOT):
@@ -89,7 +98,10 @@ def _adjacent_repeats(items) -> str | None:
             run = run + 1 if last is not None and _overlap(chars, last) else 1
             last = chars
             if run >= 3:
-                return "adjacent unbounded quantifiers over the same characters risk slow matching"
+                return _(
+                    "Mehrere unbegrenzte Wiederholungen derselben Zeichen hintereinander "
+                    "können die Prüfung sehr langsam machen."
+                )
         else:
             run, last = 0, None
     return None

@@ -7,11 +7,15 @@ from pathlib import Path
 
 import jsonschema
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
 from extensions import db
 from models import ConfigChange, ServiceWorkflow, WorkflowDefinition, WorkflowVersion
+from services import config_log
+from services.config_log import N_
 from services.errors import InvalidDefinition
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "workflow-definition.schema.json"
@@ -126,16 +130,105 @@ def validate_workflow(doc) -> list[tuple[str, str]]:
 def _schema_message(err) -> str:
     """The JSON Schema violation in words an administrator understands."""
     messages = {
-        "required": lambda: _("Pflichtangabe fehlt: %(what)s", what=err.message.split("'")[1]),
-        "additionalProperties": lambda: _("Unbekannte Angabe: %(what)s", what=err.message),
+        "required": lambda: _("Pflichtangabe fehlt: %(what)s", what=_part(err.message.split("'")[1])),
+        "additionalProperties": lambda: _("Unbekannte Angabe: %(what)s", what=_unexpected(err)),
         "enum": lambda: _("Erlaubt sind: %(what)s", what=", ".join(map(str, err.validator_value))),
+        "const": lambda: _("Erlaubt ist nur: %(what)s", what=err.validator_value),
         "pattern": lambda: _("Nur Kleinbuchstaben, Ziffern und _; beginnt mit einem Buchstaben."),
-        "type": lambda: _("Falscher Typ, erwartet: %(what)s", what=err.validator_value),
-        "minItems": lambda: _("Mindestens %(n)d Einträge.", n=err.validator_value),
+        "type": lambda: _("Falscher Typ, erwartet: %(what)s", what=_type_name(err.validator_value)),
+        "minItems": lambda: ngettext(
+            "Mindestens ein Eintrag ist nötig.",
+            "Mindestens %(num)d Einträge sind nötig.",
+            err.validator_value,
+        ),
         "minLength": lambda: _("Darf nicht leer sein."),
+        "minimum": lambda: _("Der Wert muss mindestens %(min)s sein.", min=err.validator_value),
+        "maximum": lambda: _("Der Wert darf höchstens %(max)s sein.", max=err.validator_value),
     }
     build = messages.get(err.validator)
-    return build() if build else err.message
+    return build() if build else _("Ungültige Angabe.")
+
+
+def _unexpected(err) -> str:
+    """The property names of an additionalProperties error (the library's message is English)."""
+    allowed = err.schema.get("properties", {})
+    extra = [name for name in err.instance if name not in allowed] if isinstance(err.instance, dict) else []
+    return ", ".join(map(str, extra)) or err.message
+
+
+def _type_name(expected) -> str:
+    names = {
+        "string": _("Text"), "integer": _("ganze Zahl"), "number": _("Zahl"), "boolean": _("Ja/Nein-Wert"),
+        "array": _("Liste"), "object": _("Objekt"),
+    }  # fmt: skip
+    expected = expected if isinstance(expected, list) else [expected]
+    return " / ".join(str(names.get(t, t)) for t in expected)
+
+
+_PARTS = {  # JSON names in a problem's path, in words
+    "states": _l("Zustände"),
+    "transitions": _l("Übergänge"),
+    "title": _l("Titel"),
+    "label": _l("Bezeichnung"),
+    "citizen_label": _l("Bezeichnung für Antragsteller:innen"),
+    "citizen_hint": _l("Hinweis für Antragsteller:innen"),
+    "from": _l("Ausgangszustände"),
+    "to": _l("Zielzustand"),
+    "roles": _l("Rollen"),
+    "fields": _l("Felder"),
+    "effects": _l("Wirkungen"),
+    "key": _l("Schlüssel"),
+    "kind": _l("Art"),
+    "name": _l("Name"),
+    "help": _l("Hilfetext"),
+    "type": _l("Typ"),
+    "approval_state": _l("Freigabezustand"),
+    "second_approver": _l("Vier-Augen-Prinzip"),
+    "due_soon_days": _l("Warnung vor Fristablauf"),
+    "de": _l("deutsch"),
+    "en": _l("englisch"),
+}
+
+
+def _part(name: str) -> str:
+    return str(_PARTS.get(name, name))
+
+
+def describe_path(doc, pointer: str) -> str:
+    """A problem's JSON pointer in words.
+
+    "/transitions/2/from/0" → "Übergang „ablehnen“ › Ausgangszustände 1" (the item's name read from `doc`).
+    """
+    tokens = [t for t in (pointer or "").split("/") if t]
+    parts, node = [], doc
+    for i, token in enumerate(tokens):
+        parent = tokens[i - 1] if i else None
+        child = _child(node, token)
+        if token.isdigit() and parent in ("states", "transitions", "fields", "effects"):
+            parts[-1] = _item_name(parent, child, int(token))
+        elif token.isdigit():
+            parts[-1] = f"{parts[-1]} {int(token) + 1}"
+        else:
+            parts.append(_part(token))
+        node = child
+    return " › ".join(parts) or _("Ablauf")
+
+
+def _child(node, token):
+    if isinstance(node, list) and token.isdigit() and int(token) < len(node):
+        return node[int(token)]
+    return node.get(token) if isinstance(node, dict) else None
+
+
+def _item_name(collection: str, item, index: int) -> str:
+    name = (item.get("name") or item.get("key") or item.get("type")) if isinstance(item, dict) else None
+    if collection == "states":
+        return _("Zustand „%(name)s“", name=name) if name else _("Zustand %(n)d", n=index + 1)
+    if collection == "transitions":
+        return _("Übergang „%(name)s“", name=name) if name else _("Übergang %(n)d", n=index + 1)
+    if collection == "fields":
+        return _("Feld „%(name)s“", name=name) if name else _("Feld %(n)d", n=index + 1)
+    return _("Wirkung „%(name)s“", name=name) if name else _("Wirkung %(n)d", n=index + 1)
 
 
 def _duplicates(path: str, names: list[str], message) -> list[tuple[str, str]]:
@@ -178,7 +271,8 @@ def _transition_errors(path: str, tr: dict, states: list[str], approval) -> list
         if r not in ROLES
     ]
     if tr.get("second_approver") and approval is None:
-        errors.append((f"{path}/second_approver", _("Das Vier-Augen-Prinzip braucht einen approval_state.")))
+        message = _("Das Vier-Augen-Prinzip braucht einen Freigabezustand (approval_state).")
+        errors.append((f"{path}/second_approver", message))
     if tr.get("second_approver") and "citizen" in tr["roles"]:
         errors.append(
             (f"{path}/second_approver", _("Übergänge der Antragsteller:in brauchen keine Freigabe."))
@@ -271,6 +365,7 @@ def publish_workflow(definition: WorkflowDefinition, actor=None, change_note: st
         published_by_id=actor.id if actor is not None else None,
     )
     db.session.add(version)
+    text = N_("Ablauf „%(name)s“ Version %(n)s veröffentlicht", name=definition.name, n=number).stored()
     db.session.add(
         ConfigChange(
             department_id=definition.department_id,
@@ -278,8 +373,8 @@ def publish_workflow(definition: WorkflowDefinition, actor=None, change_note: st
             object_type="workflow",
             object_id=definition.key,
             action="publish",
-            summary=f"Version {number}",
-            details={"note": change_note},
+            summary=config_log.render(text, "de"),
+            details={"note": change_note, "text": text},
         )
     )
     db.session.flush()

@@ -106,7 +106,7 @@ def test_schema_lists_exactly_the_registered_types():
         (lambda d: d.pop("title"), ("$", "'title' is a required property")),
         (
             lambda d: d["pages"][0]["fields"][0].update(type="signature"),
-            ("$.pages[0].fields[0].type", "unknown field type 'signature'"),
+            ("$.pages[0].fields[0].type", "Unbekannter Feldtyp „signature“."),
         ),
         (
             lambda d: d["pages"][0]["fields"][0].update(key="Name!"),
@@ -137,90 +137,109 @@ def test_schema_errors_name_the_exact_path(change, expected):
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda d: d["pages"][1].update(key="eins"), ("$.pages[1].key", "duplicate page key 'eins'")),
+        (
+            lambda d: d["pages"][1].update(key="eins"),
+            ("$.pages[1].key", "Der Seitenschlüssel „eins“ kommt mehrfach vor."),
+        ),
         (
             lambda d: d["pages"][1]["fields"][0]["fields"][0].update(key="name"),
-            ("$.pages[1].fields[0].fields[0].key", "duplicate field key 'name'"),
+            ("$.pages[1].fields[0].fields[0].key", "Der Feldschlüssel „name“ kommt mehrfach vor."),
         ),
         (
             lambda d: d["pages"][0]["fields"][1]["options"][1].update(value="a"),
-            ("$.pages[0].fields[1].options[1].value", "duplicate option value 'a'"),
+            ("$.pages[0].fields[1].options[1].value", "Der Wert „a“ kommt mehrfach vor."),
         ),
         (
             lambda d: d["pages"][0]["fields"][0].update(condition={"==": [{"var": "art"}, "a"]}),
             (
                 "$.pages[0].fields[0].condition",
-                "condition refers to 'art', which is not a field declared before it",
+                "Die Bedingung bezieht sich auf „art“, aber dieses Feld steht nicht davor.",
             ),
         ),
         (
             lambda d: d["pages"][0]["fields"][1].update(condition={"regex": [{"var": "name"}, "x"]}),
-            ("$.pages[0].fields[1].condition", "unknown operator 'regex'"),
+            ("$.pages[0].fields[1].condition", "Unbekannter Operator „regex“."),
         ),
         (
             lambda d: d["pages"][0]["fields"][1].update(condition={"and": [True, {"eval": "x"}]}),
-            ("$.pages[0].fields[1].condition.and[1]", "unknown operator 'eval'"),
+            ("$.pages[0].fields[1].condition.and[1]", "Unbekannter Operator „eval“."),
         ),
         (
             lambda d: d["pages"][1]["fields"][0]["fields"][0].update(condition={"var": "item.chip"}),
             (
                 "$.pages[1].fields[0].fields[0].condition",
-                "condition refers to 'item.chip', which is not a field declared before it",
+                "Die Bedingung bezieht sich auf „item.chip“, aber dieses Feld steht nicht davor.",
             ),
         ),
         (
             lambda d: d["computed"].update(total={"var": "unbekannt"}),
-            ("$.computed.total", "condition refers to 'unbekannt', which is not a field declared before it"),
+            (
+                "$.computed.total",
+                "Die Bedingung bezieht sich auf „unbekannt“, aber dieses Feld steht nicht davor.",
+            ),
         ),
         (
             lambda d: d["pages"][0]["fields"][0].update(pattern="(a+)+$"),
-            ("$.pages[0].fields[0].pattern", "nested quantifiers risk catastrophic backtracking"),
+            (
+                "$.pages[0].fields[0].pattern",
+                "Verschachtelte Wiederholungen im Muster können die Prüfung sehr langsam machen.",
+            ),
         ),
         (
             lambda d: d["pages"][0]["fields"][0].update(pattern="(a|a)*b"),
             (
                 "$.pages[0].fields[0].pattern",
-                "alternatives inside a repetition overlap (catastrophic backtracking risk)",
+                "Alternativen in einer Wiederholung überschneiden sich; "
+                "das kann die Prüfung sehr langsam machen.",
             ),
         ),
         (
             lambda d: d["pages"][0]["fields"][0].update(pattern="([a-z"),
             (
                 "$.pages[0].fields[0].pattern",
-                "invalid regular expression: unterminated character set at position 1",
+                "Das Muster ist kein gültiger regulärer Ausdruck (Fehler an Stelle 2).",
             ),
         ),
         (
             lambda d: d["pages"][0]["fields"][0].update(min_length=9, max_length=3),
-            ("$.pages[0].fields[0].min_length", "must not be greater than max_length"),
+            (
+                "$.pages[0].fields[0].min_length",
+                "Die Mindestlänge darf nicht größer als die Höchstlänge sein.",
+            ),
         ),
         (
             lambda d: d["pages"][0]["fields"].append(
                 {"key": "zahl", "type": "integer", "label": L("Zahl"), "min": 5, "max": 1}
             ),
-            ("$.pages[0].fields[2].min", "must not be greater than max"),
+            ("$.pages[0].fields[2].min", "Der Mindestwert darf nicht größer als der Höchstwert sein."),
         ),
         (
             lambda d: d["pages"][0]["fields"].append(
                 {"key": "tag", "type": "date", "label": L("Tag"), "min": "morgen"}
             ),
-            ("$.pages[0].fields[2].min", 'expected "YYYY-MM-DD", "today" or "today+N"/"today-N"'),
+            ("$.pages[0].fields[2].min", "Erwartet wird JJJJ-MM-TT, „today“ oder „today+N“/„today-N“."),
         ),
         (
             lambda d: d["pages"][0]["fields"].append(
                 {"key": "tag", "type": "date", "label": L("Tag"), "min": "2026-02-30"}
             ),
-            ("$.pages[0].fields[2].min", "not a valid calendar date"),
+            ("$.pages[0].fields[2].min", "Dieses Datum gibt es nicht."),
         ),
         (
             lambda d: d["pages"][1]["fields"][0]["fields"].append(
                 {"key": "foto", "type": "file", "label": L("Foto")}
             ),
-            ("$.pages[1].fields[0].fields[2].type", "a 'file' field cannot be inside a repeating group"),
+            (
+                "$.pages[1].fields[0].fields[2].type",
+                "Felder vom Typ „file“ sind in wiederholbaren Gruppen nicht möglich.",
+            ),
         ),
         (
             lambda d: d["pages"][1]["fields"][0].update(min_items=5, max_items=2),
-            ("$.pages[1].fields[0].min_items", "must not be greater than max_items"),
+            (
+                "$.pages[1].fields[0].min_items",
+                "Die Mindestanzahl darf nicht größer als die Höchstanzahl sein.",
+            ),
         ),
     ],
 )
@@ -233,7 +252,7 @@ def test_pattern_length_is_capped():
     assert ("$.pages[0].fields[0].pattern", "'" + long_pattern + "' is too long") in errors_after(
         lambda d: d["pages"][0]["fields"][0].update(pattern=long_pattern)
     )
-    assert pattern_problem(long_pattern) == "pattern longer than 200 characters"
+    assert pattern_problem(long_pattern) == "Das Muster darf höchstens 200 Zeichen lang sein."
 
 
 @pytest.mark.parametrize(
@@ -276,7 +295,7 @@ def test_publish_rejects_invalid_draft_and_changes_nothing(db):
     db.session.add(definition)
     with pytest.raises(InvalidDefinition) as info:
         publish_form(definition, None)
-    assert info.value.errors == [("$.pages[0].fields[0].type", "unknown field type 'signature'")]
+    assert info.value.errors == [("$.pages[0].fields[0].type", "Unbekannter Feldtyp „signature“.")]
     assert latest_version(service) is None
 
 

@@ -56,7 +56,7 @@ def test_evaluate_bad_operands_yield_none_or_false():
 
 
 def test_evaluate_rejects_unknown_operator_and_deep_nesting():
-    with pytest.raises(JsonLogicError, match="unknown operator"):
+    with pytest.raises(JsonLogicError, match="Unbekannter Operator „eval“"):
         evaluate({"eval": ["1+1"]}, {})
     deep = True
     for _ in range(MAX_DEPTH + 5):
@@ -67,16 +67,24 @@ def test_evaluate_rejects_unknown_operator_and_deep_nesting():
 
 def test_check_rule_reports_paths():
     assert check_rule({"and": [{"==": [1, 1]}, {"regex": ["a", "b"]}]}) == [
-        (".and[1]", "unknown operator 'regex'")
+        (".and[1]", "Unbekannter Operator „regex“.")
     ]
-    assert check_rule({"==": [1, 1], "!=": [1, 2]})[0][1].startswith("an operation must be an object")
-    assert check_rule({"some": [{"var": "x"}]})[0] == (".some", "expects [array, rule]")
-    assert check_rule({"var": ["a", 1, 2]})[0][1] == "expects a name and an optional default"
+    assert check_rule({"==": [1, 1], "!=": [1, 2]})[0][1].startswith(
+        "Jeder Baustein der Bedingung braucht genau einen Operator"
+    )
+    assert check_rule({"some": [{"var": "x"}]})[0] == (
+        ".some",
+        "„some“ erwartet eine Liste und eine Bedingung.",
+    )
+    assert (
+        check_rule({"var": ["a", 1, 2]})[0][1]
+        == "„var“ erwartet einen Feldnamen und höchstens einen Ersatzwert."
+    )
 
 
 def test_check_rule_size_limit():
     rule = {"+": list(range(1200))}
-    assert any("too large" in reason for _path, reason in check_rule(rule))
+    assert any("zu groß" in reason for _path, reason in check_rule(rule))
 
 
 def test_referenced_vars_skips_predicate_scope():

@@ -355,8 +355,27 @@ def test_definition_schema_errors_are_worded_for_admins(app_ctx):
     del doc["states"][0]["kind"]
     doc["transitions"][0]["name"] = "Großes B"
     errors = dict(validate_workflow(doc))
-    assert errors["/states/0"] == "Pflichtangabe fehlt: kind"
+    assert errors["/states/0"] == "Pflichtangabe fehlt: Art"
     assert errors["/transitions/0/name"].startswith("Nur Kleinbuchstaben")
+
+
+def test_definition_errors_name_the_place_in_words_and_count_in_german(app_ctx):
+    from services.workflow import describe_path
+
+    doc = default_document()
+    doc["states"], doc["transitions"][1]["from"] = [], []
+    doc["transitions"][1]["extra"] = 1
+    errors = dict(validate_workflow(doc))
+    assert errors["/states"] == "Mindestens ein Eintrag ist nötig."
+    assert errors["/transitions/1"] == "Unbekannte Angabe: extra"
+    assert describe_path(doc, "/states") == "Zustände"
+    name = doc["transitions"][1]["name"]
+    assert describe_path(doc, "/transitions/1/from") == f"Übergang „{name}“ › Ausgangszustände"
+    assert describe_path(doc, "/transitions/1/label/de") == f"Übergang „{name}“ › Bezeichnung › deutsch"
+    assert describe_path(doc, "") == "Ablauf"
+    doc = default_document()
+    doc["due_soon_days"] = "zwei"
+    assert dict(validate_workflow(doc))["/due_soon_days"] == "Falscher Typ, erwartet: ganze Zahl"
 
 
 def test_engine_concurrent_commit_detected_at_flush(db, notices):

@@ -148,6 +148,25 @@ def test_admin_workflow_choose_copy_edit_publish(client, service, dept, admin):
     assert "Vier Augen" in client.get(edit_url).get_data(as_text=True)
 
 
+def test_admin_rule_and_workflow_problems_are_worded_for_admins(client, service, north, dept, admin):
+    resp = client.post(
+        url(service, "/zustaendigkeit/regeln/neu"),
+        data={"label": "x", "department": "bezirksamt-nord", "modus": "json", "rule": '{"or": [{"foo": 1}]}'},
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "Unbekannter Operator „foo“." in html
+    assert "unknown operator" not in html and ".or[0]" not in html
+    copy = WorkflowDefinition(key="eigen", name="Eigen", draft={"transitions": []}, department_id=dept.id)
+    db.session.add(copy)
+    db.session.flush()
+    document = dict(published_workflow("standard").definition.draft, states=[])
+    data = {"name": "Eigen", "document": json.dumps(document)}
+    resp = client.post(url(service, f"/ablauf/{copy.id}"), data=data)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "Zustände: Mindestens ein Eintrag ist nötig." in html
+    assert "/states" not in html and "Einträge." not in html
+
+
 def test_admin_workflow_of_other_department_is_404(client, service, admin):
     other = WorkflowDefinition(key="fremd", name="Fremd", draft={}, department_id=DepartmentFactory().id)
     db.session.add(other)

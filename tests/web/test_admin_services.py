@@ -59,6 +59,37 @@ def test_admin_service_create_validates_leika_and_logs_change(client, login_as, 
     assert change.actor_id == admin.id and change.department_id == dept.id
 
 
+def test_admin_service_overview_formats_the_fee_for_the_locale(client, login_as, dept, admin):
+    from flask_babel import refresh
+
+    service = ServiceFactory(department=dept, fee_cents=3070)
+    login_as(admin)
+    html = client.get(f"/verwaltung/leistungen/{service.id}").get_data(as_text=True)
+    assert "30,70\xa0€" in html and "30.7 €" not in html
+    refresh()  # the test's app context outlives the request: forget its German locale
+    assert "€30.70" in client.get(f"/verwaltung/leistungen/{service.id}?lang=en").get_data(as_text=True)
+
+
+def test_admin_change_log_is_shown_in_the_readers_language(client, login_as, dept, admin):
+    from flask_babel import refresh
+
+    from services.config_log import record_change
+
+    login_as(admin)
+    client.post(f"/verwaltung/aemter/{dept.id}/leistungen/neu", data=_service_data())
+    record_change(dept, admin, "form", "baumfaellgenehmigung", "edit", "Alter Eintrag ohne Textschlüssel")
+    db.session.commit()
+    url = f"/verwaltung/aemter/{dept.id}/aenderungen"
+    html = client.get(url).get_data(as_text=True)
+    assert "Leistung „Baumfällgenehmigung“ angelegt" in html
+    assert "Leistung: Baumfällgenehmigung" in html and "service baumfaellgenehmigung" not in html
+    assert "Formular: Baumfällgenehmigung" in html and "Alter Eintrag ohne Textschlüssel" in html
+    refresh()  # the test's app context outlives the request: forget its German locale
+    html = client.get(url + "?lang=en").get_data(as_text=True)
+    assert "Service “Tree felling permit” created" in html and "Service: Tree felling permit" in html
+    assert "Form: Tree felling permit" in html and "Alter Eintrag ohne Textschlüssel" in html
+
+
 def test_admin_service_edit_changes_fields(client, login_as, dept, admin):
     service = ServiceFactory(department=dept)
     login_as(admin)
@@ -115,6 +146,9 @@ def test_admin_staff_add_role_remove(client, login_as, dept, admin):
         f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": "niemand@duisburg.de", "role": "clerk"}
     )
     assert resp.status_code == 400 and "kein Mitarbeitendenkonto" in resp.get_data(as_text=True)
+    resp = client.post(f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": "", "role": "clerk"})
+    html = resp.get_data(as_text=True)
+    assert "Bitte geben Sie die E-Mail-Adresse der Person ein." in html and "Ihre E-Mail-Adresse" not in html
     resp = client.post(
         f"/verwaltung/aemter/{dept.id}/mitarbeitende", data={"email": person.email, "role": "clerk"}
     )

@@ -99,6 +99,23 @@ def test_transition_with_required_reason(client, req, dept, login_as):
     assert _fresh(req).state == "abgelehnt"
 
 
+def test_transition_errors_name_the_field(client, req, dept, login_as):
+    login_as(clerk_of(dept))
+    client.post(
+        _url(req, "/aktion/bearbeitung_beginnen"),
+        data={"t-bearbeitung_beginnen-row_version": req.row_version},
+    )
+    req = _fresh(req)
+    resp = client.post(_url(req, "/aktion/ablehnen"), data={"t-ablehnen-row_version": req.row_version})
+    summary = resp.get_data(as_text=True).split('id="error-summary-title"')[1].split("</ul>")[0]
+    assert 'href="#t-ablehnen-f_reason">Bitte füllen Sie „Begründung der Ablehnung“ aus.</a>' in summary
+    data = {"t-rueckfrage_stellen-row_version": req.row_version, "t-rueckfrage_stellen-f_message": "x" * 5001}
+    resp = client.post(_url(req, "/aktion/rueckfrage_stellen"), data=data)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "„Ihre Frage an die Antragstellerin oder den Antragsteller“ darf höchstens 5000 Zeichen" in html
+
+
 def test_stale_transition_never_overwrites(client, req, dept, login_as):
     login_as(clerk_of(dept))
     old = req.row_version

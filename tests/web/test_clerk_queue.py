@@ -126,6 +126,14 @@ def test_dashboard_counts_and_median(client, dept, clerk):
     assert "4,0" in html  # median of 2, 4 and 10 days
 
 
+def test_dashboard_counts_decisions_in_singular_and_plural(client, dept, clerk):
+    svc = ServiceFactory(department=dept)
+    now = utcnow()
+    ServiceRequestFactory(service=svc, submitted_at=now - timedelta(days=3), decided_at=now - timedelta(1))
+    html = client.get("/sachbearbeitung/uebersicht").get_data(as_text=True)
+    assert "(1 Entscheidung)" in html and "1 Entscheidungen" not in html
+
+
 def _csv(resp):
     return list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
 

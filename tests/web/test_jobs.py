@@ -53,6 +53,12 @@ def test_jobs_page_lists_failed_and_stuck_rows_with_counts(client, db, login_as,
     assert 'data-state="pending">2<' in html and 'data-state="failed">1<' in html
 
 
+def test_jobs_page_is_linked_from_the_ops_home(client, db, login_as, admin):
+    login_as(admin)
+    assert f'href="{URL}"' in client.get("/betrieb/").get_data(as_text=True)
+    assert "Zurück zu Betrieb" in client.get(URL).get_data(as_text=True)
+
+
 def test_retry_resets_failed_row(client, db, login_as, admin):
     failed = _row(db, OutboxState.FAILED, "boom")
     failed.attempts = 5

@@ -130,17 +130,17 @@ def test_create_staff_validation(client, login_as, platform_admin):
         "/betrieb/mitarbeitende/neu", data={"full_name": "", "email": "kaputt", "role": "clerk"}
     )
     page = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "Fehler:" in page and "Bitte wählen Sie ein Amt." in page
+    assert resp.status_code == 400 and "Fehler:" in page and "Bitte wählen Sie ein Amt." in page
     assert "gültige E-Mail-Adresse" in page
     resp = client.post(
         "/betrieb/mitarbeitende/neu",
         data={"full_name": "Doppelt", "email": platform_admin.email, "role": "platform-admin"},
     )
-    assert "bereits ein Konto" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "bereits ein Konto" in resp.get_data(as_text=True)
     resp = client.post(
         "/betrieb/mitarbeitende/neu", data={"full_name": "X", "email": "x@example.org", "role": "chef"}
     )
-    assert "Bitte wählen Sie eine Rolle." in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "Bitte wählen Sie eine Rolle." in resp.get_data(as_text=True)
     assert _user("x@example.org") is None
 
 

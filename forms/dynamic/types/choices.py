@@ -38,7 +38,8 @@ def _option_errors(doc, path):
     for i, option in enumerate(doc.get("options", ())):
         value = option.get("value") if isinstance(option, dict) else None
         if value in seen:
-            errors.append((f"{path}.options[{i}].value", f"duplicate option value {value!r}"))
+            message = _("Der Wert „%(value)s“ kommt mehrfach vor.", value=value)
+            errors.append((f"{path}.options[{i}].value", message))
         seen.add(value)
     return errors
 
@@ -102,9 +103,11 @@ class MultipleChoice(FieldType):
         errors = _option_errors(doc, path)
         low, high = doc.get("min_selected", 0), doc.get("max_selected")
         if high is not None and low > high:
-            errors.append((f"{path}.min_selected", "must not be greater than max_selected"))
+            message = _("Die Mindestauswahl darf nicht größer als die Höchstauswahl sein.")
+            errors.append((f"{path}.min_selected", message))
         if high is not None and high > len(doc.get("options", ())):
-            errors.append((f"{path}.max_selected", "is more than the number of options"))
+            message = _("Die Höchstauswahl ist größer als die Zahl der Optionen.")
+            errors.append((f"{path}.max_selected", message))
         return errors
 
     def anchor_suffix(self, spec):

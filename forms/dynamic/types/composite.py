@@ -109,7 +109,8 @@ class RepeatingGroup(FieldType):
         errors = []
         low, high = doc.get("min_items", 1), doc.get("max_items", 10)
         if low > high:
-            errors.append((f"{path}.min_items", "must not be greater than max_items"))
+            message = _("Die Mindestanzahl darf nicht größer als die Höchstanzahl sein.")
+            errors.append((f"{path}.min_items", message))
         return errors
 
     def wtforms_field(self, spec, locale):

@@ -39,14 +39,14 @@ def _bound_errors(doc, path):
         if value is None:
             continue
         if not isinstance(value, str) or not _BOUND.fullmatch(value):
-            errors.append((f"{path}.{key}", 'expected "YYYY-MM-DD", "today" or "today+N"/"today-N"'))
+            errors.append((f"{path}.{key}", _("Erwartet wird JJJJ-MM-TT, „today“ oder „today+N“/„today-N“.")))
             continue
         try:
             bounds[key] = resolve_bound(value)
         except ValueError:
-            errors.append((f"{path}.{key}", "not a valid calendar date"))
+            errors.append((f"{path}.{key}", _("Dieses Datum gibt es nicht.")))
     if len(bounds) == 2 and bounds["min"] > bounds["max"]:
-        errors.append((f"{path}.min", "must not be after max"))
+        errors.append((f"{path}.min", _("Das früheste Datum darf nicht nach dem spätesten liegen.")))
     return errors
 
 

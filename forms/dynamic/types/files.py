@@ -48,10 +48,11 @@ class FileUpload(FieldType):
     def definition_errors(self, doc, path):
         errors = []
         if doc.get("max_size_mb", DEFAULT_MAX_MB) > HARD_MAX_MB:
-            errors.append((f"{path}.max_size_mb", f"must be at most {HARD_MAX_MB}"))
+            errors.append((f"{path}.max_size_mb", _("Höchstens %(n)d MB sind möglich.", n=HARD_MAX_MB)))
         for i, mime in enumerate(doc.get("accept", ())):
             if mime not in _ACCEPT_EXTENSIONS:
-                errors.append((f"{path}.accept[{i}]", f"unsupported type {mime!r}"))
+                message = _("Der Dateityp „%(mime)s“ wird nicht unterstützt.", mime=mime)
+                errors.append((f"{path}.accept[{i}]", message))
         return errors
 
     def wtforms_field(self, spec, locale):

@@ -18,7 +18,7 @@ _MONEY_GROUPED_EN = re.compile(r"\d{1,3}(,\d{3}){1,2}\.\d{1,2}")  # "1,234" alon
 def _min_max_errors(doc, path, low_key="min", high_key="max"):
     low, high = doc.get(low_key), doc.get(high_key)
     if low is not None and high is not None and low > high:
-        return [(f"{path}.{low_key}", f"must not be greater than {high_key}")]
+        return [(f"{path}.{low_key}", _("Der Mindestwert darf nicht größer als der Höchstwert sein."))]
     return []
 
 

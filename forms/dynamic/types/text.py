@@ -24,9 +24,10 @@ def _length_errors(doc, path, hard_max):
     errors = []
     low, high = doc.get("min_length", 0), doc.get("max_length", hard_max)
     if high > hard_max:
-        errors.append((f"{path}.max_length", f"must be at most {hard_max}"))
+        errors.append((f"{path}.max_length", _("Höchstens %(n)d Zeichen sind möglich.", n=hard_max)))
     if low > high:
-        errors.append((f"{path}.min_length", "must not be greater than max_length"))
+        message = _("Die Mindestlänge darf nicht größer als die Höchstlänge sein.")
+        errors.append((f"{path}.min_length", message))
     return errors
 
 
