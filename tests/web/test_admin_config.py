@@ -181,6 +181,26 @@ def test_admin_notice_template_preview_and_publish(client, service, admin):
     assert "Kürzer" in client.get(url(service, "/bescheide/receipt")).get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("{{ 1/0 }}", "Division durch null"),
+        ("{% include 'approval.html' %}", "include/import"),
+        ("{{ ''.__class__ }}", "__class__"),
+        ("{{ range(3) }}", "range"),
+    ],
+)
+def test_admin_notice_template_errors_are_shown_not_500(client, service, admin, html, expected):
+    for mode in ("vorschau", "veroeffentlichen"):
+        resp = client.post(
+            url(service, "/bescheide/rejection"),
+            data={"html": html, "css": "", "modus": mode, "change_note": "x"},
+        )
+        assert resp.status_code == 400 and expected in resp.get_data(as_text=True), mode
+    template = db.session.query(NoticeTemplate).filter_by(service_id=service.id, kind="rejection").one()
+    assert template.draft_html == html and template.latest is None
+
+
 def test_admin_config_pages_404_for_other_admin(client, login_as, service):
     login_as(clerk_of(DepartmentFactory(), MembershipRole.ADMIN))
     for path in (
