@@ -229,6 +229,15 @@ def test_admin_workflow_editor_survives_malformed_json(client, service, dept, ad
     assert client.post(edit_url + "/veroeffentlichen", data={"change_note": "x"}).status_code == 400
 
 
+def test_admin_workflow_json_refuses_deep_nesting(client, service, dept, admin):
+    copy = WorkflowDefinition(key="eigen", name="Eigen", draft={"transitions": []}, department_id=dept.id)
+    db.session.add(copy)
+    db.session.flush()
+    resp = client.post(url(service, f"/ablauf/{copy.id}"), data={"name": "Eigen", "document": '{"a":' * 5000})
+    assert resp.status_code == 400 and "zu tief verschachtelt" in resp.get_data(as_text=True)
+    assert copy.draft == {"transitions": []}
+
+
 def test_admin_routing_rule_postcode_range(client, service, north, admin):
     doc = dict(ADDRESS_FORM)
     doc["pages"] = [

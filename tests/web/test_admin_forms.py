@@ -384,3 +384,17 @@ def test_admin_publish_keeps_draft_versions_unless_latest_required(
     else:
         assert "/bestaetigung" in resp.headers["Location"]
         assert [r.form_version.number for r in requests] == [1]
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/import", {"text": '{"a":' * 5000}),
+        ("/seite/angaben/bedingung", {"modus": "json", "rule": "[" * 5000}),
+    ],
+)
+def test_admin_form_json_editors_refuse_deep_nesting(client, service, admin, path, data):
+    before = admin_services.ensure_definition(service).draft
+    resp = client.post(base(service) + path, data=data)
+    assert resp.status_code == 400 and "zu tief verschachtelt" in resp.get_data(as_text=True)
+    assert admin_services.ensure_definition(service).draft == before
