@@ -7,7 +7,7 @@ import pytest
 
 from extensions import db
 from models import Draft, FormScenario, FormVersion, MembershipRole, ServiceRequest
-from services import admin_services
+from services import admin_services, designer
 from tests.factories import DepartmentFactory, ServiceFactory, clerk_of
 
 
@@ -398,3 +398,25 @@ def test_admin_form_json_editors_refuse_deep_nesting(client, service, admin, pat
     resp = client.post(base(service) + path, data=data)
     assert resp.status_code == 400 and "zu tief verschachtelt" in resp.get_data(as_text=True)
     assert admin_services.ensure_definition(service).draft == before
+
+
+def test_admin_field_renamed_with_problems_posts_to_its_new_key(client, service, admin):
+    url = base(service)
+    renamed = field_data(key="vorname", label_de="Vorname", min_length="x")
+    resp = client.post(url + "/felder/name", data=renamed)
+    assert resp.status_code == 400 and f'action="{url}/felder/vorname"' in resp.get_data(as_text=True)
+    assert designer.find_field(admin_services.ensure_definition(service).draft, "vorname")  # kept as draft
+    resp = client.post(url + "/felder/vorname", data=dict(renamed, min_length="2"))
+    assert resp.status_code == 303
+    draft = admin_services.ensure_definition(service).draft
+    assert designer.find_field(draft, "vorname")[1]["min_length"] == 2
+    assert designer.find_field(draft, "name") is None
+
+
+def test_admin_new_field_with_problems_posts_to_its_edit_page(client, service, admin):
+    url = base(service)
+    new = field_data(key="ort", label_de="Ort", max_length="y")
+    resp = client.post(url + "/seiten/angaben/felder/neu", data=new)
+    assert resp.status_code == 400 and f'action="{url}/felder/ort"' in resp.get_data(as_text=True)
+    resp = client.get(url + "/seiten/angaben/felder/neu?gruppe=g")
+    assert f'action="{url}/seiten/angaben/felder/neu?gruppe=g"' in resp.get_data(as_text=True)
