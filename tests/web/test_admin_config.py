@@ -148,6 +148,20 @@ def test_admin_workflow_choose_copy_edit_publish(client, service, dept, admin):
     assert "Vier Augen" in client.get(edit_url).get_data(as_text=True)
 
 
+def test_admin_workflow_decision_only_for_the_applicant_is_refused(client, service, admin):
+    shared = published_workflow("standard", key="genehmigung-standard").definition
+    client.post(url(service, "/ablauf"), data={"modus": "kopieren", "workflow": shared.id, "name": "Eigen"})
+    copy = db.session.query(WorkflowDefinition).filter_by(name="Eigen").one()
+    edit_url = url(service, f"/ablauf/{copy.id}")
+    form = {"name": "Eigen", "due_soon_days": "2"}
+    for tr in copy.draft["transitions"]:
+        form[f"roles-{tr['name']}"] = ["citizen"] if tr["name"] == "genehmigen" else tr["roles"]
+    resp = client.post(edit_url, data=form)
+    assert resp.status_code == 400 and "entscheidet das Amt" in resp.get_data(as_text=True)
+    resp = client.post(edit_url + "/veroeffentlichen", data={"change_note": "Bürger genehmigt"})
+    assert resp.status_code == 400 and copy.latest is None
+
+
 def test_admin_workflow_of_other_department_is_404(client, service, admin):
     other = WorkflowDefinition(key="fremd", name="Fremd", draft={}, department_id=DepartmentFactory().id)
     db.session.add(other)
