@@ -237,6 +237,8 @@ def add_membership(actor, user: User, department: Department, role: str) -> Memb
     if membership is None:
         membership = Membership(department=department, role=role)
         user.memberships.append(membership)
+    elif role != MembershipRole.ADMIN:
+        _keep_an_admin(actor, membership)
     membership.role = role
     db.session.flush()
     _audit(actor, "membership_set", user, department, role=role)
@@ -247,10 +249,37 @@ def remove_membership(actor, membership: Membership) -> None:
     """Take a staff user out of a department."""
     if actor is not None and not access.may_administer_department(actor, membership.department):
         raise PermissionDenied()
+    _keep_an_admin(actor, membership)
     user, department = membership.user, membership.department
     user.memberships.remove(membership)
     db.session.flush()
     _audit(actor, "membership_removed", user, department)
+
+
+def _keep_an_admin(actor, membership: Membership) -> None:
+    """Refuse to take away the department's last (active) admin, which would lock its admins out
+    of their own department; only the platform admin (or the CLI) may do that."""
+    if actor is None or actor.is_platform_admin or membership.role != MembershipRole.ADMIN:
+        return
+    others = db.session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .join(User, Membership.user_id == User.id)
+        .where(
+            Membership.department_id == membership.department_id,
+            Membership.role == MembershipRole.ADMIN,
+            Membership.id != membership.id,
+            User.is_active_account.is_(True),
+        )
+    )
+    if not others:
+        raise ValidationFailed(
+            _(
+                "Jedes Amt braucht mindestens eine Person mit der Rolle Amtsadministration. "
+                "Geben Sie zuerst einer anderen Person diese Rolle."
+            ),
+            field="role",
+        )
 
 
 def deactivate_user(actor, user: User) -> None:

@@ -5,7 +5,6 @@ records a ConfigChange. Flushes, never commits; the actor is a parameter.
 """
 
 import copy
-import json
 import re
 
 from flask_babel import gettext as _
@@ -333,19 +332,4 @@ def publish_notice_template(service, template: NoticeTemplate, actor, change_not
 
 def preview_notice_pdf(kind: str, html: str, css: str) -> bytes:
     """Render `html`/`css` with sample data in the notices sandbox; raises InvalidDefinition."""
-    from jinja2 import TemplateSyntaxError
-
-    from services.notices.render import RenderFailed, render_pdf
-    from services.notices.templates_env import TemplateRenderError, render_template
-
-    if kind not in NOTICE_KINDS:
-        raise InvalidDefinition([("kind", _("Unbekannte Bescheidart."))])
-    try:
-        page = render_template(html, notice_templates.sample_context(kind))
-        return render_pdf(page, css, json.dumps({"sample": True}), title=_("Vorschau"))
-    except TemplateSyntaxError as exc:
-        raise InvalidDefinition(
-            [("html", _("Zeile %(line)s: %(msg)s", line=exc.lineno, msg=exc.message))]
-        ) from exc
-    except (TemplateRenderError, RenderFailed, ValueError) as exc:
-        raise InvalidDefinition([("html", str(exc))]) from exc
+    return notice_templates.render_sample_pdf(kind, html, css, title=_("Vorschau"))

@@ -222,9 +222,13 @@ def publish_definition(definition, actor, change_note: str):
 def import_definition(definition, text: str, actor) -> list:
     """Replace the draft with an imported JSON document; returns validator problems.
 
-    Raises ValidationFailed when the text is not a JSON object (the draft is kept then)."""
+    Raises ValidationFailed when the text is not a JSON object and InvalidDefinition when the
+    designer could not show it (pages/fields not lists of keyed objects); the draft is kept then."""
     document, message = designer.parse_import(text)
     if document is None:
         raise ValidationFailed(message, field="document")
+    broken = designer.structure_errors(document)
+    if broken:
+        raise InvalidDefinition(broken)
     save_draft(definition, document, actor, N_("Formular aus JSON importiert"), action="import")
     return designer.validate_definition(document)

@@ -114,6 +114,34 @@ def parse_import(text: str) -> tuple[dict | None, str | None]:
     return doc, None
 
 
+def structure_errors(doc: dict) -> list[tuple[str, str]]:
+    """[(JSON path, reason)] that make a document unusable in the designer (not merely invalid):
+    pages and group fields must be lists of objects with a text key. An import with such errors is
+    refused; every other problem is listed in the designer and fixed there."""
+    value = doc.get("pages", [])
+    if not isinstance(value, list):
+        return [("$.pages", _("muss eine Liste sein"))]
+    errors = []
+    for p, page in enumerate(value):
+        errors += _node_errors(page, f"$.pages[{p}]", levels=2)
+    return errors
+
+
+def _node_errors(node, path: str, levels: int) -> list[tuple[str, str]]:
+    """A page (levels=2: fields, group children) or field: an object with a text key."""
+    if not isinstance(node, dict):
+        return [(path, _("muss ein JSON-Objekt sein"))]
+    errors = [] if _has_key(node) else [(f"{path}.key", _("braucht einen Schlüssel (Text)"))]
+    if levels == 0 or (levels == 1 and node.get("type") != "group"):
+        return errors
+    children = node.get("fields", [])
+    if not isinstance(children, list):
+        return [*errors, (f"{path}.fields", _("muss eine Liste sein"))]
+    for i, child in enumerate(children):
+        errors += _node_errors(child, f"{path}.fields[{i}]", levels - 1)
+    return errors
+
+
 def export_json(doc: dict) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
@@ -121,6 +149,26 @@ def export_json(doc: dict) -> str:
 def pages(doc: dict) -> list[dict]:
     value = doc.get("pages") if isinstance(doc, dict) else None
     return [p for p in value if isinstance(p, dict)] if isinstance(value, list) else []
+
+
+def outline(doc: dict) -> list[tuple[dict, list[tuple[dict, dict | None]]]]:
+    """[(page, [(field, parent_group_or_None)])] as the designer lists them. Entries without a
+    text key cannot be linked and are left out (the problem list names them): any draft can be shown."""
+    result = []
+    for page in pages(doc):
+        if not _has_key(page):
+            continue
+        rows = []
+        for f in filter(_has_key, _field_list(page)):
+            rows.append((f, None))
+            if f.get("type") == "group":
+                rows += [(child, f) for child in filter(_has_key, _field_list(f))]
+        result.append((page, rows))
+    return result
+
+
+def _has_key(node: dict) -> bool:
+    return isinstance(node.get("key"), str) and node["key"] != ""
 
 
 def find_page(doc: dict, page_key: str) -> dict | None:

@@ -78,11 +78,17 @@ def _fields(doc: dict) -> dict:
     found = {}
     for page_key, page in _pages(doc).items():
         for position, f in enumerate(_dicts(page.get("fields"))):
-            found[f.get("key", f"#{position}")] = (page_key, f, position)
+            found[_key(f, position)] = (page_key, f, position)
             if f.get("type") == "group":
                 for child_position, child in enumerate(_dicts(f.get("fields"))):
-                    found[child.get("key", f"#{child_position}")] = (page_key, child, child_position)
+                    found[_key(child, child_position)] = (page_key, child, child_position)
     return found
+
+
+def _key(field: dict, position: int) -> str:
+    """The field's key, or its position when a malformed draft has none (or not a text)."""
+    key = field.get("key")
+    return key if isinstance(key, str) else f"#{position}"
 
 
 def _dicts(value) -> list[dict]:

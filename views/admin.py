@@ -181,10 +181,14 @@ def staff_role(department_id, membership_id):
     membership = _membership(department, membership_id)
     form = StaffRoleForm(prefix=f"m{membership.id}")
     if form.validate():
-        with transaction():
-            accounts.add_membership(actor(), membership.user, department, form.role.data)
-        flash(_("Die Rolle ist gespeichert."), "success")
-    return redirect(url_for(".staff", department_id=department.id), 303)
+        try:
+            with transaction():
+                accounts.add_membership(actor(), membership.user, department, form.role.data)
+        except ValidationFailed as exc:
+            flash(exc.message, "error")
+        else:
+            flash(_("Die Rolle ist gespeichert."), "success")
+    return _back_to_staff(department)
 
 
 @bp.post("/aemter/<int:department_id>/mitarbeitende/<int:membership_id>/entfernen")
@@ -193,10 +197,22 @@ def staff_remove(department_id, membership_id):
     membership = _membership(department, membership_id)
     if ActionForm().validate_on_submit():
         name = membership.user.full_name or membership.user.email
-        with transaction():
-            accounts.remove_membership(actor(), membership)
-        flash(_("%(name)s gehört nicht mehr zum Amt.", name=name), "success")
-    return redirect(url_for(".staff", department_id=department.id), 303)
+        try:
+            with transaction():
+                accounts.remove_membership(actor(), membership)
+        except ValidationFailed as exc:
+            flash(exc.message, "error")
+        else:
+            flash(_("%(name)s gehört nicht mehr zum Amt.", name=name), "success")
+    return _back_to_staff(department)
+
+
+def _back_to_staff(department):
+    """The staff page, unless the admin just gave up their own rights there: then their start page
+    (the login page sends a logged-in user there) instead of a 404."""
+    if access.may_administer_department(current_user, department):
+        return redirect(url_for(".staff", department_id=department.id), 303)
+    return redirect(url_for("auth.login"), 303)
 
 
 # --- configuration log -------------------------------------------------------------------------

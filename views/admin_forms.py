@@ -66,6 +66,7 @@ def designer_page(service_id, page_form=None, status=200):
         service=service,
         definition=definition,
         doc=doc,
+        outline=designer.outline(doc),
         errors=errors,
         results=scenarios.run_scenarios(definition),
         page_form=page_form or PageForm(formdata=None),

@@ -40,6 +40,7 @@ from views.admin import actor, apply_error, load_service_for_admin, locale, requ
 bp = Blueprint("admin_release", __name__, url_prefix="/verwaltung/leistungen/<int:service_id>/formular")
 bp.before_request(require_admin)
 PREVIEW_KEY = "admin_preview"
+MAX_LISTED_ERRORS = 10
 
 
 def _load(service_id):
@@ -305,6 +306,8 @@ def import_definition(service_id):
                     problems = admin_services.import_definition(definition, text, actor())
             except ValidationFailed as exc:
                 apply_error(form, exc, "text")
+            except InvalidDefinition as exc:
+                form.text.errors = _import_refused(exc.errors)
             else:
                 if problems:
                     flash(
@@ -320,6 +323,15 @@ def import_definition(service_id):
     return render_template("admin/import.html", service=service, form=form, current="admin_forms.designer"), (
         400 if form.errors else 200
     )
+
+
+def _import_refused(errors: list) -> list[str]:
+    """Messages for an import the designer could not show: what and where (the first few)."""
+    messages = [_("Nicht importiert: Der Designer kann dieses Dokument nicht darstellen.")]
+    messages += [f"{path}: {reason}." for path, reason in errors[:MAX_LISTED_ERRORS]]
+    if len(errors) > MAX_LISTED_ERRORS:
+        messages.append(_("… und %(n)s weitere", n=len(errors) - MAX_LISTED_ERRORS))
+    return messages
 
 
 # --- scenarios ---------------------------------------------------------------------------------

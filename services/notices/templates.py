@@ -52,19 +52,55 @@ def publish_template(template: NoticeTemplate, actor=None, change_note: str = ""
 
 def check_template(kind: str, html: str, css: str = "") -> list[tuple[str, str]]:
     """[(part, reason)]: empty when the template renders to a PDF with realistic sample data."""
-    if kind not in NOTICE_KINDS:
-        return [("kind", f"Unbekannte Bescheidart: {kind}")]
     try:
-        context = sample_context(kind)
-        page = render_template(html, context)
-        render_pdf(page, css, json.dumps({"sample": True}))
-    except TemplateSyntaxError as exc:
-        return [("html", _("Zeile %(line)s: %(message)s", line=exc.lineno, message=exc.message))]
-    except TemplateRenderError as exc:
-        return [("html", _("Vorlage nicht erlaubt oder fehlerhaft: %(reason)s", reason=exc))]
-    except (RenderFailed, ValueError) as exc:
-        return [("html", str(exc))]
+        render_sample_pdf(kind, html, css)
+    except InvalidDefinition as exc:
+        return exc.errors
     return []
+
+
+def render_sample_pdf(kind: str, html: str, css: str = "", title: str = "") -> bytes:
+    """The PDF of `html`/`css` with sample data; raises InvalidDefinition naming what went wrong.
+
+    Preview and publish share this check, so both turn every error of an admin's template
+    (Jinja, sandbox, or Python errors such as `{{ 1/0 }}`) into a message, never a 500.
+    """
+    if kind not in NOTICE_KINDS:
+        raise InvalidDefinition([("kind", _("Unbekannte Bescheidart."))])
+    try:
+        page = render_template(html, sample_context(kind))
+        return render_pdf(page, css, json.dumps({"sample": True}), title=title)
+    except TemplateSyntaxError as exc:
+        reason = _("Zeile %(line)s: %(message)s", line=exc.lineno, message=exc.message)
+    except TemplateRenderError as exc:
+        reason = _("Vorlage nicht erlaubt oder fehlerhaft: %(reason)s", reason=exc)
+    except (RenderFailed, ValueError) as exc:
+        reason = str(exc)
+    except Exception as exc:  # any error of an admin's template is a validation message, never a 500
+        reason = _python_error(exc)
+    raise InvalidDefinition([("html", reason)])
+
+
+def _python_error(exc: Exception) -> str:
+    """A Python error raised while rendering, with the template line where Jinja's traceback has one."""
+    if isinstance(exc, ZeroDivisionError):
+        problem = _("Division durch null")
+    else:
+        problem = f"{type(exc).__name__}: {exc}"
+    line = _template_line(exc)
+    if line is None:
+        return _("Die Vorlage löst einen Fehler aus: %(problem)s", problem=problem)
+    return _("Zeile %(line)s: Die Vorlage löst einen Fehler aus: %(problem)s", line=line, problem=problem)
+
+
+def _template_line(exc: Exception) -> int | None:
+    """Line in the admin's template (Jinja rewrites its frames to the file name "<template>")."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def sample_context(kind: str) -> dict:

@@ -117,7 +117,12 @@ class WorkflowSpec:
 
 
 def validate_workflow(doc) -> list[tuple[str, str]]:
-    """All problems of a workflow document as (json path, reason); [] when valid."""
+    """All problems of a workflow document as (json path, reason); [] when valid (may be published)."""
+    return _document_errors(doc) or _flow_errors(doc)
+
+
+def _document_errors(doc) -> list[tuple[str, str]]:
+    """What parsing needs: the schema, then names and references."""
     errors = [
         ("/" + "/".join(str(p) for p in err.absolute_path), _schema_message(err))
         for err in sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
@@ -284,9 +289,76 @@ def _transition_errors(path: str, tr: dict, states: list[str], approval) -> list
     return errors
 
 
+def _flow_errors(doc) -> list[tuple[str, str]]:
+    """Rules that keep every request movable (checked once the document itself is sound)."""
+    kinds = {s["key"]: s["kind"] for s in doc["states"]}
+    return _citizen_role_errors(doc, kinds) + _stranded_state_errors(doc, kinds)
+
+
+def _citizen_role_errors(doc, kinds: dict) -> list[tuple[str, str]]:
+    """The applicant can only answer a question (back to an open state) and withdraw (into a closed
+    state) while the request runs: deciding, and everything after a decision, is the department's."""
+    errors = []
+    for i, tr in enumerate(doc["transitions"]):
+        if "citizen" not in tr["roles"]:
+            continue
+        path = f"/transitions/{i}/roles/{tr['roles'].index('citizen')}"
+        if kinds[tr["to"]] == "decided":
+            errors.append((path, _decision_message(tr["to"])))
+        after = [s for s in tr["from"] if kinds[s] in ("decided", "closed")]
+        if after:
+            errors.append((path, _after_decision_message(after)))
+    return errors
+
+
+def _decision_message(state: str) -> str:
+    return _(
+        "Über einen Antrag entscheidet das Amt: Übergänge in den Entscheidungszustand „%(state)s“ "
+        "sind für Antragstellende nicht möglich.",
+        state=state,
+    )
+
+
+def _after_decision_message(states: list[str]) -> str:
+    return _(
+        "Nach der Entscheidung handelt nur das Amt: Übergänge aus %(states)s "
+        "sind für Antragstellende nicht möglich.",
+        states=", ".join(f"„{s}“" for s in states),
+    )
+
+
+def _stranded_state_errors(doc, kinds: dict) -> list[tuple[str, str]]:
+    """From every state a request is still running in (open, waiting_for_citizen), staff alone must
+    be able to bring it to a decided or closed state; a way out only through the applicant (or none,
+    or a loop) would strand requests. The approval state is left by the second approver's confirm/return."""
+    edges = [(set(tr["from"]), tr["to"]) for tr in doc["transitions"] if set(tr["roles"]) - {"citizen"}]
+    finishable = {key for key, kind in kinds.items() if kind in ("decided", "closed")}
+    grown = True
+    while grown:  # a state with a staff transition into a finishable state is finishable too
+        before = len(finishable)
+        finishable |= {s for sources, to in edges if to in finishable for s in sources}
+        grown = len(finishable) > before
+    return [
+        (f"/states/{i}", _stranded_message(state["key"]))
+        for i, state in enumerate(doc["states"])
+        if state["key"] not in finishable and state["key"] != doc.get("approval_state")
+    ]
+
+
+def _stranded_message(state: str) -> str:
+    return _(
+        "Vom Zustand „%(state)s“ aus kann das Amt den Antrag weder entscheiden noch abschließen: "
+        "Anträge blieben dort hängen.",
+        state=state,
+    )
+
+
 def parse_workflow(doc, version_id=None) -> WorkflowSpec:
-    """Validate and parse a document; raises InvalidDefinition with (path, reason) pairs."""
-    errors = validate_workflow(doc)
+    """Validate and parse a document; raises InvalidDefinition with (path, reason) pairs.
+
+    A published version (`version_id`) is only checked for what parsing needs, so the requests
+    pinned to it keep working even if a rule added later (_flow_errors) would refuse it now."""
+    errors = validate_workflow(doc) if version_id is None else _document_errors(doc)
     if errors:
         raise InvalidDefinition(errors)
     states = {

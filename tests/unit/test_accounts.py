@@ -191,6 +191,32 @@ def test_department_admin_manages_memberships_of_own_department_only(db):
     assert staff.memberships == []
 
 
+def test_department_keeps_at_least_one_active_admin(db):
+    dept = DepartmentFactory()
+    dept_admin = clerk_of(dept, MembershipRole.ADMIN)
+    [own] = dept_admin.memberships
+    for attempt in (lambda: accounts.add_membership(dept_admin, dept_admin, dept, "clerk"),
+                    lambda: accounts.remove_membership(dept_admin, own)):  # fmt: skip
+        with pytest.raises(ValidationFailed) as exc:
+            attempt()
+        assert "mindestens eine Person" in exc.value.message
+    assert dept_admin.memberships == [own] and own.role == MembershipRole.ADMIN
+    deactivated = clerk_of(dept, MembershipRole.ADMIN)
+    deactivated.is_active_account = False
+    with pytest.raises(ValidationFailed):
+        accounts.remove_membership(dept_admin, own)  # a locked account is no admin to rely on
+    clerk_of(dept, MembershipRole.ADMIN)
+    accounts.add_membership(dept_admin, dept_admin, dept, "clerk")  # another admin remains: allowed
+    assert own.role == MembershipRole.CLERK
+
+
+def test_platform_admin_may_remove_the_last_department_admin(db):
+    dept = DepartmentFactory()
+    [membership] = clerk_of(dept, MembershipRole.ADMIN).memberships
+    accounts.add_membership(StaffFactory(is_platform_admin=True), membership.user, dept, "clerk")
+    assert membership.role == MembershipRole.CLERK
+
+
 def test_deactivate_user(db):
     admin = StaffFactory(is_platform_admin=True)
     clerk = StaffFactory()

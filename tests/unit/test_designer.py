@@ -135,6 +135,23 @@ def test_designer_parse_import_reports_position(app_ctx):
     assert designer.parse_import('{"pages": []}')[0] == {"pages": []}
 
 
+def test_designer_structure_errors_name_what_the_designer_cannot_show(app_ctx):
+    assert designer.structure_errors({"pages": 5}) == [("$.pages", "muss eine Liste sein")]
+    doc = {"pages": [7, {"title": "x"}, {"key": "a", "fields": [
+        {"key": "g", "type": "group", "fields": [{"type": "text"}, 3]}, {"key": "t", "fields": 5}]},
+        {"key": "b", "fields": "x"}]}  # fmt: skip
+    assert designer.structure_errors(doc) == [
+        ("$.pages[0]", "muss ein JSON-Objekt sein"),
+        ("$.pages[1].key", "braucht einen Schlüssel (Text)"),
+        ("$.pages[2].fields[0].fields[0].key", "braucht einen Schlüssel (Text)"),
+        ("$.pages[2].fields[0].fields[1]", "muss ein JSON-Objekt sein"),
+        ("$.pages[3].fields", "muss eine Liste sein"),
+    ]  # a non-group's stray "fields" is an ordinary problem, listed in the designer
+    for path in SEEDED:
+        assert designer.structure_errors(json.loads(path.read_text(encoding="utf-8"))) == []
+    assert designer.structure_errors({}) == [] and designer.structure_errors(_doc()) == []
+
+
 def test_designer_missing_label_points_at_the_german_label_input(app_ctx):
     doc = _doc()
     del doc["pages"][0]["fields"][0]["label"]

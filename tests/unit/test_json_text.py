@@ -22,3 +22,18 @@ def test_parse_json_text_message_follows_the_ui_language(app_ctx):
     with force_locale("en"), pytest.raises(ValidationFailed) as err:
         parse_json_text("[1,", "rule")
     assert "line 1" in err.value.message.lower() and "Zeile" not in err.value.message
+
+
+@pytest.mark.parametrize("text", ['{"a":' * 5000, "[" * 5000 + "]" * 5000, "[" * 65 + "]" * 65])
+def test_parse_json_text_refuses_deep_nesting(app_ctx, text):
+    with pytest.raises(ValidationFailed) as err:
+        parse_json_text(text, "rule")
+    assert "zu tief verschachtelt (höchstens 64 Ebenen)" in err.value.message
+    assert err.value.details == {"field": "rule"}
+    assert parse_json_text("[" * 64 + "]" * 64, "rule") is not None
+
+
+def test_parse_json_text_refuses_huge_text(app_ctx):
+    with pytest.raises(ValidationFailed) as err:
+        parse_json_text('"' + "x" * 2_000_000 + '"', "document")
+    assert "zu lang" in err.value.message

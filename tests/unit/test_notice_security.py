@@ -67,6 +67,21 @@ def test_template_escape_payloads_are_refused(payload):
     assert check_template("approval", payload) != []
 
 
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("<p>\n{{ 1/0 }}</p>", "Zeile 2: Die Vorlage löst einen Fehler aus: Division durch null"),
+        ("{{ 'x' + 1 }}", "TypeError"),
+        ("{{ notice.title.encode('keine') }}", "LookupError: unknown encoding: keine"),
+        ("{{ range(3) }}", "range"),
+    ],
+)
+def test_template_python_errors_become_messages(source, expected):
+    errors = check_template("approval", source)
+    assert len(errors) == 1 and errors[0][0] == "html"
+    assert expected in errors[0][1]
+
+
 def test_app_globals_are_not_reachable_from_templates():
     source = (
         "[{{ config }}|{{ session }}|{{ g }}|{{ url_for }}|{{ current_user }}|{{ get_flashed_messages }}]"

@@ -321,6 +321,50 @@ def test_definition_errors_name_path_and_reason(app_ctx, change, path):
     assert all(reason for _, reason in errors)
 
 
+def _transition(doc, name):
+    return next(t for t in doc["transitions"] if t["name"] == name)
+
+
+def _only_citizen_leaves_eingegangen(doc):
+    _transition(doc, "bearbeitung_beginnen")["roles"] = ["citizen"]
+    _transition(doc, "zurueckziehen_im_auftrag")["from"].remove("eingegangen")
+
+
+def _no_decision_loop(doc):
+    """Staff can only move between eingegangen, in_bearbeitung and rueckfrage."""
+    for name in ("genehmigen", "ablehnen", "zurueckziehen_im_auftrag"):
+        doc["transitions"].remove(_transition(doc, name))
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "reason"),
+    [  # transitions of the default: 4 genehmigen, 5 ablehnen, 6 abschliessen
+        (lambda d: _transition(d, "genehmigen").update(roles=["citizen"]), "/transitions/4/roles/0",
+         "entscheidet das Amt"),
+        (lambda d: _transition(d, "ablehnen").update(roles=["clerk", "citizen"]), "/transitions/5/roles/1",
+         "entscheidet das Amt"),
+        (lambda d: _transition(d, "abschliessen").update(roles=["citizen"]), "/transitions/6/roles/0",
+         "Übergänge aus „genehmigt“, „abgelehnt“ sind"),
+        (lambda d: d["transitions"].remove(_transition(d, "genehmigen")), None, ""),  # ablehnen remains
+        (_only_citizen_leaves_eingegangen, "/states/0", "„eingegangen“ aus kann das Amt den Antrag weder"),
+        (_no_decision_loop, "/states/0 /states/1 /states/2", "blieben dort hängen"),
+    ],
+)  # fmt: skip
+def test_definition_refuses_workflows_that_strand_requests(app_ctx, change, path, reason):
+    doc = default_document()
+    change(doc)
+    errors = validate_workflow(doc)
+    assert " ".join(p for p, _r in errors) == (path or "") and all(reason in r for _p, r in errors), errors
+
+
+def test_published_version_stays_loadable_under_later_flow_rules(db):
+    from services.workflow import create_definition, load_spec, publish_workflow
+
+    version = publish_workflow(create_definition("alt", "alt", default_document()), None)
+    _transition(version.document, "genehmigen")["roles"] = ["citizen"]  # as published before the rule
+    assert load_spec(version).transitions["genehmigen"].roles == ("citizen",)
+
+
 def test_publish_rejects_invalid_draft(db):
     from services.workflow import create_definition, publish_workflow
 

@@ -167,6 +167,20 @@ def test_admin_rule_and_workflow_problems_are_worded_for_admins(client, service,
     assert "/states" not in html and "Einträge." not in html
 
 
+def test_admin_workflow_decision_only_for_the_applicant_is_refused(client, service, admin):
+    shared = published_workflow("standard", key="genehmigung-standard").definition
+    client.post(url(service, "/ablauf"), data={"modus": "kopieren", "workflow": shared.id, "name": "Eigen"})
+    copy = db.session.query(WorkflowDefinition).filter_by(name="Eigen").one()
+    edit_url = url(service, f"/ablauf/{copy.id}")
+    form = {"name": "Eigen", "due_soon_days": "2"}
+    for tr in copy.draft["transitions"]:
+        form[f"roles-{tr['name']}"] = ["citizen"] if tr["name"] == "genehmigen" else tr["roles"]
+    resp = client.post(edit_url, data=form)
+    assert resp.status_code == 400 and "entscheidet das Amt" in resp.get_data(as_text=True)
+    resp = client.post(edit_url + "/veroeffentlichen", data={"change_note": "Bürger genehmigt"})
+    assert resp.status_code == 400 and copy.latest is None
+
+
 def test_admin_workflow_of_other_department_is_404(client, service, admin):
     other = WorkflowDefinition(key="fremd", name="Fremd", draft={}, department_id=DepartmentFactory().id)
     db.session.add(other)
@@ -200,6 +214,26 @@ def test_admin_notice_template_preview_and_publish(client, service, admin):
     assert "Kürzer" in client.get(url(service, "/bescheide/receipt")).get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("{{ 1/0 }}", "Division durch null"),
+        ("{% include 'approval.html' %}", "include/import"),
+        ("{{ ''.__class__ }}", "__class__"),
+        ("{{ range(3) }}", "range"),
+    ],
+)
+def test_admin_notice_template_errors_are_shown_not_500(client, service, admin, html, expected):
+    for mode in ("vorschau", "veroeffentlichen"):
+        resp = client.post(
+            url(service, "/bescheide/rejection"),
+            data={"html": html, "css": "", "modus": mode, "change_note": "x"},
+        )
+        assert resp.status_code == 400 and expected in resp.get_data(as_text=True), mode
+    template = db.session.query(NoticeTemplate).filter_by(service_id=service.id, kind="rejection").one()
+    assert template.draft_html == html and template.latest is None
+
+
 def test_admin_config_pages_404_for_other_admin(client, login_as, service):
     login_as(clerk_of(DepartmentFactory(), MembershipRole.ADMIN))
     for path in (
@@ -226,6 +260,15 @@ def test_admin_workflow_editor_survives_malformed_json(client, service, dept, ad
     resp = client.post(edit_url, data={"name": "Eigen", "due_soon_days": "2", "four-x": "1"})
     assert resp.status_code in (303, 400)
     assert client.post(edit_url + "/veroeffentlichen", data={"change_note": "x"}).status_code == 400
+
+
+def test_admin_workflow_json_refuses_deep_nesting(client, service, dept, admin):
+    copy = WorkflowDefinition(key="eigen", name="Eigen", draft={"transitions": []}, department_id=dept.id)
+    db.session.add(copy)
+    db.session.flush()
+    resp = client.post(url(service, f"/ablauf/{copy.id}"), data={"name": "Eigen", "document": '{"a":' * 5000})
+    assert resp.status_code == 400 and "zu tief verschachtelt" in resp.get_data(as_text=True)
+    assert copy.draft == {"transitions": []}
 
 
 def test_admin_routing_rule_postcode_range(client, service, north, admin):

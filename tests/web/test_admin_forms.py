@@ -7,7 +7,7 @@ import pytest
 
 from extensions import db
 from models import Draft, FormScenario, FormVersion, MembershipRole, ServiceRequest
-from services import admin_services
+from services import admin_services, designer
 from tests.factories import DepartmentFactory, ServiceFactory, clerk_of
 
 
@@ -215,11 +215,47 @@ MALFORMED = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("doc", MALFORMED)
-def test_admin_designer_survives_malformed_imports(client, service, admin, doc):
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"pages": 5}', "$.pages: muss eine Liste sein."),
+        ('{"pages": [{"key": "a", "fields": [{"key": "f"}, 7]}]}', "fields[1]: muss ein JSON-Objekt"),
+        ('{"pages": [{"key": 5, "fields": []}]}', "$.pages[0].key: braucht einen Schlüssel"),
+    ],
+)
+def test_admin_import_refuses_documents_the_designer_cannot_show(client, service, admin, text, expected):
+    url = base(service)
+    before = admin_services.ensure_definition(service).draft
+    resp = client.post(url + "/import", data={"text": text})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "Nicht importiert" in page and expected in page
+    assert admin_services.ensure_definition(service).draft == before
+    assert client.get(url + "/").status_code == 200
+
+
+def test_admin_import_keeps_fixable_problems_for_the_designer(client, service, admin):
+    doc = {"title": "x", "pages": [{"key": "a", "title": [], "fields": [{"key": "f", "type": ["text"]}]}]}
+    resp = client.post(base(service) + "/import", data={"text": json.dumps(doc)})
+    assert resp.status_code == 303 and admin_services.ensure_definition(service).draft == doc
+    assert "Problem" in client.get(base(service) + "/").get_data(as_text=True)
+
+
+STORED_ONLY = [  # refused by the import, but a stored draft like this must not break the designer
+    {"pages": 5},
+    {"pages": [None, {"key": None}, {"key": "a", "fields": 5}, {"key": "b", "fields": [{"key": []}]}]},
+    {"title": 3, "computed": [1], "pages": [{"key": "a", "title": "A", "condition": 5, "fields": [
+        {"key": "g", "type": "group", "label": 1, "fields": 5},
+        {"key": "f", "type": {"x": 1}, "required": "ja", "fields": [{"key": "h"}]},
+    ]}]},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("doc", MALFORMED + STORED_ONLY)
+def test_admin_designer_survives_malformed_drafts(client, service, admin, doc):
     url = base(service)
     client.post(url + "/veroeffentlichen", data={"change_note": "v1"})
-    assert client.post(url + "/import", data={"text": json.dumps(doc)}).status_code == 303
+    admin_services.ensure_definition(service).draft = doc
+    db.session.flush()
     for path in (
         "/",
         "/einstellungen",
@@ -348,3 +384,39 @@ def test_admin_publish_keeps_draft_versions_unless_latest_required(
     else:
         assert "/bestaetigung" in resp.headers["Location"]
         assert [r.form_version.number for r in requests] == [1]
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/import", {"text": '{"a":' * 5000}),
+        ("/seite/angaben/bedingung", {"modus": "json", "rule": "[" * 5000}),
+    ],
+)
+def test_admin_form_json_editors_refuse_deep_nesting(client, service, admin, path, data):
+    before = admin_services.ensure_definition(service).draft
+    resp = client.post(base(service) + path, data=data)
+    assert resp.status_code == 400 and "zu tief verschachtelt" in resp.get_data(as_text=True)
+    assert admin_services.ensure_definition(service).draft == before
+
+
+def test_admin_field_renamed_with_problems_posts_to_its_new_key(client, service, admin):
+    url = base(service)
+    renamed = field_data(key="vorname", label_de="Vorname", min_length="x")
+    resp = client.post(url + "/felder/name", data=renamed)
+    assert resp.status_code == 400 and f'action="{url}/felder/vorname"' in resp.get_data(as_text=True)
+    assert designer.find_field(admin_services.ensure_definition(service).draft, "vorname")  # kept as draft
+    resp = client.post(url + "/felder/vorname", data=dict(renamed, min_length="2"))
+    assert resp.status_code == 303
+    draft = admin_services.ensure_definition(service).draft
+    assert designer.find_field(draft, "vorname")[1]["min_length"] == 2
+    assert designer.find_field(draft, "name") is None
+
+
+def test_admin_new_field_with_problems_posts_to_its_edit_page(client, service, admin):
+    url = base(service)
+    new = field_data(key="ort", label_de="Ort", max_length="y")
+    resp = client.post(url + "/seiten/angaben/felder/neu", data=new)
+    assert resp.status_code == 400 and f'action="{url}/felder/ort"' in resp.get_data(as_text=True)
+    resp = client.get(url + "/seiten/angaben/felder/neu?gruppe=g")
+    assert f'action="{url}/seiten/angaben/felder/neu?gruppe=g"' in resp.get_data(as_text=True)

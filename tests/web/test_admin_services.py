@@ -167,3 +167,17 @@ def test_admin_staff_add_role_remove(client, login_as, dept, admin):
     log = client.get(f"/verwaltung/aemter/{dept.id}/aenderungen").get_data(as_text=True)
     assert "Max Sachbearbeiter aus dem Amt entfernt" in log
     assert "Max Sachbearbeiter gehört zum Amt (Rolle: Amtsadministration)" in log
+
+
+def test_admin_cannot_demote_or_remove_themselves_as_last_admin(client, login_as, dept, admin):
+    login_as(admin)
+    [own] = admin.memberships
+    base = f"/verwaltung/aemter/{dept.id}/mitarbeitende"
+    for path, data in ((f"/{own.id}/rolle", {f"m{own.id}-role": "clerk"}), (f"/{own.id}/entfernen", {})):
+        resp = client.post(base + path, data=data, follow_redirects=True)
+        assert resp.status_code == 200 and "mindestens eine Person" in resp.get_data(as_text=True), path
+    db.session.expire_all()
+    assert own.role == "admin" and dept.id in admin.department_ids()
+    clerk_of(dept, MembershipRole.ADMIN)  # with a second admin, stepping down is fine and lands on a page
+    resp = client.post(base + f"/{own.id}/rolle", data={f"m{own.id}-role": "clerk"}, follow_redirects=True)
+    assert resp.status_code == 200 and "Die Rolle ist gespeichert" in resp.get_data(as_text=True)
