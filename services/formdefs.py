@@ -73,7 +73,7 @@ def _reason(error) -> str:
 def _semantic_errors(doc: dict) -> list[tuple[str, str]]:
     errors: list[tuple[str, str]] = []
     seen_pages: set[str] = set()
-    known: set[str] = set()  # top-level field keys declared so far (document order)
+    known: dict[str, str] = {}  # top-level field key → type, declared so far (document order)
     taken: set[str] = set()  # every field key, group children included (keys are form-wide unique)
     for p, page in enumerate(doc["pages"]):
         page_path = f"$.pages[{p}]"
@@ -84,15 +84,16 @@ def _semantic_errors(doc: dict) -> list[tuple[str, str]]:
         errors += _rule_errors(page.get("condition"), f"{page_path}.condition", known, None)
         for i, field in enumerate(page["fields"]):
             errors += _field_errors(field, f"{page_path}.fields[{i}]", known, taken, None)
-            known.add(field["key"])
+            known[field["key"]] = field["type"]
     for name, rule in doc.get("computed", {}).items():
         errors += _rule_errors(rule, f"$.computed.{name}", known, None)
     return errors
 
 
-def _field_errors(field: dict, path: str, known: set, taken: set, item: set | None) -> list[tuple[str, str]]:
+def _field_errors(field: dict, path: str, known: dict, taken: set, item: dict | None) -> list:
     errors = _rule_errors(field.get("condition"), f"{path}.condition", known, item)
     ftype = get_type(field["type"])
+    errors += _reference_errors(ftype, field, path, known, item)
     if item is not None and not ftype.allowed_in_group:
         message = _("Felder vom Typ „%(t)s“ sind in wiederholbaren Gruppen nicht möglich.", t=field["type"])
         errors.append((f"{path}.type", message))
@@ -101,15 +102,32 @@ def _field_errors(field: dict, path: str, known: set, taken: set, item: set | No
         errors.append((f"{path}.key", _("Der Feldschlüssel „%(a)s“ kommt mehrfach vor.", a=field["key"])))
     taken.add(field["key"])
     if item is not None:
-        item.add(field["key"])
+        item[field["key"]] = field["type"]
     elif "fields" in field:  # a repeating group: children see earlier children as item.<key>
-        children: set[str] = set()
+        children: dict[str, str] = {}
         for c, child in enumerate(field["fields"]):
             errors += _field_errors(child, f"{path}.fields[{c}]", known, taken, children)
     return errors
 
 
-def _rule_errors(rule, path: str, known: set, item: set | None) -> list[tuple[str, str]]:
+def _reference_errors(ftype, field: dict, path: str, known: dict, item: dict | None) -> list[tuple[str, str]]:
+    """Options naming another field (a date's "min": "von"): declared before it, of the same type."""
+    errors = []
+    for option, key in ftype.field_references(field):
+        other = (item or {}).get(key) or known.get(key)
+        if other is None and item is not None:
+            reason = _("„%(key)s“ ist kein Feld, das vor diesem steht (im selben Eintrag oder davor).",
+                       key=key)
+            errors.append((f"{path}.{option}", reason))
+        elif other is None:
+            errors.append((f"{path}.{option}", _("„%(key)s“ ist kein Feld, das vor diesem steht.", key=key)))
+        elif other != field["type"]:
+            reason = _("„%(key)s“ ist kein Feld vom Typ „%(type)s“.", key=key, type=field["type"])
+            errors.append((f"{path}.{option}", reason))
+    return errors
+
+
+def _rule_errors(rule, path: str, known: dict, item: dict | None) -> list[tuple[str, str]]:
     if rule is None or isinstance(rule, bool):
         return []
     errors = [(path + sub, reason) for sub, reason in check_rule(rule)]

@@ -215,9 +215,25 @@ def test_schema_errors_name_the_exact_path(change, expected):
         ),
         (
             lambda d: d["pages"][0]["fields"].append(
+                {"key": "tag", "type": "date", "label": L("Tag"), "min": "Morgen!"}
+            ),
+            (
+                "$.pages[0].fields[2].min",
+                "Erwartet wird JJJJ-MM-TT, „today“, „today+N“/„today-N“ "
+                "oder der Schlüssel eines früheren Datumsfelds („von“, „von+1“).",
+            ),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"].append(
                 {"key": "tag", "type": "date", "label": L("Tag"), "min": "morgen"}
             ),
-            ("$.pages[0].fields[2].min", "Erwartet wird JJJJ-MM-TT, „today“ oder „today+N“/„today-N“."),
+            ("$.pages[0].fields[2].min", "„morgen“ ist kein Feld, das vor diesem steht."),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"].append(
+                {"key": "tag", "type": "date", "label": L("Tag"), "max": "name+3"}
+            ),
+            ("$.pages[0].fields[2].max", "„name“ ist kein Feld vom Typ „date“."),
         ),
         (
             lambda d: d["pages"][0]["fields"].append(
@@ -245,6 +261,40 @@ def test_schema_errors_name_the_exact_path(change, expected):
 )
 def test_semantic_errors_name_the_exact_path(change, expected):
     assert expected in errors_after(change)
+
+
+def _dates_doc(first_page, second_page):
+    doc = good_doc()
+    doc["pages"][0]["fields"] += first_page
+    doc["pages"][1]["fields"] += second_page
+    return doc
+
+
+def _date(key, **bounds):
+    return {"key": key, "type": "date", "label": L(key), **bounds}
+
+
+def test_date_bound_may_name_an_earlier_date_field_of_the_page_form_or_item():
+    dog = {"key": "hunde2", "type": "group", "label": L("Hunde"),
+           "fields": [_date("wurf"), _date("seit", min="wurf", max="today")]}  # fmt: skip
+    first = [_date("von"), _date("bis", min="von", max="von+30")]
+    doc = _dates_doc(first, [_date("spaeter", min="bis-1"), dog])
+    assert validate_definition(doc) == []
+
+
+def test_date_bound_naming_a_later_field_or_another_items_field_is_rejected():
+    later = _dates_doc([_date("bis", min="von"), _date("von")], [])
+    assert validate_definition(later) == [
+        ("$.pages[0].fields[2].min", "„von“ ist kein Feld, das vor diesem steht.")
+    ]
+    dog = {"key": "hunde2", "type": "group", "label": L("Hunde"),
+           "fields": [_date("seit", min="wurf"), _date("wurf")]}  # fmt: skip
+    assert validate_definition(_dates_doc([], [dog])) == [
+        (
+            "$.pages[1].fields[1].fields[0].min",
+            "„wurf“ ist kein Feld, das vor diesem steht (im selben Eintrag oder davor).",
+        )
+    ]
 
 
 def test_pattern_length_is_capped():

@@ -1,0 +1,47 @@
+"""Details of the citizen side found in testing: date rules on the seeded forms, downloads, a11y."""
+
+from sqlalchemy import select
+
+from models import Draft, Service
+from services.formdefs import latest_version, load_spec
+from tests.web.journey import PDF, SEEDED_JOURNEYS, page_formdata, seeded, seeded_citizen, start_draft
+
+FIXTURES = (seeded, seeded_citizen)  # imported for pytest
+
+
+def _spec(db, slug):
+    return load_spec(latest_version(db.session.scalar(select(Service).where(Service.slug == slug))))
+
+
+def _post_page(client, draft_id, page, answers, files=None):
+    return client.post(
+        f"/antrag/{draft_id}/{page.key}",
+        data=page_formdata(page, answers, files),
+        content_type="multipart/form-data",
+    )
+
+
+def test_seeded_special_use_permit_refuses_an_end_before_the_start(client, db, seeded_citizen):
+    spec = _spec(db, "sondernutzungserlaubnis")
+    answers = dict(SEEDED_JOURNEYS["sondernutzungserlaubnis"][0])
+    answers["von"], answers["bis"] = answers["bis"], answers["von"]  # 12 days ahead .. 10 days ahead
+    draft_id = start_draft(client, "sondernutzungserlaubnis")
+    page = spec.page_of("bis")
+    resp = _post_page(client, draft_id, page, answers, {"skizze": [(PDF, "skizze.pdf")]})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "Das Datum darf nicht vor dem Datum bei „Nutzung ab“" in body and 'href="#bis-day"' in body
+    db.session.expire_all()
+    assert "bis" not in db.session.scalar(select(Draft).where(Draft.public_id == draft_id)).answers
+
+
+def test_seeded_dog_tax_refuses_a_dog_kept_before_it_was_born(client, db, seeded_citizen):
+    spec = _spec(db, "hundesteuer-anmeldung")
+    answers = dict(SEEDED_JOURNEYS["hundesteuer-anmeldung"][0])
+    answers["hunde"] = [dict(answers["hunde"][0], wurfdatum="2021-06-01", haltungsbeginn="2021-01-01")]
+    draft_id = start_draft(client, "hundesteuer-anmeldung")
+    resp = _post_page(client, draft_id, spec.page_of("hunde"), answers)
+    assert resp.status_code == 400
+    assert "Das Datum darf nicht vor dem Datum bei „Geburtsdatum des Hundes (ungefähr)“ (01.06.2021)" in (
+        resp.get_data(as_text=True)
+    )
