@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from extensions import db
 from models import Attachment
 from services.errors import UploadRejected
+from services.formatting import format_size as human_size  # the one size formatter, under its old name
 
 DEFAULT_ALLOWED_MIME = ("application/pdf", "image/jpeg", "image/png")
 MIME_LABELS = {"application/pdf": "PDF", "image/jpeg": "JPG", "image/png": "PNG"}
@@ -131,13 +132,6 @@ def clean_filename(name: str | None) -> str:
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
     return base[:200] or _("Datei")
-
-
-def human_size(size: int) -> str:
-    """A size for messages, e.g. '10 MB'."""
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.0f} MB"
-    return f"{max(1, size // 1024)} KB"
 
 
 def _read_limited(file, max_bytes: int) -> bytes:

@@ -1,5 +1,8 @@
 """Details of the citizen side found in testing: date rules on the seeded forms, downloads, a11y."""
 
+from datetime import UTC, datetime
+
+from flask_babel import refresh
 from sqlalchemy import select
 
 from models import Draft, Service
@@ -45,3 +48,15 @@ def test_seeded_dog_tax_refuses_a_dog_kept_before_it_was_born(client, db, seeded
     assert "Das Datum darf nicht vor dem Datum bei „Geburtsdatum des Hundes (ungefähr)“ (01.06.2021)" in (
         resp.get_data(as_text=True)
     )
+
+
+def test_my_requests_shows_dates_in_the_chosen_language(client, db, seeded_citizen):
+    draft_id = start_draft(client, "sondernutzungserlaubnis")
+    draft = db.session.scalar(select(Draft).where(Draft.public_id == draft_id))
+    draft.updated_at = datetime(2026, 12, 4, 4, 1, tzinfo=UTC)  # 05:01 in Duisburg
+    db.session.commit()
+    german = client.get("/meine-antraege?lang=de").get_data(as_text=True)
+    assert "Zuletzt gespeichert: 04.12.2026, 05:01" in german
+    refresh()  # the tests share one app context, which caches the locale
+    english = client.get("/meine-antraege?lang=en").get_data(as_text=True)
+    assert "Dec 4, 2026, 5:01\u202fAM" in english and "04.12.2026" not in english
