@@ -2,11 +2,15 @@
 
 from datetime import UTC, datetime
 
+import pytest
 from flask_babel import refresh
 from sqlalchemy import select
 
-from models import Draft, Service
+from models import Draft, Notice, NoticeState, Service
+from models.base import new_public_id
 from services.formdefs import latest_version, load_spec
+from services.notices.files import ascii_file_name, notice_dir
+from tests.factories import CitizenFactory, ServiceRequestFactory
 from tests.web.journey import PDF, SEEDED_JOURNEYS, page_formdata, seeded, seeded_citizen, start_draft
 
 FIXTURES = (seeded, seeded_citizen)  # imported for pytest
@@ -60,3 +64,44 @@ def test_my_requests_shows_dates_in_the_chosen_language(client, db, seeded_citiz
     refresh()  # the tests share one app context, which caches the locale
     english = client.get("/meine-antraege?lang=en").get_data(as_text=True)
     assert "Dec 4, 2026, 5:01\u202fAM" in english and "04.12.2026" not in english
+
+
+@pytest.mark.parametrize(
+    ("kind", "revision", "lang", "expected"),
+    [
+        (
+            "receipt", 1, "de",
+            "attachment; filename=\"Eingangsbestaetigung-DU-2026-000004.pdf\"; "
+            "filename*=UTF-8''Eingangsbest%C3%A4tigung-DU-2026-000004.pdf",
+        ),
+        ("approval", 2, "de", "filename*=UTF-8''Bescheid-Genehmigung-DU-2026-000004-2.pdf"),
+    ],
+)  # fmt: skip
+def test_notice_download_name_is_readable_per_kind(client, db, login_as, kind, revision, lang, expected):
+    citizen = login_as(CitizenFactory())
+    req = ServiceRequestFactory(applicant=citizen, reference="DU-2026-000004")
+    notice = Notice(public_id=new_public_id(), request_id=req.id, kind=kind, revision=revision,
+                    state=NoticeState.ISSUED, verification_code="ABCD-EFGH-JKMN",
+                    file_name="n.pdf")  # fmt: skip
+    db.session.add(notice)
+    notice_dir().joinpath("n.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    db.session.commit()
+    resp = client.get(f"/antraege/{req.public_id}/dokumente/{notice.public_id}?lang={lang}")
+    resp.close()
+    assert resp.status_code == 200
+    assert expected in resp.headers["Content-Disposition"]
+
+
+def test_notice_download_name_in_english_and_ascii_fallback(client, db, login_as):
+    citizen = login_as(CitizenFactory())
+    req = ServiceRequestFactory(applicant=citizen, reference="DU-2026-000004")
+    notice = Notice(public_id=new_public_id(), request_id=req.id, kind="receipt", state=NoticeState.ISSUED,
+                    verification_code="ABCD-EFGH-JKMN", file_name="n.pdf")  # fmt: skip
+    db.session.add(notice)
+    notice_dir().joinpath("n.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    db.session.commit()
+    refresh()
+    resp = client.get(f"/antraege/{req.public_id}/dokumente/{notice.public_id}?lang=en")
+    resp.close()
+    assert 'filename="Acknowledgement-of-receipt-DU-2026-000004.pdf"' in resp.headers["Content-Disposition"]
+    assert ascii_file_name("Gebührenbescheid für Groß.pdf") == "Gebuehrenbescheid-fuer-Gross.pdf"
