@@ -6,14 +6,16 @@ from functools import lru_cache
 from pathlib import Path
 from threading import Lock
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
 from extensions import db
-from forms.dynamic import FormSpec, get_type
+from forms.dynamic import FormSpec, get_type, max_bytes_of
 from models import FormDefinition, FormVersion
 from services.errors import InvalidDefinition
+from services.formatting import format_size
 from services.jsonlogic import check_rule, referenced_vars
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "schemas" / "form-definition.schema.json"
@@ -87,6 +89,37 @@ def _semantic_errors(doc: dict) -> list[tuple[str, str]]:
             known[field["key"]] = field["type"]
     for name, rule in doc.get("computed", {}).items():
         errors += _rule_errors(rule, f"$.computed.{name}", known, None)
+    return errors + _upload_errors(doc)
+
+
+def _upload_errors(doc: dict) -> list[tuple[str, str]]:
+    """File fields must keep their promise under this installation's limits: each file within
+    MAX_UPLOAD_BYTES, all files of the form together within MAX_REQUEST_UPLOAD_BYTES (otherwise a
+    citizen who follows "3 files, 10 MB each" is refused at the third)."""
+    if not has_app_context():
+        return []
+    per_file = current_app.config["MAX_UPLOAD_BYTES"]
+    per_request = current_app.config["MAX_REQUEST_UPLOAD_BYTES"]
+    errors, total, over_at = [], 0, None
+    for p, page in enumerate(doc["pages"]):
+        for i, field in enumerate(page["fields"]):
+            if not get_type(field["type"]).holds_files:
+                continue
+            path, size = f"$.pages[{p}].fields[{i}]", max_bytes_of(field)
+            if size > per_file:
+                limit = format_size(per_file)
+                reason = _("Höchstens %(size)s je Datei sind möglich (MAX_UPLOAD_BYTES).", size=limit)
+                errors.append((f"{path}.max_size_mb", reason))
+            total += min(size, per_file) * field.get("max_files", 1)
+            if total > per_request and over_at is None:
+                over_at = f"{path}.max_files"  # the field that crosses the limit
+    if over_at is not None:
+        reason = _(
+            "Die Dateien des Formulars können zusammen %(total)s groß werden, je Antrag sind höchstens "
+            "%(limit)s möglich (MAX_REQUEST_UPLOAD_BYTES).",
+            total=format_size(total), limit=format_size(per_request),
+        )
+        errors.append((over_at, reason))
     return errors
 
 

@@ -372,3 +372,33 @@ def test_seeded_forms_together_use_every_field_type():
         for page in document["pages"]:
             collect(page["fields"])
     assert used == set(type_names())
+
+
+def _with_files(*fields):
+    doc = good_doc()
+    doc["pages"][0]["fields"] += [{"key": k, "type": "file", "label": L(k), **o} for k, o in fields]
+    return doc
+
+
+def test_seeded_forms_fit_the_default_upload_limits(app_ctx):
+    """The seeded help texts promise e.g. "3 files, 10 MB each": the request total must allow that."""
+    for slug, document in demo_documents().items():
+        assert validate_definition(document) == [], slug
+
+
+def test_file_limits_beyond_the_installation_limits_are_refused(app_ctx, monkeypatch):
+    monkeypatch.setitem(app_ctx.config, "MAX_REQUEST_UPLOAD_BYTES", 25 * 1024 * 1024)
+    doc = _with_files(("plan", {}), ("fotos", {"max_size_mb": 5, "max_files": 3}))
+    assert validate_definition(doc) == []  # 10 + 3 × 5 = 25 MB
+    doc["pages"][0]["fields"][3]["max_files"] = 4
+    assert validate_definition(doc) == [
+        (
+            "$.pages[0].fields[3].max_files",
+            "Die Dateien des Formulars können zusammen 30 MB groß werden, je Antrag sind höchstens "
+            "25 MB möglich (MAX_REQUEST_UPLOAD_BYTES).",
+        )
+    ]
+    too_big = _with_files(("plan", {"max_size_mb": 20}))
+    message = "Höchstens 10 MB je Datei sind möglich (MAX_UPLOAD_BYTES)."
+    expected = ("$.pages[0].fields[2].max_size_mb", message)
+    assert validate_definition(too_big) == [expected]
