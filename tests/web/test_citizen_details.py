@@ -9,11 +9,22 @@ from sqlalchemy import select
 from models import Draft, Notice, NoticeState, Service
 from models.base import new_public_id
 from services.formdefs import latest_version, load_spec
+from services.messages import run_clerk_transition
 from services.notices.files import ascii_file_name, notice_dir
-from tests.factories import CitizenFactory, ServiceRequestFactory
-from tests.web.journey import PDF, SEEDED_JOURNEYS, page_formdata, seeded, seeded_citizen, start_draft
+from tests.factories import CitizenFactory, ServiceRequestFactory, clerk_of, started_request
+from tests.web.journey import (
+    PDF,
+    SEEDED_JOURNEYS,
+    TEST_ANSWERS,
+    fill_all_pages,
+    page_formdata,
+    seeded,
+    seeded_citizen,
+    start_draft,
+    test_service,
+)
 
-FIXTURES = (seeded, seeded_citizen)  # imported for pytest
+FIXTURES = (seeded, seeded_citizen, test_service)  # imported for pytest
 
 
 def _spec(db, slug):
@@ -105,3 +116,41 @@ def test_notice_download_name_in_english_and_ascii_fallback(client, db, login_as
     resp.close()
     assert 'filename="Acknowledgement-of-receipt-DU-2026-000004.pdf"' in resp.headers["Content-Disposition"]
     assert ascii_file_name("Gebührenbescheid für Groß.pdf") == "Gebuehrenbescheid-fuer-Gross.pdf"
+
+
+def test_inline_errors_have_a_hidden_prefix_and_only_the_summary_is_an_alert(client):
+    data = {"full_name": "Erika", "email": "e@example.org", "password": "kurz", "password_confirm": "kurz"}
+    body = client.post("/registrieren", data=data).get_data(as_text=True)
+    assert '<span class="kern-sr-only">Fehler: </span>' in body
+    assert body.count('role="alert"') == 1 and 'aw-error-summary" role="alert"' in body
+
+
+def test_form_page_inline_errors_are_not_alerts_either(client, db, login_as, test_service):
+    login_as(CitizenFactory())
+    draft_id = start_draft(client, "testantrag")
+    resp = client.post(f"/antrag/{draft_id}/person", data={"vorname": "", "weiter": "1"})
+    body = resp.get_data(as_text=True)
+    assert body.count('role="alert"') == 1 and "Fehler: </span>" in body
+
+
+def test_review_page_links_back_to_the_last_page(client, db, login_as, test_service):
+    login_as(CitizenFactory())
+    draft_id = start_draft(client, "testantrag")
+    spec = load_spec(latest_version(test_service))
+    fill_all_pages(client, draft_id, spec, TEST_ANSWERS, {"dokument": [(PDF, "n.pdf")]})
+    body = client.get(f"/antrag/{draft_id}/pruefen").get_data(as_text=True)
+    assert f'class="kern-link aw-back-link" href="/antrag/{draft_id}/nachweis">Zurück</a>' in body
+
+
+def test_reply_page_links_back_and_marks_its_errors(client, db, login_as):
+    citizen = login_as(CitizenFactory())
+    req = started_request(applicant=citizen)
+    clerk = clerk_of(req.department)
+    run_clerk_transition(req, "bearbeitung_beginnen", clerk, {}, req.row_version)
+    run_clerk_transition(req, "rueckfrage_stellen", clerk, {"message": "Bitte Skizze."}, req.row_version)
+    db.session.commit()
+    question = req.messages[-1]
+    url = f"/antraege/{req.public_id}/rueckfrage/{question.id}"
+    body = client.post(url, data={f"q{question.id}-row_version": str(req.row_version)}).get_data(as_text=True)
+    assert f'class="kern-link aw-back-link" href="/antraege/{req.public_id}">Zurück</a>' in body
+    assert body.count('role="alert"') == 1 and "Fehler: </span>" in body
