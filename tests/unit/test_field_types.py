@@ -726,3 +726,10 @@ def test_address_inputs_carry_autocomplete_tokens():
         'autocomplete="email"',
     ):
         assert token in html
+
+
+def test_text_uppercase_option_normalises_before_the_pattern_check():
+    plate = field(pattern="[A-ZÄÖÜ]{1,3}[- ][A-Z]{1,2} ?[0-9]{1,4}[EH]?", uppercase=True)
+    assert value_of(plate, {"x": " du-ab  123 "}) == "DU-AB 123"
+    message = error_of({**plate, "uppercase": False}, {"x": "du-ab 123"})
+    assert message == "Die Eingabe hat nicht das erwartete Format."

@@ -154,3 +154,14 @@ def test_reply_page_links_back_and_marks_its_errors(client, db, login_as):
     body = client.post(url, data={f"q{question.id}-row_version": str(req.row_version)}).get_data(as_text=True)
     assert f'class="kern-link aw-back-link" href="/antraege/{req.public_id}">Zurück</a>' in body
     assert body.count('role="alert"') == 1 and "Fehler: </span>" in body
+
+
+def test_seeded_parking_permit_accepts_a_lower_case_number_plate(client, db, seeded_citizen):
+    spec = _spec(db, "bewohnerparkausweis")
+    answers = dict(SEEDED_JOURNEYS["bewohnerparkausweis"][0], kennzeichen="du-ab 123")
+    draft_id = start_draft(client, "bewohnerparkausweis")
+    resp = _post_page(client, draft_id, spec.page_of("kennzeichen"), answers)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-3000:]
+    db.session.expire_all()
+    draft = db.session.scalar(select(Draft).where(Draft.public_id == draft_id))
+    assert draft.answers["kennzeichen"] == "DU-AB 123"
