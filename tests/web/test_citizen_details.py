@@ -165,3 +165,10 @@ def test_seeded_parking_permit_accepts_a_lower_case_number_plate(client, db, see
     db.session.expire_all()
     draft = db.session.scalar(select(Draft).where(Draft.public_id == draft_id))
     assert draft.answers["kennzeichen"] == "DU-AB 123"
+
+
+def test_favicon_is_served_and_linked(client):
+    resp = client.get("/favicon.ico")
+    resp.close()
+    assert resp.status_code == 200 and resp.mimetype == "image/vnd.microsoft.icon"
+    assert 'rel="icon" href="/static/favicon.svg"' in client.get("/").get_data(as_text=True)
