@@ -128,8 +128,17 @@ def drop_unreferenced(draft, answers) -> list[Attachment]:
 
 
 def clean_filename(name: str | None) -> str:
-    """A display name only (never used on disk): no path parts, no control characters, capped."""
-    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    """A display name only (never used on disk): no Windows path, no control characters, capped.
+
+    Browsers send the base name; only old Internet Explorer sent "C:\\Users\\x\\Ausweis.pdf", and "\\"
+    cannot occur in a Windows file name, so what follows the last one is the name. A "/" is part of
+    the name (macOS allows "Rechnung 01/2026.pdf") and stays, unless the name looks like a POSIX
+    path (empty, "." or ".." parts: "/home/x/a.pdf", "../../a.pdf"), which no browser sends.
+    """
+    base = (name or "").rsplit("\\", 1)[-1]
+    parts = base.split("/")
+    if any(part.strip() in ("", ".", "..") for part in parts[:-1]):
+        base = parts[-1]
     base = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
     return base[:200] or _("Datei")
 
