@@ -10,6 +10,7 @@ import commands
 import views
 from config import load_config
 from extensions import babel, csrf, db, limiter, login_manager, migrate
+from services import formatting
 from views import errors as error_views
 from views.public import format_fee
 from views.security import apply_security_headers, reject_nul_in_url
@@ -31,6 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.after_request(apply_security_headers)
     app.context_processor(_template_globals)
     app.add_template_filter(format_fee, "fee")  # cents → "30,70 €" / "€30.70" (UI locale)
+    # Locale-aware, instead of fixed patterns such as 'dd.MM.yyyy' or Jinja's English filesizeformat.
+    app.add_template_filter(formatting.format_timestamp, "timestamp")
+    app.add_template_filter(formatting.format_size, "filesize")
     return app
 
 

@@ -73,8 +73,10 @@ def load_config(overrides=None) -> dict:
         "SIGNING_PKCS11_KEY_LABEL": _env("SIGNING_PKCS11_KEY_LABEL"),
         "TSA_URL": _env("TSA_URL"),
         "MAX_UPLOAD_BYTES": _env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
-        "MAX_REQUEST_UPLOAD_BYTES": _env_int("MAX_REQUEST_UPLOAD_BYTES", 25 * 1024 * 1024),
-        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 30 * 1024 * 1024),
+        # All files of one request; publishing checks every form against it (the seeded Gewerbeanmeldung
+        # allows 4 files of 10 MB). One page post carries at most 3 files of 10 MB plus the answers.
+        "MAX_REQUEST_UPLOAD_BYTES": _env_int("MAX_REQUEST_UPLOAD_BYTES", 50 * 1024 * 1024),
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024),
         # Shared across gunicorn workers in production (per-process memory would multiply the limit).
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI")
         or (_env("REDIS_URL") if env == "production" and _env("REDIS_URL") else "memory://"),

@@ -166,6 +166,7 @@ class FieldForm(BaseForm):
     pattern_message_de = StringField(_l("Meldung, wenn das Muster nicht passt (deutsch)"))
     pattern_message_en = StringField(_l("Meldung, wenn das Muster nicht passt (englisch)"))
     autocomplete = StringField(_l("Autovervollständigung (autocomplete-Wert)"))
+    uppercase = BooleanField(_l("In Großbuchstaben speichern (z. B. Kennzeichen)"))
     rows = StringField(_l("Zeilen"))
     prefixes = TextAreaField(_l("Erlaubte Anfänge der Postleitzahl (eine pro Zeile)"))
     prefix_message_de = StringField(_l("Meldung bei anderer Postleitzahl (deutsch)"))

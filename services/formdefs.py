@@ -6,14 +6,16 @@ from functools import lru_cache
 from pathlib import Path
 from threading import Lock
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
 from extensions import db
-from forms.dynamic import FormSpec, get_type
+from forms.dynamic import FormSpec, get_type, max_bytes_of
 from models import FormDefinition, FormVersion
 from services.errors import InvalidDefinition
+from services.formatting import format_size
 from services.jsonlogic import check_rule, referenced_vars
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "schemas" / "form-definition.schema.json"
@@ -73,7 +75,7 @@ def _reason(error) -> str:
 def _semantic_errors(doc: dict) -> list[tuple[str, str]]:
     errors: list[tuple[str, str]] = []
     seen_pages: set[str] = set()
-    known: set[str] = set()  # top-level field keys declared so far (document order)
+    known: dict[str, str] = {}  # top-level field key → type, declared so far (document order)
     taken: set[str] = set()  # every field key, group children included (keys are form-wide unique)
     for p, page in enumerate(doc["pages"]):
         page_path = f"$.pages[{p}]"
@@ -84,15 +86,47 @@ def _semantic_errors(doc: dict) -> list[tuple[str, str]]:
         errors += _rule_errors(page.get("condition"), f"{page_path}.condition", known, None)
         for i, field in enumerate(page["fields"]):
             errors += _field_errors(field, f"{page_path}.fields[{i}]", known, taken, None)
-            known.add(field["key"])
+            known[field["key"]] = field["type"]
     for name, rule in doc.get("computed", {}).items():
         errors += _rule_errors(rule, f"$.computed.{name}", known, None)
+    return errors + _upload_errors(doc)
+
+
+def _upload_errors(doc: dict) -> list[tuple[str, str]]:
+    """File fields must keep their promise under this installation's limits: each file within
+    MAX_UPLOAD_BYTES, all files of the form together within MAX_REQUEST_UPLOAD_BYTES (otherwise a
+    citizen who follows "3 files, 10 MB each" is refused at the third)."""
+    if not has_app_context():
+        return []
+    per_file = current_app.config["MAX_UPLOAD_BYTES"]
+    per_request = current_app.config["MAX_REQUEST_UPLOAD_BYTES"]
+    errors, total, over_at = [], 0, None
+    for p, page in enumerate(doc["pages"]):
+        for i, field in enumerate(page["fields"]):
+            if not get_type(field["type"]).holds_files:
+                continue
+            path, size = f"$.pages[{p}].fields[{i}]", max_bytes_of(field)
+            if size > per_file:
+                limit = format_size(per_file)
+                reason = _("Höchstens %(size)s je Datei sind möglich (MAX_UPLOAD_BYTES).", size=limit)
+                errors.append((f"{path}.max_size_mb", reason))
+            total += min(size, per_file) * field.get("max_files", 1)
+            if total > per_request and over_at is None:
+                over_at = f"{path}.max_files"  # the field that crosses the limit
+    if over_at is not None:
+        reason = _(
+            "Die Dateien des Formulars können zusammen %(total)s groß werden, je Antrag sind höchstens "
+            "%(limit)s möglich (MAX_REQUEST_UPLOAD_BYTES).",
+            total=format_size(total), limit=format_size(per_request),
+        )
+        errors.append((over_at, reason))
     return errors
 
 
-def _field_errors(field: dict, path: str, known: set, taken: set, item: set | None) -> list[tuple[str, str]]:
+def _field_errors(field: dict, path: str, known: dict, taken: set, item: dict | None) -> list:
     errors = _rule_errors(field.get("condition"), f"{path}.condition", known, item)
     ftype = get_type(field["type"])
+    errors += _reference_errors(ftype, field, path, known, item)
     if item is not None and not ftype.allowed_in_group:
         message = _("Felder vom Typ „%(t)s“ sind in wiederholbaren Gruppen nicht möglich.", t=field["type"])
         errors.append((f"{path}.type", message))
@@ -101,15 +135,32 @@ def _field_errors(field: dict, path: str, known: set, taken: set, item: set | No
         errors.append((f"{path}.key", _("Der Feldschlüssel „%(a)s“ kommt mehrfach vor.", a=field["key"])))
     taken.add(field["key"])
     if item is not None:
-        item.add(field["key"])
+        item[field["key"]] = field["type"]
     elif "fields" in field:  # a repeating group: children see earlier children as item.<key>
-        children: set[str] = set()
+        children: dict[str, str] = {}
         for c, child in enumerate(field["fields"]):
             errors += _field_errors(child, f"{path}.fields[{c}]", known, taken, children)
     return errors
 
 
-def _rule_errors(rule, path: str, known: set, item: set | None) -> list[tuple[str, str]]:
+def _reference_errors(ftype, field: dict, path: str, known: dict, item: dict | None) -> list[tuple[str, str]]:
+    """Options naming another field (a date's "min": "von"): declared before it, of the same type."""
+    errors = []
+    for option, key in ftype.field_references(field):
+        other = (item or {}).get(key) or known.get(key)
+        if other is None and item is not None:
+            reason = _("„%(key)s“ ist kein Feld, das vor diesem steht (im selben Eintrag oder davor).",
+                       key=key)
+            errors.append((f"{path}.{option}", reason))
+        elif other is None:
+            errors.append((f"{path}.{option}", _("„%(key)s“ ist kein Feld, das vor diesem steht.", key=key)))
+        elif other != field["type"]:
+            reason = _("„%(key)s“ ist kein Feld vom Typ „%(type)s“.", key=key, type=field["type"])
+            errors.append((f"{path}.{option}", reason))
+    return errors
+
+
+def _rule_errors(rule, path: str, known: dict, item: dict | None) -> list[tuple[str, str]]:
     if rule is None or isinstance(rule, bool):
         return []
     errors = [(path + sub, reason) for sub, reason in check_rule(rule)]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from extensions import db
 from models import Attachment
 from services.errors import UploadRejected
+from services.formatting import format_size as human_size  # the one size formatter, under its old name
 
 DEFAULT_ALLOWED_MIME = ("application/pdf", "image/jpeg", "image/png")
 MIME_LABELS = {"application/pdf": "PDF", "image/jpeg": "JPG", "image/png": "PNG"}
@@ -127,17 +128,19 @@ def drop_unreferenced(draft, answers) -> list[Attachment]:
 
 
 def clean_filename(name: str | None) -> str:
-    """A display name only (never used on disk): no path parts, no control characters, capped."""
-    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    """A display name only (never used on disk): no Windows path, no control characters, capped.
+
+    Browsers send the base name; only old Internet Explorer sent "C:\\Users\\x\\Ausweis.pdf", and "\\"
+    cannot occur in a Windows file name, so what follows the last one is the name. A "/" is part of
+    the name (macOS allows "Rechnung 01/2026.pdf") and stays, unless the name looks like a POSIX
+    path (empty, "." or ".." parts: "/home/x/a.pdf", "../../a.pdf"), which no browser sends.
+    """
+    base = (name or "").rsplit("\\", 1)[-1]
+    parts = base.split("/")
+    if any(part.strip() in ("", ".", "..") for part in parts[:-1]):
+        base = parts[-1]
     base = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
     return base[:200] or _("Datei")
-
-
-def human_size(size: int) -> str:
-    """A size for messages, e.g. '10 MB'."""
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.0f} MB"
-    return f"{max(1, size // 1024)} KB"
 
 
 def _read_limited(file, max_bytes: int) -> bytes:

@@ -2,7 +2,7 @@
 
 from flask import abort, send_file
 
-from services.notices.files import download_name, issued_notice_file
+from services.notices.files import content_disposition, download_name, issued_notice_file
 
 
 def private_file(response):
@@ -19,5 +19,6 @@ def send_notice(req, notice_public_id: str):
     if found is None:
         abort(404)
     notice, path = found
-    return private_file(send_file(path, mimetype="application/pdf", as_attachment=True,
-                                  download_name=download_name(notice), max_age=0))
+    response = send_file(path, mimetype="application/pdf", as_attachment=True, max_age=0)
+    response.headers["Content-Disposition"] = content_disposition(download_name(notice))
+    return private_file(response)

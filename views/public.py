@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
 from flask_babel import format_currency, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -64,6 +64,14 @@ def page(name):
         abort(404)
     body = f"public/pages/{name}_{_locale()}.html"
     return render_template("public/page.html", name=name, title=PAGES[name], body=body)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links (pages link static/favicon.svg too)."""
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=7 * 24 * 3600
+    )
 
 
 @bp.get("/healthz")

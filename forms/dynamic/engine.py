@@ -161,11 +161,13 @@ def _validated_page(page: PageSpec, form: PageForm, answers: dict, store_file=No
     return working
 
 
-def _extract_one(f: FieldSpec, form, name, data, store_file, locale, existing, skipped=None):
+def _extract_one(f: FieldSpec, form, name, data, store_file, locale, existing, skipped=None, item=None):
     bound = form._fields.get(name)
     if bound is None:
         return None, True
-    context = {"existing": existing, "store_file": store_file, "path": name, "answers": data}
+    # answers/item: what is valid so far (earlier pages, earlier fields of this page and item)
+    context = {"existing": existing, "store_file": store_file, "path": name, "answers": data,
+               "item": item, "form_spec": getattr(form, "spec", None)}
     try:
         return f.ftype.clean(f, bound, locale, context), True
     except FieldError as exc:
@@ -194,7 +196,7 @@ def _extract_group(group: FieldSpec, form, working, locale, previous=None, skipp
                 continue
             value, child_ok = _extract_one(
                 child, form, child_name(group.key, i, child.key), working, None, locale,
-                before.get(child.key), skipped,
+                before.get(child.key), skipped, item,
             )
             ok = ok and child_ok
             if value is not None:

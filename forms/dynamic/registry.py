@@ -105,6 +105,14 @@ class FieldType:
         """Semantic problems of this field's definition beyond the JSON Schema."""
         return []
 
+    def field_references(self, doc: dict) -> list[tuple[str, str]]:
+        """(option, field key) for options naming another field of the same type (a date's "min": "von").
+
+        The validator checks that the field exists, has this type and is declared earlier (the
+        same group item for a group child, or any earlier top-level field).
+        """
+        return []
+
     # --- form building ---
     def wtforms_field(self, spec, locale: str):
         return TextInputField(spec.label(locale), description=spec.help(locale))

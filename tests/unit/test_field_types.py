@@ -183,7 +183,15 @@ def test_date_three_inputs_normalise_to_iso():
     f = field(type_="date")
     assert value_of(f, {"x-day": "7", "x-month": "03", "x-year": "2026"}) == "2026-03-07"
     assert (
-        error_of(f, {"x-day": "31", "x-month": "2", "x-year": "2026"})
+        error_of(f, {"x-day": "31", "x-month": "2", "x-year": "1990"})
+        == "Dieses Datum gibt es nicht. Prüfen Sie Tag und Monat."
+    )
+    assert (
+        error_of(f, {"x-day": "1", "x-month": "13", "x-year": "2026"})
+        == "Dieses Datum gibt es nicht. Prüfen Sie Tag und Monat."
+    )
+    assert (
+        error_of(f, {"x-day": "123", "x-month": "2", "x-year": "2026"})
         == "Geben Sie ein Datum im Format TT.MM.JJJJ ein."
     )
     assert (
@@ -207,6 +215,56 @@ def test_date_relative_bounds():
     assert value_of(field(type_="date", max="today"), parts) == past.isoformat()
     message = error_of(field(type_="date", min="2030-01-01"), parts)
     assert message == "Das Datum muss am oder nach dem 01.01.2030 liegen."
+
+
+def _date_parts(key, iso):
+    year, month, day = iso.split("-")
+    return {f"{key}-day": day, f"{key}-month": month, f"{key}-year": year}
+
+
+def test_date_bound_naming_an_earlier_field_compares_both_answers():
+    von = field("von", "date")
+    von["label"] = {"de": "Nutzung ab", "en": "Use from"}
+    spec = make_spec(von, field("bis", "date", min="von"))
+    answers, errors = submit(spec, {**_date_parts("von", "2026-12-24"), **_date_parts("bis", "2026-12-09")})
+    assert answers is None
+    assert errors == [("bis-day", "Das Datum darf nicht vor dem Datum bei „Nutzung ab“ (24.12.2026) liegen.")]
+    same_day = {**_date_parts("von", "2026-12-24"), **_date_parts("bis", "2026-12-24")}
+    assert submit(spec, same_day)[0] == {"von": "2026-12-24", "bis": "2026-12-24"}
+
+
+def test_date_bound_with_offset_and_max_and_missing_other_answer():
+    spec = make_spec(field("von", "date", required=False), field("bis", "date", min="von+1", max="von+30"))
+    assert submit(spec, _date_parts("bis", "2026-01-01"))[0] == {"bis": "2026-01-01"}  # nothing to compare
+    too_soon = {**_date_parts("von", "2026-03-01"), **_date_parts("bis", "2026-03-01")}
+    assert submit(spec, too_soon)[1][0][1] == (
+        "Das Datum muss am oder nach dem 02.03.2026 liegen (abhängig vom Datum bei „Feld“)."
+    )
+    too_late = {**_date_parts("von", "2026-03-01"), **_date_parts("bis", "2026-04-01")}
+    assert "am oder vor dem 31.03.2026" in submit(spec, too_late)[1][0][1]
+
+
+def test_date_bound_inside_a_group_compares_within_each_item():
+    children = [field("wurf", "date"), field("seit", "date", min="wurf")]
+    spec = make_spec(field("hunde", "group", fields=children, max_items=3))
+    data = {
+        "hunde-count": "2",
+        **_date_parts("hunde-0-wurf", "2020-04-01"),
+        **_date_parts("hunde-0-seit", "2021-01-01"),
+        **_date_parts("hunde-1-wurf", "2022-05-05"),
+        **_date_parts("hunde-1-seit", "2021-01-01"),  # before this dog's birth, after the first one's
+    }
+    answers, errors = submit(spec, data)
+    assert answers is None
+    assert errors == [
+        ("hunde-1-seit-day", "Feld 2: Das Datum darf nicht vor dem Datum bei „Feld“ (05.05.2022) liegen.")
+    ]
+
+
+def test_date_bound_naming_a_field_is_checked_again_before_submit():
+    spec = make_spec(field("von", "date"), field("bis", "date", min="von"))
+    problems = validate_answers(spec, {"von": "2026-12-24", "bis": "2026-12-09"})
+    assert [path for path, _message in problems["p"]] == ["bis"]
 
 
 def test_date_formats_per_locale_and_prefills_parts():
@@ -668,3 +726,10 @@ def test_address_inputs_carry_autocomplete_tokens():
         'autocomplete="email"',
     ):
         assert token in html
+
+
+def test_text_uppercase_option_normalises_before_the_pattern_check():
+    plate = field(pattern="[A-ZÄÖÜ]{1,3}[- ][A-Z]{1,2} ?[0-9]{1,4}[EH]?", uppercase=True)
+    assert value_of(plate, {"x": " du-ab  123 "}) == "DU-AB 123"
+    message = error_of({**plate, "uppercase": False}, {"x": "du-ab 123"})
+    assert message == "Die Eingabe hat nicht das erwartete Format."

@@ -215,9 +215,25 @@ def test_schema_errors_name_the_exact_path(change, expected):
         ),
         (
             lambda d: d["pages"][0]["fields"].append(
+                {"key": "tag", "type": "date", "label": L("Tag"), "min": "Morgen!"}
+            ),
+            (
+                "$.pages[0].fields[2].min",
+                "Erwartet wird JJJJ-MM-TT, „today“, „today+N“/„today-N“ "
+                "oder der Schlüssel eines früheren Datumsfelds („von“, „von+1“).",
+            ),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"].append(
                 {"key": "tag", "type": "date", "label": L("Tag"), "min": "morgen"}
             ),
-            ("$.pages[0].fields[2].min", "Erwartet wird JJJJ-MM-TT, „today“ oder „today+N“/„today-N“."),
+            ("$.pages[0].fields[2].min", "„morgen“ ist kein Feld, das vor diesem steht."),
+        ),
+        (
+            lambda d: d["pages"][0]["fields"].append(
+                {"key": "tag", "type": "date", "label": L("Tag"), "max": "name+3"}
+            ),
+            ("$.pages[0].fields[2].max", "„name“ ist kein Feld vom Typ „date“."),
         ),
         (
             lambda d: d["pages"][0]["fields"].append(
@@ -245,6 +261,40 @@ def test_schema_errors_name_the_exact_path(change, expected):
 )
 def test_semantic_errors_name_the_exact_path(change, expected):
     assert expected in errors_after(change)
+
+
+def _dates_doc(first_page, second_page):
+    doc = good_doc()
+    doc["pages"][0]["fields"] += first_page
+    doc["pages"][1]["fields"] += second_page
+    return doc
+
+
+def _date(key, **bounds):
+    return {"key": key, "type": "date", "label": L(key), **bounds}
+
+
+def test_date_bound_may_name_an_earlier_date_field_of_the_page_form_or_item():
+    dog = {"key": "hunde2", "type": "group", "label": L("Hunde"),
+           "fields": [_date("wurf"), _date("seit", min="wurf", max="today")]}  # fmt: skip
+    first = [_date("von"), _date("bis", min="von", max="von+30")]
+    doc = _dates_doc(first, [_date("spaeter", min="bis-1"), dog])
+    assert validate_definition(doc) == []
+
+
+def test_date_bound_naming_a_later_field_or_another_items_field_is_rejected():
+    later = _dates_doc([_date("bis", min="von"), _date("von")], [])
+    assert validate_definition(later) == [
+        ("$.pages[0].fields[2].min", "„von“ ist kein Feld, das vor diesem steht.")
+    ]
+    dog = {"key": "hunde2", "type": "group", "label": L("Hunde"),
+           "fields": [_date("seit", min="wurf"), _date("wurf")]}  # fmt: skip
+    assert validate_definition(_dates_doc([], [dog])) == [
+        (
+            "$.pages[1].fields[1].fields[0].min",
+            "„wurf“ ist kein Feld, das vor diesem steht (im selben Eintrag oder davor).",
+        )
+    ]
 
 
 def test_pattern_length_is_capped():
@@ -322,3 +372,33 @@ def test_seeded_forms_together_use_every_field_type():
         for page in document["pages"]:
             collect(page["fields"])
     assert used == set(type_names())
+
+
+def _with_files(*fields):
+    doc = good_doc()
+    doc["pages"][0]["fields"] += [{"key": k, "type": "file", "label": L(k), **o} for k, o in fields]
+    return doc
+
+
+def test_seeded_forms_fit_the_default_upload_limits(app_ctx):
+    """The seeded help texts promise e.g. "3 files, 10 MB each": the request total must allow that."""
+    for slug, document in demo_documents().items():
+        assert validate_definition(document) == [], slug
+
+
+def test_file_limits_beyond_the_installation_limits_are_refused(app_ctx, monkeypatch):
+    monkeypatch.setitem(app_ctx.config, "MAX_REQUEST_UPLOAD_BYTES", 25 * 1024 * 1024)
+    doc = _with_files(("plan", {}), ("fotos", {"max_size_mb": 5, "max_files": 3}))
+    assert validate_definition(doc) == []  # 10 + 3 × 5 = 25 MB
+    doc["pages"][0]["fields"][3]["max_files"] = 4
+    assert validate_definition(doc) == [
+        (
+            "$.pages[0].fields[3].max_files",
+            "Die Dateien des Formulars können zusammen 30 MB groß werden, je Antrag sind höchstens "
+            "25 MB möglich (MAX_REQUEST_UPLOAD_BYTES).",
+        )
+    ]
+    too_big = _with_files(("plan", {"max_size_mb": 20}))
+    message = "Höchstens 10 MB je Datei sind möglich (MAX_UPLOAD_BYTES)."
+    expected = ("$.pages[0].fields[2].max_size_mb", message)
+    assert validate_definition(too_big) == [expected]

@@ -114,7 +114,9 @@ def test_removed_attachment_file_deleted_only_after_commit(db, draft):
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [("C:\\Users\\x\\Ausweis.pdf", "Ausweis.pdf"), ("..\x00.pdf", "pdf"), ("", "Datei"),
-     ("a" * 300, "a" * 200)],
+     ("a" * 300, "a" * 200), ("Rechnung 01/2026.pdf", "Rechnung 01/2026.pdf"),
+     ("C:\\Scans\\Miete 03/2026.pdf", "Miete 03/2026.pdf"), ("/home/x/Scan.pdf", "Scan.pdf"),
+     ("a/../b.pdf", "b.pdf")],
 )
 def test_clean_filename(app_ctx, raw, expected):
     assert uploads.clean_filename(raw) == expected

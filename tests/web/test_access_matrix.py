@@ -66,6 +66,7 @@ MATRIX = {
     "public.catalog": ("GET", "/leistungen", PUBLIC),
     "public.service": ("GET", "/leistungen/{service_slug}", PUBLIC),
     "public.page": ("GET", "/seite/impressum", PUBLIC),
+    "public.favicon": ("GET", "/favicon.ico", PUBLIC),
     "public.healthz": ("GET", "/healthz", PUBLIC),
     "public.readyz": ("GET", "/readyz", PUBLIC),
     "verify.index": ("GET", "/verify", PUBLIC),

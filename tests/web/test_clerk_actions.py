@@ -268,7 +268,7 @@ def test_detail_lists_every_notice_and_downloads_issued_ones(client, req, dept, 
     resp = client.get(_url(req, f"/bescheide/{issued.public_id}"))
     assert resp.status_code == 200 and resp.data == PDF and resp.mimetype == "application/pdf"
     assert resp.headers["Content-Disposition"].startswith("attachment")
-    assert f"Bescheid-{req.reference}-approval-2.pdf" in resp.headers["Content-Disposition"]
+    assert f"Bescheid-Genehmigung-{req.reference}-2.pdf" in resp.headers["Content-Disposition"]
     assert resp.headers["Cache-Control"] == "private, no-cache"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     resp.close()

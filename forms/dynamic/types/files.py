@@ -8,6 +8,7 @@ from wtforms import MultipleFileField
 
 from forms.dynamic.registry import FieldError, FieldType, register
 from services.errors import UploadRejected
+from services.formatting import format_size
 
 DEFAULT_ACCEPT = ("application/pdf", "image/jpeg", "image/png")
 DEFAULT_MAX_MB = 10
@@ -18,12 +19,6 @@ _ACCEPT_EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg,.jpeg", "im
 class _TolerantFiles(MultipleFileField):
     def process_formdata(self, valuelist):
         self.data = [f for f in valuelist if isinstance(f, FileStorage) and f.filename]
-
-
-def human_size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
-    return f"{max(1, size // 1024)} KB"
 
 
 def _size_of(upload: FileStorage) -> int:
@@ -92,7 +87,7 @@ class FileUpload(FieldType):
             raise FieldError(
                 _(
                     "Die Datei ist zu groß. Sie darf höchstens %(size)s groß sein.",
-                    size=human_size(max_bytes_of(spec)),
+                    size=format_size(max_bytes_of(spec)),
                 )
             )
         store_file = context.get("store_file")
@@ -106,18 +101,17 @@ class FileUpload(FieldType):
     def to_formdata(self, spec, value):
         return {}
 
-    def describe(self, entry: dict) -> str:
+    def describe(self, entry: dict, locale: str | None = None) -> str:
         """ "Fahrzeugschein.pdf (120 KB)" for the list of uploaded files."""
-        size = entry.get("size")
-        return f"{entry.get('name', '')} ({human_size(size if isinstance(size, int) else 0)})"
+        return f"{entry.get('name', '')} ({format_size(entry.get('size'), locale)})"
 
     def format_text(self, spec, value, locale):
-        return ", ".join(self.describe(f) for f in value or ())
+        return ", ".join(self.describe(f, locale) for f in value or ())
 
     def format_html(self, spec, value, locale, file_url=None):
         items = []
         for f in value or ():
-            shown = self.describe(f)
+            shown = self.describe(f, locale)
             if file_url:
                 items.append(Markup('<li><a class="kern-link" href="%s">%s</a></li>') % (file_url(f), shown))
             else:

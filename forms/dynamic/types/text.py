@@ -39,7 +39,9 @@ class ShortText(FieldType):
     hard_max = 1000
     default_max = 200
     autocomplete = None
-    options = frozenset({"min_length", "max_length", "pattern", "pattern_message", "autocomplete"})
+    options = frozenset(
+        {"min_length", "max_length", "pattern", "pattern_message", "autocomplete", "uppercase"}
+    )
 
     def definition_errors(self, doc, path):
         from forms.dynamic.patterns import pattern_problem
@@ -54,6 +56,8 @@ class ShortText(FieldType):
     def parse(self, spec, raw, locale):
         value = check_text(raw)
         value = value if self.multiline else " ".join(value.split())
+        if spec.get("uppercase"):  # e.g. number plates: "du-ab 123" is what the citizen means by "DU-AB 123"
+            value = value.upper()
         high = spec.get("max_length", self.default_max)
         if len(value) > high:
             raise FieldError(_("Geben Sie höchstens %(n)s Zeichen ein.", n=high))

@@ -1,0 +1,41 @@
+"""The one formatter for file sizes and the one for points in time, per language."""
+
+from datetime import UTC, datetime
+
+import pytest
+from flask_babel import force_locale
+
+from forms.dynamic import get_type
+from services.formatting import format_size, format_timestamp
+
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
+
+@pytest.mark.parametrize(
+    ("size", "de", "en"),
+    [
+        (45, "1 KB", "1 KB"),  # never "0 KB", never "45 Bytes" next to "1 KB" elsewhere
+        (1025, "2 KB", "2 KB"),
+        (int(9.9 * 1024 * 1024), "9,9 MB", "9.9 MB"),
+        (10 * 1024 * 1024, "10 MB", "10 MB"),
+        (1234 * 1024 * 1024, "1.234 MB", "1,234 MB"),
+        (None, "1 KB", "1 KB"),
+    ],
+)
+def test_format_size_is_locale_aware(size, de, en):
+    assert (format_size(size, "de"), format_size(size, "en")) == (de, en)
+
+
+def test_file_answers_use_the_same_size_formatter():
+    entry = {"name": "Plan.pdf", "size": int(2.5 * 1024 * 1024)}
+    assert get_type("file").describe(entry, "de") == "Plan.pdf (2,5 MB)"
+    assert get_type("file").describe(entry, "en") == "Plan.pdf (2.5 MB)"
+
+
+def test_format_timestamp_per_language_in_city_time_without_seconds():
+    moment = datetime(2026, 12, 4, 4, 1, 30, tzinfo=UTC)
+    with force_locale("de"):
+        assert format_timestamp(moment) == "04.12.2026, 05:01"
+    with force_locale("en"):
+        assert format_timestamp(moment) == "Dec 4, 2026, 5:01\u202fAM"
+    assert format_timestamp(None) == ""
