@@ -261,18 +261,19 @@ def _keep_an_admin(actor, membership: Membership) -> None:
     of their own department; only the platform admin (or the CLI) may do that."""
     if actor is None or actor.is_platform_admin or membership.role != MembershipRole.ADMIN:
         return
-    others = db.session.scalar(
-        select(func.count())
-        .select_from(Membership)
+    # The admin rows stay locked until commit: when the last two admins step down at the same time,
+    # the second waits for the first and then no longer counts it (PostgreSQL re-checks locked rows).
+    admins = db.session.scalars(
+        select(Membership.id)
         .join(User, Membership.user_id == User.id)
         .where(
             Membership.department_id == membership.department_id,
             Membership.role == MembershipRole.ADMIN,
-            Membership.id != membership.id,
             User.is_active_account.is_(True),
         )
-    )
-    if not others:
+        .with_for_update(of=Membership)
+    ).all()
+    if not set(admins) - {membership.id}:
         raise ValidationFailed(
             _(
                 "Jedes Amt braucht mindestens eine Person mit der Rolle Amtsadministration. "

@@ -2,45 +2,29 @@
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.orm.exc import StaleDataError
 
 from extensions import db
 from models import Membership, ServiceRequest, User
 from services.access import check_case_worker, is_applicant
-from services.errors import PermissionDenied, StaleObject, TransitionNotAllowed
+from services.errors import PermissionDenied, TransitionNotAllowed
 from services.events import append_event
 from services.queue import not_own
+from services.tx import check_row_version, flush_or_stale
 
 # How many candidates SQLite walks past when another session claimed them first.
 _SQLITE_CANDIDATES = 20
 
 
-def _stale() -> StaleObject:
-    return StaleObject(_("Der Antrag wurde zwischenzeitlich geändert. Bitte laden Sie die Seite neu."))
-
-
-def _check_version(req, expected_row_version) -> None:
-    if expected_row_version is not None and req.row_version != expected_row_version:
-        raise _stale()
-
-
-def _flush() -> None:
-    try:
-        db.session.flush()
-    except StaleDataError as exc:
-        raise _stale() from exc
-
-
 def claim_request(req, actor, expected_row_version=None):
     """Make `actor` the assignee of an unassigned request of their department."""
     check_case_worker(actor, req)
-    _check_version(req, expected_row_version)
+    check_row_version(req, expected_row_version)
     if req.assignee_id == actor.id:
         return req
     if req.assignee_id is not None:
         raise TransitionNotAllowed(_("Der Antrag wird bereits von einer anderen Person bearbeitet."))
     req.assignee_id = actor.id
-    _flush()
+    flush_or_stale()
     append_event(req, "claimed", actor=actor)
     return req
 
@@ -48,14 +32,14 @@ def claim_request(req, actor, expected_row_version=None):
 def release_request(req, actor, expected_row_version=None):
     """Give a request back to the department queue (the assignee or a department admin)."""
     check_case_worker(actor, req)
-    _check_version(req, expected_row_version)
+    check_row_version(req, expected_row_version)
     if req.assignee_id is None:
         raise TransitionNotAllowed(_("Der Antrag ist niemandem zugewiesen."))
     if req.assignee_id != actor.id and req.department_id not in actor.department_ids("admin"):
         raise PermissionDenied(_("Nur die bearbeitende Person kann den Antrag zurückgeben."))
     previous = req.assignee_id
     req.assignee_id = None
-    _flush()
+    flush_or_stale()
     append_event(req, "released", actor=actor, data={"previous_assignee_id": previous})
     return req
 
@@ -74,7 +58,7 @@ def department_colleagues(department_id: int) -> list:
 def assign_request(req, assignee, actor, expected_row_version=None):
     """Hand a request to a colleague of the same department."""
     check_case_worker(actor, req)
-    _check_version(req, expected_row_version)
+    check_row_version(req, expected_row_version)
     if assignee is None or not assignee.is_staff or req.department_id not in assignee.department_ids():
         raise PermissionDenied(_("Die Person gehört nicht zur zuständigen Abteilung."))
     if is_applicant(req, assignee):
@@ -83,7 +67,7 @@ def assign_request(req, assignee, actor, expected_row_version=None):
         return req
     previous = req.assignee_id
     req.assignee_id = assignee.id
-    _flush()
+    flush_or_stale()
     data = {"assignee_id": assignee.id, "previous_assignee_id": previous}
     append_event(req, "assigned", actor=actor, data=data)
     return req
@@ -118,7 +102,7 @@ def claim_next(actor, department_ids):
         if req is None:
             return None
         req.assignee_id = actor.id
-        _flush()
+        flush_or_stale()
     else:
         req = _claim_conditionally(base, actor)
         if req is None:

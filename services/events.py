@@ -4,16 +4,14 @@ import hashlib
 import json
 import weakref
 
-from flask_babel import gettext as _
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.exc import StaleDataError
 
 from extensions import db
 from models import RequestEvent, ServiceRequest
 from models.base import utcnow
-from services.errors import StaleObject
+from services.tx import flush_or_stale
 
 GENESIS = "0" * 64
 
@@ -51,7 +49,7 @@ def append_event(request, kind: str, actor=None, data=None, visible_to_citizen=F
         db.session.flush()  # the request needs its id: it is new in this transaction
         _new_requests().add(request)
     elif request not in _new_requests() and db.session.is_modified(request):
-        _flush_or_stale()
+        flush_or_stale()
     seq, prev_hash = _chain_head(request)
     created_at, actor_id = utcnow(), (actor.id if actor is not None else None)
     row = _event_row(request.id, seq + 1, prev_hash, kind, actor_id, created_at, data, visible_to_citizen)
@@ -67,14 +65,6 @@ def append_event(request, kind: str, actor=None, data=None, visible_to_citizen=F
         db.session.flush()
     # A new request's events go out with its next flush: one batched INSERT, the head in its UPDATE.
     return event
-
-
-def _flush_or_stale() -> None:
-    try:
-        db.session.flush()
-    except StaleDataError as exc:  # another transaction changed the request since it was loaded
-        message = _("Dieser Antrag wurde inzwischen geändert. Bitte laden Sie die Seite neu.")
-        raise StaleObject(message) from exc
 
 
 def first_event_rows(request_id: int, events: list[tuple], created_at) -> list[dict]:

@@ -368,13 +368,14 @@ def iter_queue(department_ids, flt: QueueFilter, actor_id: int, batch: int = 500
         flt = replace(flt, after=decode_cursor(page.next_cursor, flt.sort))
 
 
-def state_counts(department_ids) -> dict[str, int]:
-    """Number of requests not yet closed per state in the given departments."""
+def state_counts(department_ids, actor_id: int) -> dict[str, int]:
+    """Requests not yet closed per state in the given departments, counted as the actor's queue lists them."""
     stmt = (
         select(ServiceRequest.state, func.count())
         .where(
             in_departments(department_ids),
             ServiceRequest.closed_at.is_(None),
+            not_own(actor_id),
         )
         .group_by(ServiceRequest.state)
     )

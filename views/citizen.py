@@ -2,7 +2,7 @@
 
 import re
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_currency, get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -28,7 +28,7 @@ from forms.dynamic import (
     validate_answers,
     visible_pages,
 )
-from models import Attachment, NoticeState
+from models import NoticeState
 from services import access, anonymous, drafts, review_stamp, submissions, uploads
 from services.catalog import find_active_service
 from services.errors import AlreadySubmitted, EmailNotConfirmed, NotFound, PermissionDenied, ValidationFailed
@@ -43,7 +43,7 @@ from views.access import (
     session_draft_token,
     status_token_for,
 )
-from views.downloads import private_file, send_notice
+from views.downloads import send_attachment, send_notice
 
 bp = Blueprint("citizen", __name__)
 RETURN_TO_REVIEW = "pruefen"
@@ -327,15 +327,7 @@ def notice_download(request_id, notice_id):
 
 @bp.route("/antraege/<request_id>/dateien/<attachment_id>")
 def attachment_download(request_id, attachment_id):
-    req = load_request_for_citizen(request_id)
-    attachment = db.session.scalar(
-        db.select(Attachment).where(Attachment.public_id == attachment_id, Attachment.request_id == req.id)
-    )
-    if attachment is None:
-        abort(404)
-    response = send_file(uploads.attachment_path(attachment), mimetype=attachment.mime_type,
-                         as_attachment=True, download_name=attachment.original_name, max_age=0)
-    return private_file(response)
+    return send_attachment(load_request_for_citizen(request_id), attachment_id)
 
 
 @bp.errorhandler(RequestEntityTooLarge)

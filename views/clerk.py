@@ -2,7 +2,7 @@
 
 from functools import wraps
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -12,11 +12,10 @@ from models import Department, MembershipRole, User
 from services import assignment, dashboard, export, messages, queue
 from services.errors import DomainError, StaleObject, ValidationFailed
 from services.tx import transaction
-from services.uploads import attachment_path
 from services.workflow import forward_request, pending_approvals
 from views import clerk_detail
 from views.access import load_request_for_staff
-from views.downloads import send_notice
+from views.downloads import send_attachment, send_notice
 
 bp = Blueprint("clerk", __name__, url_prefix="/sachbearbeitung")
 
@@ -46,7 +45,8 @@ def queue_view():
     flt = _queue_filter()
     depts = current_user.department_ids()
     page = queue.list_queue(depts, flt, current_user.id)
-    return render_template("clerk/queue.html", page=page, flt=flt, counts=queue.state_counts(depts),
+    counts = queue.state_counts(depts, current_user.id)
+    return render_template("clerk/queue.html", page=page, flt=flt, counts=counts,
                            **clerk_detail.queue_context(flt))
 
 
@@ -102,16 +102,7 @@ def request_detail(public_id):
 @bp.get("/antraege/<public_id>/dateien/<attachment_id>")
 @staff_required
 def attachment_download(public_id, attachment_id):
-    req = load_request_for_staff(public_id)
-    att = next((a for a in req.attachments if a.public_id == attachment_id), None)
-    if att is None:
-        abort(404)
-    resp = send_file(attachment_path(att), mimetype=att.mime_type, as_attachment=True,
-                     download_name=att.original_name, max_age=0)
-    resp.headers["Cache-Control"] = "private, no-store"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return resp
+    return send_attachment(load_request_for_staff(public_id), attachment_id)
 
 
 @bp.get("/antraege/<public_id>/bescheide/<notice_id>")
@@ -127,9 +118,9 @@ def _act(req, form, action, success, target=None):
     try:
         with transaction():
             action()
-    except StaleObject:
+    except StaleObject as exc:
         db.session.refresh(req)
-        flash(clerk_detail.stale_message(), "error")
+        flash(exc.message, "error")
         return clerk_detail.render_detail(req, status=409)
     except ValidationFailed as exc:
         clerk_detail.attach_errors(form, exc)

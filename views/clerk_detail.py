@@ -26,10 +26,6 @@ from services.workflow import (
 )
 
 
-def stale_message() -> str:
-    return _("Der Antrag wurde zwischenzeitlich geändert. Bitte laden Sie die Seite neu.")
-
-
 def locale() -> str:
     return str(get_locale() or "de")
 

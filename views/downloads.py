@@ -2,6 +2,9 @@
 
 from flask import abort, send_file
 
+from extensions import db
+from models import Attachment
+from services import uploads
 from services.notices.files import content_disposition, download_name, issued_notice_file
 
 
@@ -21,4 +24,18 @@ def send_notice(req, notice_public_id: str):
     notice, path = found
     response = send_file(path, mimetype="application/pdf", as_attachment=True, max_age=0)
     response.headers["Content-Disposition"] = content_disposition(download_name(notice))
+    return private_file(response)
+
+
+def send_attachment(req, attachment_public_id: str):
+    """A file of `req` (uploaded with the form or a reply; the caller checked who may see `req`); else 404."""
+    attachment = db.session.scalar(
+        db.select(Attachment).where(
+            Attachment.public_id == attachment_public_id, Attachment.request_id == req.id
+        )
+    )
+    if attachment is None:
+        abort(404)
+    response = send_file(uploads.attachment_path(attachment), mimetype=attachment.mime_type,
+                         as_attachment=True, download_name=attachment.original_name, max_age=0)
     return private_file(response)

@@ -2,14 +2,15 @@
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from extensions import db
 from models import ApprovalProposal, MembershipRole, ServiceRequest
 from models.base import utcnow
 from services.access import RequestHolder, is_applicant
-from services.errors import StaleObject, TransitionNotAllowed, ValidationFailed
+from services.errors import TransitionNotAllowed, ValidationFailed
 from services.events import append_event
+from services.queue import not_own
+from services.tx import check_row_version, stale_as_changed
 from services.workflow import deadlines
 from services.workflow.definitions import Transition, load_spec, workflow_for_service
 from services.workflow.effects import run_effects
@@ -86,6 +87,7 @@ def pending_approvals(user):
             ApprovalProposal.outcome.is_(None),
             ApprovalProposal.proposed_by_id != user.id,
             ServiceRequest.department_id.in_(user.department_ids() or {-1}),
+            not_own(user.id),
         )
         .order_by(ApprovalProposal.proposed_at, ServiceRequest.id)
     )
@@ -121,8 +123,7 @@ def _approval_transitions(spec, proposal, roles, actor) -> list[Transition]:
 
 def apply_transition(req, name: str, actor, data: dict | None, expected_row_version: int):
     """Fire transition `name` for `actor` with form `data`; one event; effects as outbox rows."""
-    if req.row_version != expected_row_version:
-        raise StaleObject(_("Dieser Antrag wurde inzwischen geändert. Bitte laden Sie die Seite neu."))
+    check_row_version(req, expected_row_version)
     transition = next((t for t in available_transitions(req, actor) if t.name == name), None)
     if transition is None:
         raise TransitionNotAllowed(_("Diese Aktion ist für diesen Antrag gerade nicht möglich."))
@@ -138,12 +139,8 @@ def apply_transition(req, name: str, actor, data: dict | None, expected_row_vers
 
 
 def _flush_or_stale(step):
-    try:
+    with stale_as_changed():  # another transaction bumped row_version between load and flush
         return step()
-    except StaleDataError as exc:  # another transaction bumped row_version between load and flush
-        raise StaleObject(
-            _("Dieser Antrag wurde inzwischen geändert. Bitte laden Sie die Seite neu.")
-        ) from exc
 
 
 def _checked_input(transition, data: dict) -> tuple[dict, str]:

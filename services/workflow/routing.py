@@ -9,8 +9,9 @@ from sqlalchemy.orm import joinedload
 from extensions import db
 from models import RoutingRule
 from services import jsonlogic
-from services.errors import PermissionDenied, StaleObject, TransitionNotAllowed, ValidationFailed
+from services.errors import PermissionDenied, TransitionNotAllowed, ValidationFailed
 from services.events import append_event
+from services.tx import check_row_version
 
 
 @dataclass
@@ -80,8 +81,7 @@ def forward_request(req, department, actor, reason: str, expected_row_version: i
     """
     from services.workflow.engine import actor_roles, open_proposal
 
-    if req.row_version != expected_row_version:
-        raise StaleObject(_("Dieser Antrag wurde inzwischen geändert. Bitte laden Sie die Seite neu."))
+    check_row_version(req, expected_row_version)
     if "clerk" not in actor_roles(req, actor):
         raise PermissionDenied(_("Nur die zuständige Dienststelle kann den Antrag weitergeben."))
     if open_proposal(req) is not None:

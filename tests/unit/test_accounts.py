@@ -4,6 +4,7 @@ import time
 
 import itsdangerous
 import pytest
+from sqlalchemy import select
 
 from models import ConfigChange, MembershipRole, OutboxJob, User
 from services import accounts, tokens
@@ -229,3 +230,48 @@ def test_deactivate_user(db):
     assert not clerk.is_active_account and clerk.session_version == version + 1
     accounts.reactivate_user(admin, clerk)
     assert clerk.is_active_account
+
+
+def test_last_two_admins_stepping_down_at_once_leave_one_on_postgres(postgres, db):
+    """The second step-down waits for the first (row locks) and is then refused."""
+    import threading
+
+    from extensions import db as _db
+    from models import Membership
+    from services.tx import transaction
+
+    dept = DepartmentFactory()
+    first, second = clerk_of(dept, MembershipRole.ADMIN), clerk_of(dept, MembershipRole.ADMIN)
+    _db.session.commit()
+    ids = {first.id: first.memberships[0].id, second.id: second.memberships[0].id}
+    first_holds_locks, outcome = threading.Event(), {}
+
+    def step_down(user_id, hold_until=None):
+        with postgres.app_context():
+            try:
+                with transaction():
+                    user = _db.session.get(User, user_id)
+                    department = _db.session.get(Membership, ids[user_id]).department
+                    accounts.add_membership(user, user, department, "clerk")
+                    if hold_until is not None:
+                        first_holds_locks.set()
+                        time.sleep(hold_until)  # the other step-down starts now and must wait
+                outcome[user_id] = "done"
+            except ValidationFailed:
+                outcome[user_id] = "refused"
+            finally:
+                first_holds_locks.set()
+                _db.session.remove()
+
+    one = threading.Thread(target=step_down, args=(first.id, 0.5))
+    one.start()
+    first_holds_locks.wait(10)
+    two = threading.Thread(target=step_down, args=(second.id,))
+    two.start()
+    one.join(10)
+    two.join(10)
+    assert outcome == {first.id: "done", second.id: "refused"}
+    _db.session.expire_all()
+    rows = _db.session.scalars(select(Membership).where(Membership.department_id == dept.id))
+    roles = {m.role for m in rows}
+    assert roles == {MembershipRole.ADMIN, MembershipRole.CLERK}

@@ -104,7 +104,7 @@ def test_nobody_works_on_their_own_application(dept):
     """§ 20 (1) no. 1 VwVfG: a clerk's own request is their colleagues' to work on."""
     from services.access import staff_may_view
     from services.messages import add_note
-    from services.queue import QueueFilter, list_queue
+    from services.queue import QueueFilter, list_queue, state_counts
     from services.workflow.engine import actor_roles
 
     clerk, colleague = clerk_of(dept), clerk_of(dept, role=MembershipRole.ADMIN)
@@ -119,4 +119,6 @@ def test_nobody_works_on_their_own_application(dept):
     assert claim_next(clerk, [dept.id]) is None
     assert [r.id for r in list_queue([dept.id], QueueFilter(), clerk.id).rows] == []
     assert [r.id for r in list_queue([dept.id], QueueFilter(), colleague.id).rows] == [own.id]
+    assert state_counts([dept.id], clerk.id) == {}
+    assert state_counts([dept.id], colleague.id) == {"eingegangen": 1}
     assert claim_next(colleague, [dept.id]) == own

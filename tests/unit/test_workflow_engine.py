@@ -230,6 +230,17 @@ def four_eyes(db, notices):
     return req, first, second
 
 
+def test_four_eyes_proposal_on_a_colleagues_own_application_is_not_theirs_to_confirm(four_eyes):
+    req, first, second = four_eyes
+    req.applicant_id = second.id  # the colleague applied themselves (§ 20 VwVfG)
+    _db.session.flush()
+    fire(req, "genehmigen", first, {"comment": "ok"})
+    assert _db.session.scalars(pending_approvals(second)).all() == []
+    assert names(req, second) == ["zurueckziehen"]  # as the applicant: withdraw, not confirm
+    third = clerk_of(req.department)
+    assert _db.session.scalars(pending_approvals(third)).all() == [req]
+
+
 def test_four_eyes_proposal_waits_for_a_second_clerk(four_eyes, notices):
     req, first, second = four_eyes
     event = fire(req, "genehmigen", first, {"comment": "ok"})

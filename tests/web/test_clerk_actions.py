@@ -217,7 +217,8 @@ def test_attachment_download_has_safe_headers(client, req, dept, login_as, app):
     assert resp.status_code == 200 and resp.data == PDF
     assert resp.headers["Content-Disposition"].startswith("attachment")
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
-    assert "private" in resp.headers["Cache-Control"]
+    assert resp.headers["Cache-Control"] == "private, no-cache"  # the same headers as the citizen's download
+    assert resp.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
     resp.close()
     assert client.get(_url(req, f"/dateien/{new_public_id()}")).status_code == 404
 
