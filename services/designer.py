@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from forms.dynamic import get_type
 from services.errors import ValidationFailed
 from services.formdefs import validate_definition
 from services.json_text import parse_json_text
@@ -298,6 +299,7 @@ def update_field(doc: dict, field_key: str, data: dict) -> Edit:
     old.update(new)
     if new["key"] != field_key and new["key"]:
         _rename_vars(doc, field_key, new["key"])
+        _rename_references(doc, field_key, new["key"])
     return _result(doc)
 
 
@@ -316,6 +318,13 @@ def _rename_vars(node, old: str, new: str) -> None:
     elif isinstance(node, list):
         for item in node:
             _rename_vars(item, old, new)
+
+
+def _rename_references(doc: dict, old: str, new: str) -> None:
+    """Make options naming a renamed field follow it (a date's "min": "von+1")."""
+    for _page, f, _group in iter_fields(doc):
+        if f.get("type") in FIELD_TYPES:  # drafts may be invalid: unknown types name nothing
+            get_type(f["type"]).rename_reference(f, old, new)
 
 
 def delete_field(doc: dict, field_key: str) -> Edit:

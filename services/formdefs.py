@@ -22,6 +22,8 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "schemas" / "for
 _SPEC_CACHE_SIZE = 256
 _spec_cache: dict = {}
 _spec_lock = Lock()
+# A page's post carries its other inputs and the multipart framing besides the files.
+UPLOAD_FORM_RESERVE_BYTES = 1024 * 1024
 
 
 @lru_cache(maxsize=1)
@@ -94,25 +96,31 @@ def _semantic_errors(doc: dict) -> list[tuple[str, str]]:
 
 def _upload_errors(doc: dict) -> list[tuple[str, str]]:
     """File fields must keep their promise under this installation's limits: each file within
-    MAX_UPLOAD_BYTES, all files of the form together within MAX_REQUEST_UPLOAD_BYTES (otherwise a
-    citizen who follows "3 files, 10 MB each" is refused at the third)."""
+    MAX_UPLOAD_BYTES, one page's files within one post (MAX_CONTENT_LENGTH, less a reserve for the
+    other inputs) and all files of the form together within MAX_REQUEST_UPLOAD_BYTES (otherwise a
+    citizen who follows "3 files, 10 MB each" is refused at the third, or the page with a 413)."""
     if not has_app_context():
         return []
     per_file = current_app.config["MAX_UPLOAD_BYTES"]
+    per_post = current_app.config["MAX_CONTENT_LENGTH"] - UPLOAD_FORM_RESERVE_BYTES
     per_request = current_app.config["MAX_REQUEST_UPLOAD_BYTES"]
     errors, total, over_at = [], 0, None
     for p, page in enumerate(doc["pages"]):
-        for i, field in enumerate(page["fields"]):
-            if not get_type(field["type"]).holds_files:
-                continue
-            path, size = f"$.pages[{p}].fields[{i}]", max_bytes_of(field)
+        page_total, page_over_at = 0, None
+        for path, field, items in _file_fields(page, f"$.pages[{p}]"):
+            size = max_bytes_of(field)
             if size > per_file:
                 limit = format_size(per_file)
                 reason = _("Höchstens %(size)s je Datei sind möglich (MAX_UPLOAD_BYTES).", size=limit)
                 errors.append((f"{path}.max_size_mb", reason))
-            total += min(size, per_file) * field.get("max_files", 1)
+            files = min(size, per_file) * field.get("max_files", 1) * items
+            page_total, total = page_total + files, total + files
+            if page_total > per_post and page_over_at is None:
+                page_over_at = f"{path}.max_files"  # the field that crosses the limit
             if total > per_request and over_at is None:
-                over_at = f"{path}.max_files"  # the field that crosses the limit
+                over_at = f"{path}.max_files"
+        if page_over_at is not None:
+            errors.append((page_over_at, _page_upload_reason(page["key"], page_total, per_post)))
     if over_at is not None:
         reason = _(
             "Die Dateien des Formulars können zusammen %(total)s groß werden, je Antrag sind höchstens "
@@ -121,6 +129,27 @@ def _upload_errors(doc: dict) -> list[tuple[str, str]]:
         )
         errors.append((over_at, reason))
     return errors
+
+
+def _page_upload_reason(page_key: str, page_total: int, per_post: int) -> str:
+    return _(
+        "Die Dateien der Seite „%(page)s“ können zusammen %(total)s groß werden, mit einem Absenden sind "
+        "höchstens %(limit)s möglich (MAX_CONTENT_LENGTH abzüglich %(reserve)s für die übrigen Angaben).",
+        page=page_key, total=format_size(page_total), limit=format_size(per_post),
+        reserve=format_size(UPLOAD_FORM_RESERVE_BYTES),
+    )
+
+
+def _file_fields(page: dict, page_path: str):
+    """(path, field, items) for the file fields of a page: items is a group's max_items for a child
+    (one post carries every item), 1 for a top-level field."""
+    for i, field in enumerate(page["fields"]):
+        path = f"{page_path}.fields[{i}]"
+        if get_type(field["type"]).holds_files:
+            yield path, field, 1
+        for c, child in enumerate(field.get("fields", ())):
+            if get_type(child["type"]).holds_files:
+                yield f"{path}.fields[{c}]", child, field.get("max_items", 10)
 
 
 def _field_errors(field: dict, path: str, known: dict, taken: set, item: dict | None) -> list:

@@ -123,7 +123,8 @@ def extract_partial_answers(
     An emptied field is cleared even when required (the citizen may fill it in later). A field whose
     input does not validate keeps its previously saved answer and is returned in the list: drafts
     hold only normalised answers (review, conditions, fees and prefill read them by type), and
-    nothing saved before is lost. The errors show when the citizen continues with "Weiter".
+    nothing saved before is lost (inside a repeating group such an input is dropped, see
+    _extract_group). The errors show when the citizen continues with "Weiter".
     """
     skipped: list[FieldSpec] = []
     return prune_hidden(spec, _validated_page(page, form, answers, store_file, skipped)), skipped
@@ -143,7 +144,7 @@ def _validated_page(page: PageSpec, form: PageForm, answers: dict, store_file=No
             working.pop(f.key, None)
             continue
         if f.children:
-            value, ok = _extract_group(f, form, working, form.locale, answers.get(f.key), skipped)
+            value, ok = _extract_group(f, form, working, form.locale, skipped)
         else:
             value, ok = _extract_one(
                 f, form, f.key, working, store_file, form.locale, answers.get(f.key), skipped
@@ -185,18 +186,17 @@ def _lenient_value(f: FieldSpec, bound, previous, skipped: list):
     return previous
 
 
-def _extract_group(group: FieldSpec, form, working, locale, previous=None, skipped=None):
+def _extract_group(group: FieldSpec, form, working, locale, skipped=None):
     items, ok = [], True
-    previous = previous if isinstance(previous, list) else []
     for i in range(form.item_counts.get(group.key, 0)):
         item: dict = {}
-        before = previous[i] if i < len(previous) and isinstance(previous[i], dict) else {}
         for child in group.children:
             if not child.ftype.stores_answer or not is_visible(child.condition, {**working, "item": item}):
                 continue
+            # No saved answer to fall back on: "Entfernen" renumbers the posted items without saving,
+            # so saved item i may be another item now. An invalid input in a group is dropped instead.
             value, child_ok = _extract_one(
-                child, form, child_name(group.key, i, child.key), working, None, locale,
-                before.get(child.key), skipped, item,
+                child, form, child_name(group.key, i, child.key), working, None, locale, None, skipped, item,
             )
             ok = ok and child_ok
             if value is not None:

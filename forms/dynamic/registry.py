@@ -113,6 +113,9 @@ class FieldType:
         """
         return []
 
+    def rename_reference(self, doc: dict, old: str, new: str) -> None:
+        """Make the options naming field `old` (field_references) name `new` (the designer renames)."""
+
     # --- form building ---
     def wtforms_field(self, spec, locale: str):
         return TextInputField(spec.label(locale), description=spec.help(locale))

@@ -171,6 +171,26 @@ def test_designer_renaming_a_field_updates_conditions_and_computed(app_ctx):
     assert edit.document["computed"]["fee_cents"] == {"if": [{"var": "vollname"}, 100, 0]}
 
 
+def test_designer_renaming_a_date_field_updates_bounds_naming_it(app_ctx):
+    doc = json.loads((SEED_DIR / "sondernutzungserlaubnis.json").read_text(encoding="utf-8"))
+    designer.find_field(doc, "bis")[1]["max"] = "von+30"
+    data = designer.field_to_data(designer.find_field(doc, "von")[1]) | {"key": "beginn"}
+    edit = designer.update_field(doc, "von", data)
+    assert edit.errors == []
+    bis = designer.find_field(edit.document, "bis")[1]
+    assert (bis["min"], bis["max"]) == ("beginn", "beginn+30")
+    assert designer.find_field(edit.document, "beginn")[1]["min"] == "today"  # not a field: unchanged
+
+
+def test_designer_deleting_a_date_field_named_by_a_bound_is_reported_there(app_ctx):
+    doc = json.loads((SEED_DIR / "sondernutzungserlaubnis.json").read_text(encoding="utf-8"))
+    edit = designer.delete_field(doc, "von")
+    locations = designer.locate_errors(edit.document, edit.errors)
+    assert [(loc.field, loc.attr, loc.reason) for loc in locations] == [
+        ("bis", "min", "„von“ ist kein Feld, das vor diesem steht.")
+    ]
+
+
 def test_designer_unknown_property_reports_only_real_unknowns(app_ctx):
     edit = designer.add_field(
         _doc(),

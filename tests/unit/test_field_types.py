@@ -14,6 +14,7 @@ from forms.dynamic import (
     build_page_form,
     compute_values,
     extract_page_answers,
+    extract_partial_answers,
     form_error_pairs,
     format_answers,
     get_type,
@@ -493,6 +494,25 @@ def test_group_add_and_remove_buttons_renumber_items():
     form = build_page_form(spec, page, {}, "de", formdata=MultiDict(posted))
     assert form.count("hunde") == 2
     assert [form["hunde-0-name"].data, form["hunde-1-name"].data] == ["B", "C"]
+
+
+def test_group_save_for_later_never_keeps_another_items_answer():
+    """After "Entfernen" (not saved) item 0 is Ben, but saved item 0 is still Anna: Ben's invalid date
+    must not be replaced by Anna's saved one."""
+    children = [field("name"), field("geburt", "date")]
+    spec = make_spec(field("kinder", "group", fields=children, min_items=1, max_items=5))
+    page = spec.pages[0]
+    saved = {"kinder": [{"name": "Anna", "geburt": "2020-01-01"}, {"name": "Ben", "geburt": "2021-06-01"}]}
+    removed = build_page_form(spec, page, saved, "de", formdata=MultiDict({
+        "kinder-count": "2", "kinder-0-name": "Anna", **_date_parts("kinder-0-geburt", "2020-01-01"),
+        "kinder-1-name": "Ben", **_date_parts("kinder-1-geburt", "2021-06-01"), "remove_item": "kinder:0",
+    }))
+    assert removed.count("kinder") == 1 and removed["kinder-0-name"].data == "Ben"
+    posted = {"kinder-count": "1", "kinder-0-name": "Ben", **_date_parts("kinder-0-geburt", "2021-02-31")}
+    form = build_page_form(spec, page, saved, "de", formdata=MultiDict(posted))
+    answers, skipped = extract_partial_answers(spec, page, form, saved)
+    assert answers["kinder"] == [{"name": "Ben"}]
+    assert [f.key for f in skipped] == ["geburt"]
 
 
 def test_group_counts_are_clamped_to_min_and_max():

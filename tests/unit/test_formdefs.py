@@ -402,3 +402,31 @@ def test_file_limits_beyond_the_installation_limits_are_refused(app_ctx, monkeyp
     message = "Höchstens 10 MB je Datei sind möglich (MAX_UPLOAD_BYTES)."
     expected = ("$.pages[0].fields[2].max_size_mb", message)
     assert validate_definition(too_big) == [expected]
+
+
+def test_files_of_one_page_must_fit_one_post(app_ctx):
+    """5 files of 10 MB are sent with one "Weiter": more than MAX_CONTENT_LENGTH (32 MB) is a 413."""
+    doc = _with_files(("plan", {"max_files": 2}), ("fotos", {"max_files": 1}))
+    assert validate_definition(doc) == []  # 30 MB + 1 MB for the other inputs
+    doc["pages"][0]["fields"][3]["max_files"] = 2
+    doc["pages"][1]["fields"].append({"key": "anlage", "type": "file", "label": L("Anlage")})
+    assert validate_definition(doc) == [
+        (
+            "$.pages[0].fields[3].max_files",
+            "Die Dateien der Seite „eins“ können zusammen 40 MB groß werden, mit einem Absenden sind "
+            "höchstens 31 MB möglich (MAX_CONTENT_LENGTH abzüglich 1 MB für die übrigen Angaben).",
+        )
+    ]  # the file on page "zwei" is sent with its own post
+
+
+def test_files_in_a_repeating_group_count_once_per_item(app_ctx):
+    """File fields are not allowed in groups yet; should they be, every item's files go in one post."""
+    nachweis = {"key": "nachweis", "type": "file", "label": L("Nachweis")}
+    group = {"key": "kinder", "type": "group", "label": L("Kinder"), "max_items": 4, "fields": [nachweis]}
+    doc = good_doc()
+    doc["pages"][0]["fields"].append(group)
+    reason = (
+        "Die Dateien der Seite „eins“ können zusammen 40 MB groß werden, mit einem Absenden sind "
+        "höchstens 31 MB möglich (MAX_CONTENT_LENGTH abzüglich 1 MB für die übrigen Angaben)."
+    )
+    assert ("$.pages[0].fields[2].fields[0].max_files", reason) in validate_definition(doc)

@@ -86,6 +86,11 @@ class DateType(FieldType):
     def field_references(self, doc):
         return [(key, field_bound(doc.get(key))[0]) for key in ("min", "max") if field_bound(doc.get(key))]
 
+    def rename_reference(self, doc, old, new):
+        for option, key in self.field_references(doc):
+            if key == old:
+                doc[option] = new + doc[option][len(old) :]  # "von+1" → "beginn+1": the offset stays
+
     def anchor_suffix(self, spec):
         return "-day"
 
