@@ -1,7 +1,8 @@
 """The clerks' work queue: filtered, searchable, keyset-paginated list of a department's requests.
 
-Every filter and sort value comes through `parse_queue_args`, an allow-list parser: anything it
-does not know is a ValidationFailed (HTTP 400), and values only ever reach SQL as bound parameters.
+Every filter and sort value comes through `parse_queue_args`, an allow-list parser: a value it does
+not know is a ValidationFailed (HTTP 400), and values only ever reach SQL as bound parameters.
+Parameters it does not know by name are ignored (old bookmarks, tracking suffixes): they reach nothing.
 """
 
 import base64
@@ -30,7 +31,6 @@ SORTS = {
     "submitted": ("submitted_at", False),
     "newest": ("submitted_at", True),
 }
-ALLOWED_ARGS = {"state", "service", "assignee", "overdue", "q", "sort", "after", "lang"}
 _STATE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _REFERENCE_RE = re.compile(r"^[A-Za-z]{1,8}-\d[\d-]*$|^[A-Za-z]{1,8}-$")
 _MAX_QUERY = 100
@@ -70,10 +70,11 @@ class QueuePage:
 
 
 def parse_queue_args(args, known_states=None, known_service_ids=None) -> QueueFilter:
-    """Validate query-string arguments against the allow-lists; raise ValidationFailed on anything else."""
-    unknown = set(args.keys()) - ALLOWED_ARGS
-    if unknown:
-        raise ValidationFailed(_("Unbekannter Parameter: %(name)s", name=sorted(unknown)[0]))
+    """Validate the known query-string arguments against the allow-lists (ValidationFailed if not).
+
+    Only state, service, assignee, overdue, q, sort and after are read; any other parameter is ignored
+    rather than refused, so that a stale bookmark or a link with an extra parameter still opens the queue.
+    """
     state = args.get("state") or None
     known = known_states is None or state in known_states
     if state is not None and (not _STATE_RE.match(state) or not known):

@@ -34,7 +34,7 @@ def staff_required(view):
 
 
 def _queue_filter():
-    """Allow-listed filter; anything unknown raises ValidationFailed (a 400 page naming the problem)."""
+    """Allow-listed filter; an unknown value raises ValidationFailed (unknown parameter names are ignored)."""
     return queue.parse_queue_args(request.args, known_states=clerk_detail.known_states(),
                                   known_service_ids=clerk_detail.known_service_ids())
 
@@ -42,12 +42,16 @@ def _queue_filter():
 @bp.get("/", endpoint="queue")
 @staff_required
 def queue_view():
-    flt = _queue_filter()
+    try:
+        flt, error = _queue_filter(), None
+    except ValidationFailed as exc:  # the normal page, unfiltered, with the problem in its error summary
+        flt, error = queue.QueueFilter(), exc.message
     depts = current_user.department_ids()
     page = queue.list_queue(depts, flt, current_user.id)
     counts = queue.state_counts(depts, current_user.id)
-    return render_template("clerk/queue.html", page=page, flt=flt, counts=counts,
-                           **clerk_detail.queue_context(flt))
+    return render_template("clerk/queue.html", page=page, flt=flt, counts=counts, filter_error=error,
+                           has_errors=error is not None,
+                           **clerk_detail.queue_context(flt)), 400 if error else 200
 
 
 @bp.get("/export.csv")

@@ -151,7 +151,6 @@ def test_parse_queue_args_accepts_known_values():
         {"state": "Robert'); --"},
         {"service": "abc"},
         {"service": "99"},
-        {"order": "asc"},
         {"q": "x" * 101},
         {"after": "not-a-cursor"},
         {"after": encode_cursor("submitted", utcnow(), 1)},  # cursor of another sort order
@@ -160,6 +159,11 @@ def test_parse_queue_args_accepts_known_values():
 def test_parse_queue_args_rejects_unknown_values(args):
     with pytest.raises(ValidationFailed):
         parse_queue_args(MultiDict(args), known_states={"eingegangen"}, known_service_ids={3})
+
+
+def test_parse_queue_args_ignores_unknown_parameter_names():
+    args = MultiDict({"page": "2", "order": "asc", "sort": "newest"})
+    assert parse_queue_args(args, known_states={"eingegangen"}) == QueueFilter(sort="newest")
 
 
 def test_cursor_roundtrip():

@@ -48,11 +48,19 @@ def test_queue_shows_only_own_departments_requests(client, dept, clerk):
         "service=abc",
         "overdue=yes",
         "after=garbage",
-        "foo=bar",
     ],
 )
-def test_queue_rejects_unknown_parameters_with_400(client, clerk, query):
+def test_queue_rejects_unknown_values_with_400(client, clerk, query):
     assert client.get(f"/sachbearbeitung/?{query}").status_code == 400
+
+
+@pytest.mark.parametrize("query", ["page=2", "foo=bar", "page=2&sort=newest&utm_source=mail"])
+def test_queue_ignores_unknown_parameter_names(client, dept, clerk, query):
+    req = started_request(service=ServiceFactory(department=dept))
+    resp = client.get(f"/sachbearbeitung/?{query}")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert req.reference in html and "Unbekannter Parameter" not in html
 
 
 def test_queue_filters_and_search(client, dept, clerk):
@@ -192,7 +200,13 @@ def test_clerk_pages_render_in_english(client, dept, clerk, path):
     assert 'lang="en"' in resp.get_data(as_text=True)
 
 
-def test_queue_bad_parameter_page_names_the_problem(client, clerk):
+def test_queue_bad_parameter_page_names_the_problem(client, dept, clerk):
+    req = started_request(service=ServiceFactory(department=dept))
     resp = client.get("/sachbearbeitung/?sort=id")
+    html = resp.get_data(as_text=True)
     assert resp.status_code == 400
-    assert "Unbekannte Sortierung." in resp.get_data(as_text=True)
+    # The normal queue page (unfiltered), the problem in its error summary - not a bare error page.
+    assert "<title>Fehler: Arbeitskorb" in html
+    assert 'class="kern-alert kern-alert--danger aw-error-summary"' in html
+    assert '<a class="kern-link" href="#q">Unbekannte Sortierung.</a>' in html
+    assert req.reference in html and 'id="filter"' in html
