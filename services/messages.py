@@ -205,11 +205,17 @@ def decision_details(event, spec, locale, public_only=False) -> list[tuple[str, 
     transition = spec.transitions.get(event.data.get("transition")) if spec is not None else None
     if transition is None:
         return []
-    fields = event.data.get("fields") or {}
+    # A proposal's message is not in the conversation (yet, or ever if it is returned): show it here.
+    with_message = event.kind == "approval_proposed"
+    return field_details(transition, event.data.get("fields") or {}, locale, public_only, with_message)
+
+
+def field_details(transition, fields: dict, locale, public_only=False, with_message=False) -> list:
+    """(label, text) of a transition's entered `fields` with the workflow document's labels (see above)."""
     details = []
     for field in transition.form_fields:
         value = fields.get(field.key)
-        if not value or field.key == "message":
+        if not value or (field.key == "message" and not with_message):
             continue
         if public_only and (not field.public or field.key == "documents" or field.type == "checkbox"):
             continue

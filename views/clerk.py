@@ -9,10 +9,11 @@ from flask_login import current_user, login_required
 from extensions import db
 from forms.clerk import ClaimForm, NoteForm, transition_data
 from models import Department, MembershipRole, User
+from services import approvals as approval_service
 from services import assignment, dashboard, export, messages, queue
 from services.errors import DomainError, StaleObject, ValidationFailed
 from services.tx import transaction
-from services.workflow import forward_request, pending_approvals
+from services.workflow import forward_request
 from views import clerk_detail
 from views.access import load_request_for_staff
 from views.downloads import send_attachment, send_notice
@@ -93,7 +94,7 @@ def dashboard_view():
 @bp.get("/freigaben")
 @staff_required
 def approvals():
-    rows = db.session.scalars(pending_approvals(current_user)).all()
+    rows = approval_service.pending_approval_summaries(current_user, clerk_detail.locale())
     return render_template("clerk/approvals.html", rows=rows)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from extensions import db
 from forms.clerk import AssignForm, ClaimForm, ForwardForm, NoteForm, transition_form_class
 from models import Department, NoticeState, RoutingRule, Service, User, WorkflowVersion
-from services import assignment, messages
+from services import approvals, assignment, messages
 from services.notices import notice_state_label, notice_title
 from services.workflow import (
     available_transitions,
@@ -190,7 +190,7 @@ def render_detail(req, status=200, forms=None):
         "sections": _answer_sections(req),
         "state": staff_state_label(req),
         "deadline": deadline_status(req),
-        "proposal": proposal,
+        "proposal": approvals.describe_proposal(req, proposal, locale()) if proposal is not None else None,
         "forward_blocked": forward_blocked_message() if proposal is not None else "",
         "failed_notices": [n for n in req.notices if n.state == NoticeState.FAILED],
         "notices": sorted(req.notices, key=lambda n: n.id),
@@ -201,6 +201,7 @@ def render_detail(req, status=200, forms=None):
         "event_state": lambda key: state_label(req.workflow_version, key, locale(), "staff")
         if req.workflow_version is not None else key,
         "event_details": _event_details(req),
+        "event_decision": _event_decision(req),
         "is_assignee": req.assignee_id == current_user.id,
         "has_errors": status == 400,
         "open_questions": messages.open_questions(req),
@@ -212,6 +213,17 @@ def _event_details(req):
     """event → its decision fields as (label, text), labelled by the request's workflow version."""
     spec = load_spec(req.workflow_version) if req.workflow_version is not None else None
     return lambda event: messages.decision_details(event, spec, locale())
+
+
+def _event_decision(req):
+    """event → label of the decision it proposed, confirmed or returned ("" if none is recorded)."""
+    spec = load_spec(req.workflow_version) if req.workflow_version is not None else None
+
+    def label(event):
+        transition = spec.transitions.get(event.data.get("transition")) if spec is not None else None
+        return transition.label(locale()) if transition is not None else ""
+
+    return label
 
 
 def _people(req) -> dict[int, User]:

@@ -4,6 +4,7 @@ stale forms, notes, forwarding, downloads, four-eyes, citizen answer and withdra
 import io
 import re
 
+import flask_babel
 import pytest
 from sqlalchemy import select
 
@@ -316,6 +317,46 @@ def test_four_eyes_second_approval_queue(client, dept, login_as):
     )
     assert resp.status_code == 303
     assert _fresh(req).state == "genehmigt"
+
+
+def _propose_rejection(client, dept, login_as):
+    """A four-eyes request whose rejection one clerk proposed; returns (request, proposer, approver)."""
+    req = started_request(service=ServiceFactory(department=dept), variant="vier_augen")
+    proposer, approver = clerk_of(dept), clerk_of(dept)
+    proposer.full_name = "Paula Vorschlag"
+    _db.session.commit()
+    login_as(proposer)
+    client.post(_url(req, "/aktion/bearbeitung_beginnen"),
+                data={"t-bearbeitung_beginnen-row_version": req.row_version})
+    req = _fresh(req)
+    data = {"t-ablehnen-row_version": req.row_version, "t-ablehnen-f_reason": "Bebauungsplan steht entgegen",
+            "t-ablehnen-comment": "Rücksprache mit Bauamt erfolgt"}
+    assert client.post(_url(req, "/aktion/ablehnen"), data=data).status_code == 303
+    client.post("/abmelden")
+    login_as(approver)
+    return _fresh(req), proposer, approver
+
+
+@pytest.mark.parametrize("path", ["/sachbearbeitung/freigaben", "detail"])
+def test_second_reviewer_sees_the_proposed_decision(client, dept, login_as, path):
+    req, _proposer, _approver = _propose_rejection(client, dept, login_as)
+    html = client.get(_url(req) if path == "detail" else path).get_data(as_text=True)
+    for text in ("Vorgeschlagene Entscheidung", "Ablehnen", "Führt zum Status", "Abgelehnt",
+                 "Vorgeschlagen von", "Paula Vorschlag", "Rücksprache mit Bauamt erfolgt",
+                 "Begründung der Ablehnung", "Bebauungsplan steht entgegen"):
+        assert text in html, text
+    flask_babel.refresh()  # the tests share one app context: forget the locale of the German page
+    english = client.get((_url(req) if path == "detail" else path) + "?lang=en").get_data(as_text=True)
+    for text in ("Reject", "Rejected", "Reason for the rejection", "Paula Vorschlag"):
+        assert text in english, text
+
+
+def test_history_names_the_proposed_decision(client, dept, login_as):
+    req, _proposer, _approver = _propose_rejection(client, dept, login_as)
+    html = client.get(_url(req)).get_data(as_text=True)
+    history = html[html.index('id="verlauf"'):]
+    assert re.search(r"Zur Freigabe vorgeschlagen:\s*„Ablehnen“", history)
+    assert "Begründung der Ablehnung: Bebauungsplan steht entgegen" in history
 
 
 def test_forward_refused_while_decision_awaits_second_approval(client, dept, login_as):
