@@ -457,6 +457,29 @@ def _asked(req, dept, message="Bitte Grundriss."):
     return clerk, _db.session.scalar(select(Message).where(Message.request_id == req.id))
 
 
+def test_clerk_conversation_shows_files_with_the_citizens_reply(client, req, dept, login_as):
+    clerk, question = _asked(req, dept)
+    login_as(req.applicant)
+    answered = client.post(
+        f"/antraege/{req.public_id}/rueckfrage/{question.id}",
+        data={f"q{question.id}-row_version": _fresh(req).row_version, f"q{question.id}-body": "Anbei.",
+              f"q{question.id}-files": (io.BytesIO(PDF), "grundriss.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert answered.status_code == 303
+    client.post("/abmelden")
+    login_as(clerk)
+    html = client.get(_url(req)).get_data(as_text=True)
+    [file] = _db.session.scalar(select(Message).where(Message.from_citizen.is_(True))).attachments
+    conversation = html[html.index('id="nachrichten"'):html.index('id="notizen"')]
+    assert "Anbei." in conversation and "Mit dieser Nachricht gesendete Dateien:" in conversation
+    download = _url(req, f"/dateien/{file.public_id}")
+    assert f'href="{download}">grundriss.pdf</a>' in conversation
+    response = client.get(download)
+    assert response.status_code == 200 and response.data == PDF
+    response.close()
+
+
 def test_answer_accepted_when_request_changed_but_question_still_open(client, req, dept, login_as):
     from services.assignment import claim_request
 
