@@ -1,8 +1,11 @@
 """Checking notices: a PDF's seal (pyHanko, offline, against our trust anchors) and a verification code."""
 
 import hashlib
+import importlib
 import json
 import logging
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
@@ -19,6 +22,8 @@ from services.notices.sign import FIELD_NAME, to_asn1, trust_anchor_certs
 
 log = logging.getLogger(__name__)
 ATTACHMENT_NAME = "bescheid.json"
+# Loggers whose warnings and errors (with tracebacks) during an upload check describe the file, not us.
+_FINDING_LOGGERS = ("pyhanko", "pyhanko_certvalidator")
 
 
 @dataclass
@@ -49,6 +54,11 @@ class VerificationResult:
 
 def verify_pdf_bytes(data: bytes) -> VerificationResult:
     """Check a PDF's seal offline and match it to our record (by SHA-256, else by embedded code)."""
+    with _findings_as_info():
+        return _verify(data)
+
+
+def _verify(data: bytes) -> VerificationResult:
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     result = VerificationResult()
@@ -70,22 +80,29 @@ def verify_pdf_bytes(data: bytes) -> VerificationResult:
 
 
 def _check_signature(reader, sig, result: VerificationResult) -> None:
+    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import DocumentSecurityStore, validate_pdf_signature
+    from pyhanko_certvalidator.errors import ValidationError
 
     result.signed = True
     dss = _read_dss(reader, DocumentSecurityStore)
     result.validation_data_embedded = bool(dss and dss.certs and dss.crls)
-    signed_at = _timestamp_time(sig.signer_info)
     kwargs = {"trust_roots": [to_asn1(c) for c in trust_anchors()], "allow_fetching": False}
-    if signed_at is not None:
-        # Long-term validation: judge the chain at the time the TSA vouches for, with the embedded CRLs.
-        kwargs.update(moment=signed_at, revocation_mode="hard-fail")
     try:
+        signed_at = _timestamp_time(sig.signer_info)
+        if signed_at is not None:
+            # Long-term validation: judge the chain at the time the TSA vouches for, with the embedded CRLs.
+            kwargs.update(moment=signed_at, revocation_mode="hard-fail")
         vc = dss.as_validation_context(kwargs) if dss else _plain_context(kwargs)
         status = validate_pdf_signature(sig, signer_validation_context=vc)
-    except Exception as exc:  # malformed CMS or objects: the seal cannot be confirmed
+    except (ValueError, TypeError, KeyError, IndexError, PdfError, ValidationError) as exc:
+        # Malformed CMS or objects (what a damaged or altered file produces): the seal cannot be confirmed.
         log.info("signature validation error: %s", type(exc).__name__)
+        result.problems.append("invalid_signature")
+        return
+    except Exception:  # anything else is our problem: still answer, but report it with its traceback
+        log.exception("unexpected error while checking an uploaded seal")
         result.problems.append("invalid_signature")
         return
     ts = status.timestamp_validity
@@ -108,6 +125,42 @@ def _check_signature(reader, sig, result: VerificationResult) -> None:
         )
         if not ok
     ]
+
+
+@contextmanager
+def _findings_as_info():
+    """pyHanko logs a broken or altered seal as WARNING/ERROR with a traceback. For an uploaded file
+    that is an expected answer, not a server fault: while this thread checks one, such records are
+    logged at INFO, on one line. Other threads (e.g. sealing a notice) keep their levels."""
+    for module in ("pyhanko.pdf_utils.reader", "pyhanko.sign.validation"):
+        importlib.import_module(module)  # first, so that their loggers exist when collected below
+
+    demote = _DemoteFindings(threading.get_ident())
+    names = [n for n in list(logging.root.manager.loggerDict) if n.split(".")[0] in _FINDING_LOGGERS]
+    loggers = [logging.getLogger(n) for n in names]  # filters do not apply to child loggers: each one
+    for logger in loggers:
+        logger.addFilter(demote)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(demote)
+
+
+class _DemoteFindings(logging.Filter):
+    def __init__(self, thread_id: int):
+        super().__init__()
+        self.thread_id = thread_id
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread != self.thread_id or record.levelno <= logging.INFO:
+            return True
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            message = f"{message} ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
+        record.msg, record.args, record.exc_info, record.exc_text = message, None, None, None
+        record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+        return True
 
 
 def _plain_context(kwargs):

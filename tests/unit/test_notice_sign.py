@@ -2,6 +2,7 @@
 one-byte change."""
 
 import hashlib
+import logging
 import shutil
 import subprocess
 from io import BytesIO
@@ -155,3 +156,39 @@ def test_pdfsig_does_not_trust_notice_without_our_root(app, db, tmp_path):
     out = _pdfsig(f"sql:{empty}", pdf, tmp_path)
     assert "Signature Validation: Signature is Valid." in out
     assert "Certificate Validation: Certificate is Trusted." not in out
+
+
+def test_verify_pdf_bytes_logs_a_tampered_file_as_info_without_traceback(app, db, caplog):
+    _, pdf = issue_notice("rejection")
+    at = pdf.rindex(b"/EmbeddedFiles") + 2  # in the last revision: "/EmbeddedGiles"
+    altered = pdf[:at] + bytes([pdf[at] ^ 0x01]) + pdf[at + 1 :]
+    caplog.set_level(logging.INFO)
+    result = verify_pdf_bytes(altered)  # pyHanko's diff analysis logs this with a traceback
+    assert not result.authentic and "modified" in result.problems
+    pyhanko = [r for r in caplog.records if r.name.startswith("pyhanko")]
+    assert any("diff" in r.getMessage() for r in pyhanko)
+    assert all(r.levelno == logging.INFO and not r.exc_info for r in pyhanko)
+
+
+def test_verify_pdf_bytes_answers_a_damaged_timestamp_token(app, db, caplog):
+    _, pdf = issue_notice("rejection")
+    signed_data = b"06092A864886F70D010702"  # the OID of signedData; its second use is the timestamp token's
+    at = pdf.index(signed_data, pdf.index(signed_data) + 1) + 16
+    damaged = pdf[:at] + bytes([pdf[at] ^ 0x01]) + pdf[at + 1 :]
+    caplog.set_level(logging.INFO)
+    result = verify_pdf_bytes(damaged)
+    assert not result.authentic and "invalid_signature" in result.problems
+    assert all(r.levelno < logging.WARNING for r in caplog.records)
+
+
+def test_verify_pdf_bytes_reports_unexpected_errors_at_error(app, db, caplog, monkeypatch):
+    _, pdf = issue_notice("rejection")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("pyhanko.sign.validation.validate_pdf_signature", broken)
+    result = verify_pdf_bytes(pdf)
+    assert not result.authentic and "invalid_signature" in result.problems
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.name == "services.notices.verify" and record.exc_info
