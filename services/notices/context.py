@@ -72,6 +72,7 @@ def build_context(notice) -> dict:
         "applicant": {
             "name": req.applicant_name or (req.applicant.full_name if req.applicant is not None else ""),
             "address_lines": address_lines(req.answers, applicant_address_key(req)),
+            "has_account": req.applicant_id is not None,  # without one: no Postfach, the status link
         },
         "request": {"reference": req.reference, "submitted_at": req.submitted_at.isoformat()},
         "answers": sections,
