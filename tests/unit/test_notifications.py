@@ -91,3 +91,17 @@ def test_bundled_notices_point_to_a_postfach_only_with_an_account(db, kind):
     context["applicant"]["has_account"] = True
     html = render_template(bundled_source(kind), context)
     assert "Postfach" in html or "Meine Anträge" in html
+
+
+def test_mark_read_keeps_the_first_reading_time_and_only_for_the_owner(db):
+    from services.errors import NotFound
+    from services.inbox import mark_read, unread_count
+    from tests.factories import CitizenFactory
+
+    req = started_request()
+    item = notify_citizen(req, "approved")
+    assert unread_count(req.applicant) == 1
+    with pytest.raises(NotFound):
+        mark_read(item, CitizenFactory())
+    first = mark_read(item, req.applicant).read_at
+    assert mark_read(item, req.applicant).read_at == first and unread_count(req.applicant) == 0
