@@ -197,6 +197,9 @@ class FieldForm(BaseForm):
     max_files = StringField(_l("Höchstzahl der Dateien"))
     postcode_prefixes = TextAreaField(_l("Erlaubte Anfänge der Postleitzahl (eine pro Zeile)"))
     city = StringField(_l("Vorgegebener Ort"))
+    applicant_address = BooleanField(
+        _l("Postanschrift der antragstellenden Person (Bescheide gehen hierhin)")
+    )
     text_de = TextAreaField(_l("Hinweistext (deutsch)"))
     text_en = TextAreaField(_l("Hinweistext (englisch)"))
     min_items = StringField(_l("Mindestzahl der Einträge"))

@@ -212,3 +212,5 @@ class InboxItem(db.Model):
     data = mapped_column(JSONType, nullable=False, default=dict)  # message key + params, rendered per locale
     created_at = mapped_column(UTCDateTime, default=utcnow)
     read_at = mapped_column(UTCDateTime, nullable=True)
+
+    request = relationship("ServiceRequest")

@@ -46,7 +46,8 @@ SETTINGS: dict[str, list[tuple[str, str]]] = {
     "multichoice": [("options", "options"), ("min_selected", "int"), ("max_selected", "int")],
     "yesno": [("inline", "bool")],
     "file": [("accept", "accept"), ("max_size_mb", "number"), ("max_files", "int")],
-    "address": [("postcode_prefixes", "list"), ("prefix_message", "i18n"), ("city", "str")],
+    "address": [("postcode_prefixes", "list"), ("prefix_message", "i18n"), ("city", "str"),
+                ("applicant_address", "bool")],
     "info": [("text", "i18n")],
     "group": [("min_items", "int"), ("max_items", "int"), ("item_label", "i18n")],
 }  # fmt: skip

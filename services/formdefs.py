@@ -91,7 +91,26 @@ def _semantic_errors(doc: dict) -> list[tuple[str, str]]:
             known[field["key"]] = field["type"]
     for name, rule in doc.get("computed", {}).items():
         errors += _rule_errors(rule, f"$.computed.{name}", known, None)
-    return errors + _upload_errors(doc)
+    return errors + _upload_errors(doc) + _applicant_address_errors(doc)
+
+
+def _applicant_address_errors(doc: dict) -> list[tuple[str, str]]:
+    """Notices are posted to the one address marked as the applicant's: never two, never a group item's."""
+    errors, marked = [], 0
+    for p, page in enumerate(doc["pages"]):
+        for i, field in enumerate(page["fields"]):
+            path = f"$.pages[{p}].fields[{i}]"
+            if field.get("applicant_address"):
+                marked += 1
+                if marked > 1:
+                    reason = _("Nur eine Anschrift kann die Postanschrift der antragstellenden Person sein.")
+                    errors.append((f"{path}.applicant_address", reason))
+            for c, child in enumerate(field.get("fields", ())):
+                if child.get("applicant_address"):
+                    reason = _("Die Postanschrift der antragstellenden Person kann nicht in einer "
+                               "wiederholbaren Gruppe stehen.")
+                    errors.append((f"{path}.fields[{c}].applicant_address", reason))
+    return errors
 
 
 def _upload_errors(doc: dict) -> list[tuple[str, str]]:

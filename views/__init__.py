@@ -8,6 +8,7 @@ BLUEPRINT_MODULES = [
     "views.auth",
     "views.citizen",
     "views.citizen_requests",
+    "views.inbox",
     "views.clerk",
     "views.admin",
     "views.admin_forms",

@@ -62,6 +62,13 @@ def applicant_actor(req):
     return access.holder_for(req, status_token_for(req.public_id))
 
 
+def load_inbox_item(item_id: int):
+    """An entry of the current user's own Postfach, else 404."""
+    from models import InboxItem
+
+    return get_or_404(InboxItem, item_id, user_id=current_user.id)
+
+
 def load_request_for_staff(public_id: str):
     """A request routed to one of the current clerk's departments, else 404."""
     req = access.find_request_by_public_id(public_id)

@@ -128,5 +128,10 @@ class FormSpec:
     def page(self, key: str) -> PageSpec | None:
         return next((p for p in self.pages if p.key == key), None)
 
+    @property
+    def applicant_address_key(self) -> str | None:
+        """The address field marked `applicant_address` (where notices are posted), if any."""
+        return next((f.key for p in self.pages for f in p.fields if f.get("applicant_address")), None)
+
     def page_of(self, field_key: str) -> PageSpec | None:
         return next((p for p in self.pages if any(f.key == field_key for f in p.fields)), None)

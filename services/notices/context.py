@@ -71,7 +71,8 @@ def build_context(notice) -> dict:
         "service": {"title": service.title(locale), "leika_key": service.leika_key or ""},
         "applicant": {
             "name": req.applicant_name or (req.applicant.full_name if req.applicant is not None else ""),
-            "address_lines": address_lines(req.answers),
+            "address_lines": address_lines(req.answers, applicant_address_key(req)),
+            "has_account": req.applicant_id is not None,  # without one: no Postfach, the status link
         },
         "request": {"reference": req.reference, "submitted_at": req.submitted_at.isoformat()},
         "answers": sections,
@@ -108,14 +109,24 @@ def relevant_rows(sections: list[dict], keys) -> list[dict]:
     return rows[:MAX_RELEVANT_ROWS]
 
 
-def address_lines(answers: dict) -> list[str]:
-    """The first postal address in the answers (address field type), as window lines."""
-    for value in answers.values():
-        if isinstance(value, dict) and set(value) >= ADDRESS_KEYS:
-            street = " ".join(str(value.get(k) or "") for k in ("street", "number")).strip()
-            town = " ".join(str(value.get(k) or "") for k in ("postcode", "city")).strip()
-            return [line for line in (street, town) if line]
-    return []
+def applicant_address_key(req) -> str | None:
+    from services.formdefs import load_spec
+
+    return load_spec(req.form_version).applicant_address_key
+
+
+def address_lines(answers: dict, key: str | None) -> list[str]:
+    """The applicant's postal address (the field marked `applicant_address`) as window lines.
+
+    Only the marked field: any other address (the place of use, the business premises) is not where
+    the applicant receives mail, so a form without the marker gets no address block.
+    """
+    value = answers.get(key) if key else None
+    if not isinstance(value, dict) or not set(value) >= ADDRESS_KEYS:
+        return []
+    street = " ".join(str(value.get(k) or "") for k in ("street", "number")).strip()
+    town = " ".join(str(value.get(k) or "") for k in ("postcode", "city")).strip()
+    return [line for line in (street, town) if line]
 
 
 def attachment_rows(req) -> list[dict]:

@@ -124,7 +124,11 @@ def sample_context(kind: str) -> dict:
             "phone": "0203 000-0",
         },
         "service": {"title": "Bewohnerparkausweis", "leika_key": ""},
-        "applicant": {"name": "Erika Mustermann", "address_lines": ["Beispielweg 5", "47057 Duisburg"]},
+        "applicant": {
+            "name": "Erika Mustermann",
+            "address_lines": ["Beispielweg 5", "47057 Duisburg"],
+            "has_account": True,
+        },
         "request": {"reference": "DU-2026-000123", "submitted_at": "2026-02-20T14:05:00+00:00"},
         "answers": [
             {

@@ -11,6 +11,7 @@ from models import RoutingRule
 from services import jsonlogic
 from services.errors import PermissionDenied, TransitionNotAllowed, ValidationFailed
 from services.events import append_event
+from services.notifications import notify_citizen
 from services.tx import check_row_version
 
 
@@ -100,4 +101,6 @@ def forward_request(req, department, actor, reason: str, expected_row_version: i
     req.department_id = department.id
     req.department = department
     req.assignee_id = None
-    return append_event(req, "forwarded", actor, {"from": previous, "to": department.id, "reason": reason})
+    event = append_event(req, "forwarded", actor, {"from": previous, "to": department.id, "reason": reason})
+    notify_citizen(req, "forwarded")  # inbox row and mail outbox row commit with the move
+    return event

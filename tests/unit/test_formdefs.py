@@ -430,3 +430,35 @@ def test_files_in_a_repeating_group_count_once_per_item(app_ctx):
         "höchstens 31 MB möglich (MAX_CONTENT_LENGTH abzüglich 1 MB für die übrigen Angaben)."
     )
     assert ("$.pages[0].fields[2].fields[0].max_files", reason) in validate_definition(doc)
+
+
+def _address(key, **options):
+    return {"key": key, "type": "address", "label": L(key), **options}
+
+
+def test_applicant_address_marks_one_top_level_address(app_ctx):
+    doc = good_doc()
+    doc["pages"][0]["fields"] += [_address("ort"), _address("anschrift", applicant_address=True)]
+    assert validate_definition(doc) == []
+    assert load_spec(doc).applicant_address_key == "anschrift"
+    doc["pages"][0]["fields"][2]["applicant_address"] = True
+    assert validate_definition(doc) == [(
+        "$.pages[0].fields[3].applicant_address",
+        "Nur eine Anschrift kann die Postanschrift der antragstellenden Person sein.",
+    )]  # fmt: skip
+
+
+def test_applicant_address_refused_inside_a_group_and_on_other_types(app_ctx):
+    doc = good_doc()
+    doc["pages"][1]["fields"][0]["fields"].append(_address("wohnort", applicant_address=True))
+    assert [path for path, _reason in validate_definition(doc)] == [
+        "$.pages[1].fields[0].fields[2].applicant_address"
+    ]
+    doc = good_doc()
+    doc["pages"][0]["fields"][0]["applicant_address"] = True  # a text field
+    assert validate_definition(doc)
+
+
+def test_seeded_forms_mark_the_applicant_address():
+    for slug, document in demo_documents().items():
+        assert load_spec(document).applicant_address_key, slug

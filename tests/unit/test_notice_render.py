@@ -362,3 +362,29 @@ def test_warm_up_prepares_every_department_seal(db, app):
     warm_up()
     seals = Path(app.config["PKI_DIR"]) / "seals"
     assert all((seals / f"{d.slug}.cert.pem").exists() for d in departments)
+
+
+def test_notice_is_addressed_to_the_applicant_not_the_place_of_use(db):
+    """Sondernutzung asks for the place of use first: the approval still goes to the applicant's home."""
+    from models.base import new_public_id
+    from services.notices.context import build_context
+    from services.seed.forms import demo_documents
+
+    document = demo_documents()["sondernutzungserlaubnis"]
+    service = ServiceFactory(title_de="Sondernutzungserlaubnis")
+    definition = FormDefinition(service=service, draft=document)
+    version = FormVersion(definition=definition, number=1, document=document, checksum=checksum(document))
+    _db.session.add(version)
+    _db.session.flush()
+    answers = {
+        "ort": {"street": "Sonnenwall", "number": "5", "postcode": "47051", "city": "Duisburg"},
+        "vorname": "Erika", "nachname": "Mustermann",
+        "anschrift": {"street": "Heerstraße", "number": "12", "postcode": "47053", "city": "Duisburg"},
+    }  # fmt: skip
+    req = ServiceRequestFactory(service=service, form_version=version, answers=answers)
+    notice = Notice(
+        public_id=new_public_id(), request_id=req.id, kind="approval", verification_code="AAAA-BBBB-CCCC"
+    )
+    _db.session.add(notice)
+    _db.session.flush()
+    assert build_context(notice)["applicant"]["address_lines"] == ["Heerstraße 12", "47053 Duisburg"]

@@ -57,3 +57,51 @@ def test_mail_footer_promises_only_answers_to_questions_online(db, anonymous):
     assert ("in Ihrem Servicekonto" in body) is not anonymous
     office = f"{req.reference} an: {req.department.name_de}, strasse@stadt.example, 0203 283-0"
     assert f"Andere Anliegen zu Ihrem Antrag richten Sie bitte mit dem Aktenzeichen {office}" in body
+
+
+@pytest.mark.parametrize("kind", sorted(NOTIFICATION_KINDS))
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_mails_without_account_never_point_to_a_postfach(db, kind, locale):
+    req = started_request()
+    req.applicant.locale = locale
+    req.applicant_id, req.contact_email = None, "anonym@example.org"
+    for state in ("genehmigt", "abgelehnt"):  # the state hints are part of every mail
+        req.state = state
+        _subject, body, _html, _ = render_mail(f"request_{kind}", req.applicant, request=req)
+        assert "Postfach" not in body and "inbox" not in body, body
+
+
+def test_seeded_state_hints_hold_with_and_without_account():
+    from services.workflow.definitions import default_document
+
+    states = [s for variant in ("standard", "vier_augen") for s in default_document(variant)["states"]]
+    hints = " ".join(text for s in states for text in s.get("citizen_hint", {}).values())
+    assert "Postfach" not in hints and "inbox" not in hints
+
+
+@pytest.mark.parametrize("kind", ["receipt", "information_request"])
+def test_bundled_notices_point_to_a_postfach_only_with_an_account(db, kind):
+    from services.notices.context import bundled_source
+    from services.notices.templates import sample_context
+    from services.notices.templates_env import render_template
+
+    context = sample_context(kind)
+    context["applicant"]["has_account"] = False
+    assert "Postfach" not in render_template(bundled_source(kind), context)
+    context["applicant"]["has_account"] = True
+    html = render_template(bundled_source(kind), context)
+    assert "Postfach" in html or "Meine Anträge" in html
+
+
+def test_mark_read_keeps_the_first_reading_time_and_only_for_the_owner(db):
+    from services.errors import NotFound
+    from services.inbox import mark_read, unread_count
+    from tests.factories import CitizenFactory
+
+    req = started_request()
+    item = notify_citizen(req, "approved")
+    assert unread_count(req.applicant) == 1
+    with pytest.raises(NotFound):
+        mark_read(item, CitizenFactory())
+    first = mark_read(item, req.applicant).read_at
+    assert mark_read(item, req.applicant).read_at == first and unread_count(req.applicant) == 0

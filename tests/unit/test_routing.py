@@ -188,3 +188,17 @@ def test_seed_links_workflows_and_routes_demo_postcodes(db):
         codes = ("47169", "47138", "47249", "47051")
         routed = [route_request(service, {field: {"postcode": code}}).slug for code in codes]
         assert routed == ["bezirksamt-nord", "bezirksamt-nord", "bezirksamt-sued", service.department.slug]
+
+
+def test_forward_request_tells_the_citizen(db):
+    from sqlalchemy import select
+
+    from models import InboxItem, OutboxJob
+
+    req = started_request()
+    clerk, target = clerk_of(req.department), DepartmentFactory()
+    forward_request(req, target, clerk, "Zuständigkeit Bezirk", req.row_version)
+    item = db.session.scalar(select(InboxItem).where(InboxItem.request_id == req.id))
+    assert (item.kind, item.user_id) == ("forwarded", req.applicant_id)
+    mails = db.session.scalars(select(OutboxJob.payload).where(OutboxJob.kind == "send_email")).all()
+    assert any(p["template"] == "request_forwarded" and p["request_id"] == req.id for p in mails)

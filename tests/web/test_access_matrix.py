@@ -9,11 +9,13 @@ import io
 
 import pytest
 from flask import g
+from sqlalchemy import select
 
 from extensions import db as _db
 from extensions import limiter
 from models import (
     FormScenario,
+    InboxItem,
     MembershipRole,
     Message,
     Notice,
@@ -93,6 +95,8 @@ MATRIX = {
     "citizen.submit": ("POST", "/antrag/{draft}/absenden", OWN_REQUEST),
     "citizen.draft_delete": ("POST", "/antrag/{draft}/loeschen", OWN_REQUEST),
     "citizen.my_requests": ("GET", "/meine-antraege", _rule(anonymous=LOGIN, rest=OK)),
+    "inbox.index": ("GET", "/postfach/", LOGGED_IN),
+    "inbox.open_item": ("GET", "/postfach/{inbox_item}", OWN_REQUEST),
     # Only requests without an account, to the user's confirmed address: the world's has an applicant.
     "citizen.claim_request": ("POST", "/meine-antraege/zuordnen/{req}", _rule(anonymous=LOGIN, rest=404)),
     "citizen.request_detail": ("GET", "/antraege/{req}", OWN_REQUEST),
@@ -244,6 +248,9 @@ def world(db, monkeypatch):
         "scenarios": {role: sc.id for role, sc in scenarios.items()}, "rule": rule.id,
         "workflow": own_workflow.id,  # a department's own workflow (shared ones are read-only)
         "notice": notice.public_id,
+        "inbox_item": _db.session.scalar(  # written by the question above
+            select(InboxItem.id).where(InboxItem.user_id == citizen.id).limit(1)
+        ),
     }
     return users, ids
 
