@@ -10,6 +10,7 @@ from forms.dynamic.patterns import pattern_problem
 from models import FormDefinition
 from services.errors import InvalidDefinition
 from services.formdefs import (
+    ENGLISH_MISSING,
     SCHEMA_PATH,
     checksum,
     latest_version,
@@ -114,7 +115,7 @@ def test_schema_lists_exactly_the_registered_types():
         ),
         (
             lambda d: d["pages"][0]["fields"][0]["label"].pop("en"),
-            ("$.pages[0].fields[0].label", "'en' is a required property"),
+            ("$.pages[0].fields[0].label.en", str(ENGLISH_MISSING)),
         ),
         (
             lambda d: d["pages"][0]["fields"][0].update(colour="red"),
@@ -430,3 +431,23 @@ def test_files_in_a_repeating_group_count_once_per_item(app_ctx):
         "höchstens 31 MB möglich (MAX_CONTENT_LENGTH abzüglich 1 MB für die übrigen Angaben)."
     )
     assert ("$.pages[0].fields[2].fields[0].max_files", reason) in validate_definition(doc)
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: d["pages"][0]["fields"][0]["label"].update(en=""), "$.pages[0].fields[0].label.en"),
+        (
+            lambda d: d["pages"][0]["fields"][0].update(help={"de": "Wie im Pass"}),
+            "$.pages[0].fields[0].help.en",
+        ),
+        (lambda d: d["pages"][0].update(help={"de": "Bitte", "en": " "}), "$.pages[0].help.en"),
+        (
+            lambda d: d["pages"][0]["fields"][1]["options"][1]["label"].update(en=""),
+            "$.pages[0].fields[1].options[1].label.en",
+        ),
+    ],
+)
+def test_texts_without_english_block_publishing_at_their_path(change, path):
+    """Otherwise the English pages show the German text (a new field's "Abbau am")."""
+    assert (path, str(ENGLISH_MISSING)) in errors_after(change)
