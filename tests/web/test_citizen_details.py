@@ -74,7 +74,7 @@ def test_my_requests_shows_dates_in_the_chosen_language(client, db, seeded_citiz
     assert "Zuletzt gespeichert: 04.12.2026, 05:01" in german
     refresh()  # the tests share one app context, which caches the locale
     english = client.get("/meine-antraege?lang=en").get_data(as_text=True)
-    assert "Dec 4, 2026, 5:01\u202fAM" in english and "04.12.2026" not in english
+    assert "4 December 2026, 5:01\u202fAM" in english and "04.12.2026" not in english
 
 
 @pytest.mark.parametrize(
