@@ -6,6 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from babel.dates import format_date, get_datetime_format, get_time_format
+from babel.lists import format_list
 from babel.numbers import format_decimal
 from flask_babel import format_datetime, get_locale
 
@@ -28,6 +29,12 @@ def format_size(size, locale=None) -> str:
     if size >= _MB:
         return f"{format_decimal(size / _MB, '#,##0.#', locale=_locale(locale))} MB"
     return f"{format_decimal(max(1, math.ceil(size / _KB)), '#,##0', locale=_locale(locale))} KB"
+
+
+def format_alternatives(items, locale=None) -> str:
+    """"PDF, JPG oder PNG" / "PDF, JPG or PNG" (British English like our dates: no serial comma)."""
+    locale = _locale(locale)
+    return format_list([str(i) for i in items], style="or", locale="en_GB" if locale == "en" else locale)
 
 
 # German numeric as on forms and notices; English with the month's name (GOV.UK style), not "Dec 4, 2026".

@@ -4,6 +4,8 @@ import copy
 import json
 
 import pytest
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from forms.dynamic import type_names
 from forms.dynamic.patterns import pattern_problem
@@ -451,3 +453,11 @@ def test_files_in_a_repeating_group_count_once_per_item(app_ctx):
 def test_texts_without_english_block_publishing_at_their_path(change, path):
     """Otherwise the English pages show the German text (a new field's "Abbau am")."""
     assert (path, str(ENGLISH_MISSING)) in errors_after(change)
+
+
+def test_demo_group_help_names_the_add_button_as_it_is_labelled(app_ctx):
+    """The dog help said 'Add more' while the button reads 'Add another'."""
+    hunde = load_spec(demo_documents()["hundesteuer-anmeldung"]).field("hunde")
+    assert "„Weitere Angaben hinzufügen“" in hunde.help("de")
+    with force_locale("en"):
+        assert f"'{_('Weitere Angaben hinzufügen')}'" in hunde.help("en")

@@ -5,6 +5,7 @@ import re
 from urllib.parse import quote
 
 from flask import g
+from flask_babel import refresh
 from sqlalchemy import func, select
 
 from extensions import limiter
@@ -345,6 +346,13 @@ def test_requests_submitted_without_an_account_can_be_taken_into_the_account(app
     page = browser.get("/meine-antraege").get_data(as_text=True)
     offered = page.split('id="ohne-konto"', 1)[1]
     assert req.reference in offered and f"/meine-antraege/zuordnen/{req.public_id}" in offered
+    assert "unter „Gestellte Anträge“" in offered  # names the heading the linked request moves under
+    refresh()  # the test's app context outlives the request: forget its German locale
+    english = browser.get("/meine-antraege?lang=en").get_data(as_text=True)
+    assert "Submitted applications" in english.split('id="ohne-konto"', 1)[1]
+    refresh()
+    browser.get("/meine-antraege?lang=de")
+    refresh()
     done = browser.post(f"/meine-antraege/zuordnen/{req.public_id}")
     assert done.status_code == 302 and done.headers["Location"].endswith("/meine-antraege")
     page = browser.get("/meine-antraege").get_data(as_text=True)
