@@ -32,9 +32,9 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 # options (one "value | Bezeichnung | label" per line), accept (MIME types), bool, widget.
 SETTINGS: dict[str, list[tuple[str, str]]] = {
     "text": [("min_length", "int"), ("max_length", "int"), ("pattern", "str"), ("pattern_message", "i18n"),
-             ("autocomplete", "str"), ("uppercase", "bool")],
+             ("autocomplete", "str"), ("uppercase", "bool"), ("prefill", "select")],
     "textarea": [("min_length", "int"), ("max_length", "int"), ("rows", "int")],
-    "email": [("autocomplete", "str")],
+    "email": [("autocomplete", "str"), ("prefill", "select")],
     "phone": [("autocomplete", "str")],
     "postcode": [("prefixes", "list"), ("prefix_message", "i18n"), ("autocomplete", "str")],
     "iban": [("countries", "list")],

@@ -193,6 +193,8 @@ def _field_errors(field: dict, path: str, known: dict, taken: set, item: dict | 
     if item is not None and not ftype.allowed_in_group:
         message = _("Felder vom Typ „%(t)s“ sind in wiederholbaren Gruppen nicht möglich.", t=field["type"])
         errors.append((f"{path}.type", message))
+    if item is not None and "prefill" in field:  # the account has one name, a group many entries
+        errors.append((f"{path}.prefill", _("Felder in wiederholbaren Gruppen werden nicht vorausgefüllt.")))
     errors += ftype.definition_errors(field, path)
     if field["key"] in taken:
         errors.append((f"{path}.key", _("Der Feldschlüssel „%(a)s“ kommt mehrfach vor.", a=field["key"])))

@@ -461,3 +461,17 @@ def test_demo_group_help_names_the_add_button_as_it_is_labelled(app_ctx):
     assert "„Weitere Angaben hinzufügen“" in hunde.help("de")
     with force_locale("en"):
         assert f"'{_('Weitere Angaben hinzufügen')}'" in hunde.help("en")
+
+
+def test_prefill_is_checked_when_the_definition_is_validated():
+    def with_prefill(value, group=False):
+        def change(d):
+            target = d["pages"][1]["fields"][0]["fields"][0] if group else d["pages"][0]["fields"][0]
+            target["prefill"] = value
+
+        return errors_after(change)
+
+    assert with_prefill("account.full_name") == []
+    assert "$.pages[0].fields[0].prefill" in dict(with_prefill("account.password"))
+    in_group = with_prefill("account.full_name", group=True)
+    assert [path for path, _reason in in_group] == ["$.pages[1].fields[0].fields[0].prefill"]

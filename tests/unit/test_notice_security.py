@@ -91,7 +91,8 @@ def test_template_python_errors_become_messages(source, expected):
         ),
         (
             "{% if notice %}\n{% endfor %}",
-            "Zeile 2: {% endfor %} passt hier nicht: zuerst muss {% if %} mit {% endif %} geschlossen werden.",
+            "Zeile 2: {% endfor %} passt hier nicht: zuerst muss {% if %} mit {% endif %} geschlossen "
+            "werden.",
         ),
         ("<p>\n{% frobnicate %}", "Zeile 2: Unbekanntes oder überzähliges Tag {% frobnicate %}."),
         ("{{ notice.date | datum }}", "Zeile 1: Unbekannter Filter „datum“. Erlaubt sind: abs,"),

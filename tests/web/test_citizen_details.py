@@ -172,3 +172,15 @@ def test_favicon_is_served_and_linked(client):
     resp.close()
     assert resp.status_code == 200 and resp.mimetype == "image/vnd.microsoft.icon"
     assert 'rel="icon" href="/static/favicon.svg"' in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("slug", "page"), [("sondernutzungserlaubnis", "antragsteller"), ("hundesteuer-anmeldung", "halter")]
+)
+def test_seeded_applicant_fields_are_prefilled_from_the_account(client, db, seeded_citizen, slug, page):
+    draft_id = start_draft(client, slug)
+    html = client.get(f"/antrag/{draft_id}/{page}").get_data(as_text=True)
+    assert 'value="Erika"' in html and 'value="Mustermann"' in html
+    assert f'value="{seeded_citizen.email}"' in html
+    draft = db.session.scalar(select(Draft).where(Draft.public_id == draft_id))
+    assert draft.last_page == ""  # suggestions only: the page still has to be confirmed with "Weiter"
