@@ -322,6 +322,12 @@ def test_status_link_requests_are_rate_limited(app, client, db, seeded, monkeypa
     assert client.get("/antraege/statuslink").status_code == 200  # only sending is limited
 
 
+def _assert_explains_retired_link(page):
+    """Not a bare 404: why the link stopped working, and the two ways on (sign in, new link)."""
+    assert "Dieser Link gilt nicht mehr" in page and "einem Benutzerkonto zugeordnet" in page
+    assert 'href="/anmelden?next=/meine-antraege"' in page and 'href="/antraege/statuslink"' in page
+
+
 def test_requests_submitted_without_an_account_can_be_taken_into_the_account(app, client, db, seeded):
     """Confirmed address = the mailbox the status link went to: "Meine Anträge" offers the request."""
     draft_id = _submit_anonymously(client, db)
@@ -366,7 +372,9 @@ def test_requests_submitted_without_an_account_can_be_taken_into_the_account(app
     assert req.applicant_id == owner.id and req.access_token_hash is None
     assert browser.post(f"/meine-antraege/zuordnen/{req.public_id}").status_code == 404  # only once
     link_only = _fresh_client(app)
-    assert link_only.get(f"/antraege/{req.public_id}/zugang/{token}").status_code == 404  # link retired
+    retired = link_only.get(f"/antraege/{req.public_id}/zugang/{token}")
+    assert retired.status_code == 404
+    _assert_explains_retired_link(retired.get_data(as_text=True))
 
 
 def test_status_link_holder_renews_the_link_and_the_old_one_stops_working(app, client, db, seeded):
@@ -386,7 +394,9 @@ def test_status_link_holder_renews_the_link_and_the_old_one_stops_working(app, c
     assert "bisheriger persönlicher Link gilt nicht mehr" in page and f"/zugang/{new}" in page
 
     assert shared.get(f"/antraege/{req.public_id}").status_code == 302  # its session token is dead now
-    assert _fresh_client(app).get(f"/antraege/{req.public_id}/zugang/{old}").status_code == 404
+    retired = _fresh_client(app).get(f"/antraege/{req.public_id}/zugang/{old}")
+    assert retired.status_code == 404
+    _assert_explains_retired_link(retired.get_data(as_text=True))
     assert _fresh_client(app).get(f"/antraege/{req.public_id}/zugang/{new}").status_code == 303
     assert shared.post(f"/antraege/{req.public_id}/zugang/erneuern").status_code == 302  # to the login page
     assert db.session.scalar(select(OutboxJob).where(
