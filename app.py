@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.add_template_filter(format_fee, "fee")  # cents → "30,70 €" / "€30.70" (UI locale)
     # Locale-aware, instead of fixed patterns such as 'dd.MM.yyyy' or Jinja's English filesizeformat.
     app.add_template_filter(formatting.format_timestamp, "timestamp")
+    app.add_template_filter(formatting.format_day, "day")
     app.add_template_filter(formatting.format_size, "filesize")
     return app
 

@@ -167,6 +167,19 @@ class FieldForm(BaseForm):
     pattern_message_en = StringField(_l("Meldung, wenn das Muster nicht passt (englisch)"))
     autocomplete = StringField(_l("Autovervollständigung (autocomplete-Wert)"))
     uppercase = BooleanField(_l("In Großbuchstaben speichern (z. B. Kennzeichen)"))
+    prefill = SelectField(
+        _l("Für angemeldete Personen vorausfüllen mit"),
+        choices=choice_list(
+            [
+                ("", _l("nichts (nicht vorausfüllen)")),
+                ("account.full_name", _l("Name aus dem Benutzerkonto")),
+                ("account.given_name", _l("Vorname aus dem Benutzerkonto")),
+                ("account.family_name", _l("Nachname aus dem Benutzerkonto")),
+                ("account.email", _l("E-Mail-Adresse aus dem Benutzerkonto")),
+            ]
+        ),
+        validate_choice=False,  # the definition's validator names a value the type does not allow
+    )
     rows = StringField(_l("Zeilen"))
     prefixes = TextAreaField(_l("Erlaubte Anfänge der Postleitzahl (eine pro Zeile)"))
     prefix_message_de = StringField(_l("Meldung bei anderer Postleitzahl (deutsch)"))

@@ -32,9 +32,9 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 # options (one "value | Bezeichnung | label" per line), accept (MIME types), bool, widget.
 SETTINGS: dict[str, list[tuple[str, str]]] = {
     "text": [("min_length", "int"), ("max_length", "int"), ("pattern", "str"), ("pattern_message", "i18n"),
-             ("autocomplete", "str"), ("uppercase", "bool")],
+             ("autocomplete", "str"), ("uppercase", "bool"), ("prefill", "select")],
     "textarea": [("min_length", "int"), ("max_length", "int"), ("rows", "int")],
-    "email": [("autocomplete", "str")],
+    "email": [("autocomplete", "str"), ("prefill", "select")],
     "phone": [("autocomplete", "str")],
     "postcode": [("prefixes", "list"), ("prefix_message", "i18n"), ("autocomplete", "str")],
     "iban": [("countries", "list")],
@@ -220,7 +220,7 @@ def add_page(doc: dict, key: str, title_de: str, title_en: str = "") -> Edit:
         return _refused(doc, _("Es gibt schon eine Seite mit dem Schlüssel „%(key)s“.", key=key))
     if not isinstance(doc.get("pages"), list):
         doc["pages"] = []
-    doc["pages"].append({"key": key, "title": {"de": title_de, "en": title_en or title_de}, "fields": []})
+    doc["pages"].append({"key": key, "title": {"de": title_de, "en": title_en}, "fields": []})
     return _result(doc)
 
 
@@ -240,7 +240,7 @@ def update_page(
     if key != page_key and find_page(doc, key) is not None:
         return _refused(doc, _("Es gibt schon eine Seite mit dem Schlüssel „%(key)s“.", key=key))
     page["key"] = key
-    page["title"] = {"de": title_de, "en": title_en or title_de}
+    page["title"] = {"de": title_de, "en": title_en}
     _set_i18n_optional(page, "help", help_de, help_en)
     return _result(doc)
 
@@ -379,10 +379,7 @@ def field_from_data(data: dict, old: dict | None = None) -> dict:
     ftype = data.get("type") or (old or {}).get("type") or "text"
     ftype = ftype if isinstance(ftype, str) else "text"
     new: dict = {"key": (data.get("key") or "").strip(), "type": ftype}
-    new["label"] = {
-        "de": (data.get("label_de") or "").strip(),
-        "en": (data.get("label_en") or "").strip() or (data.get("label_de") or "").strip(),
-    }
+    new["label"] = {"de": (data.get("label_de") or "").strip(), "en": (data.get("label_en") or "").strip()}
     _set_i18n_optional(new, "help", data.get("help_de") or "", data.get("help_en") or "")
     new["required"] = bool(data.get("required"))
     new["privacy"] = data.get("privacy") or "personal"
@@ -400,7 +397,7 @@ def field_from_data(data: dict, old: dict | None = None) -> dict:
 def _parse_setting(kind: str, name: str, data: dict):
     if kind == "i18n":
         de, en = (data.get(f"{name}_de") or "").strip(), (data.get(f"{name}_en") or "").strip()
-        return {"de": de, "en": en or de} if de or en else None
+        return {"de": de or en, "en": en} if de or en else None
     if kind == "bool":
         return True if data.get(name) else None
     if kind == "accept":
@@ -429,7 +426,7 @@ def _parse_option(line: str) -> dict:
     parts = [p.strip() for p in line.split("|")]
     value = parts[0]
     label_de = parts[1] if len(parts) > 1 and parts[1] else value
-    label_en = parts[2] if len(parts) > 2 and parts[2] else label_de
+    label_en = parts[2] if len(parts) > 2 else ""  # never the German copied: publishing asks for it
     return {"value": value, "label": {"de": label_de, "en": label_en}}
 
 
@@ -476,7 +473,7 @@ text_of = _i18n  # public name for views: the de/en text of an i18n dict, "" whe
 def _set_i18n_optional(target: dict, name: str, de: str, en: str) -> None:
     de, en = (de or "").strip(), (en or "").strip()
     if de or en:
-        target[name] = {"de": de or en, "en": en or de}
+        target[name] = {"de": de or en, "en": en}
     else:
         target.pop(name, None)
 

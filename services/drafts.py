@@ -8,11 +8,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from extensions import db
+from forms.dynamic import FieldError
 from models import Attachment, Draft, ServiceRequest
 from models.base import utcnow
 from services.access import anonymous_draft_expired
 from services.errors import AlreadySubmitted, NotFound
-from services.formdefs import latest_version, latest_version_of
+from services.formdefs import latest_version, latest_version_of, load_spec
 from services.tokens import token_digest
 from services.uploads import draft_attachments, drop_unreferenced, remove_attachment
 
@@ -35,11 +36,43 @@ def start_draft(service, user, session_token: str | None = None) -> Draft:
         anon_token_hash=token_digest(session_token) if user is None else None,
         service_id=service.id,
         form_version_id=version.id,
-        answers={},
+        answers=account_answers(load_spec(version), user) if user is not None else {},
     )
     db.session.add(draft)
     db.session.flush()
     return draft
+
+
+def _split_name(full_name: str) -> tuple[str, str]:
+    """("Erika Maria", "Mustermann"): a suggestion only, the citizen sees and can correct it."""
+    given, _sep, family = " ".join((full_name or "").split()).rpartition(" ")
+    return given, family
+
+
+# Definition option "prefill" (text and e-mail fields): which account detail fills the field.
+ACCOUNT_PREFILL = {
+    "account.full_name": lambda user: " ".join((user.full_name or "").split()),
+    "account.given_name": lambda user: _split_name(user.full_name)[0],
+    "account.family_name": lambda user: _split_name(user.full_name)[1],
+    "account.email": lambda user: user.email or "",
+}
+
+
+def account_answers(spec, user) -> dict:
+    """Answers of the fields marked "prefill" taken from `user`'s account, normalised like typed input;
+    a detail the field would refuse (too long, wrong format) is left for the citizen to type."""
+    answers = {}
+    for page in spec.pages:
+        for field in page.fields:
+            source = ACCOUNT_PREFILL.get(field.get("prefill"))
+            raw = source(user) if source is not None else ""
+            if not raw:
+                continue
+            try:
+                answers[field.key] = field.ftype.parse(field, raw, "de")
+            except FieldError:
+                continue
+    return answers
 
 
 def adopt_drafts(session_token: str | None, user) -> list[Draft]:

@@ -8,6 +8,7 @@ from threading import Lock
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
@@ -53,8 +54,8 @@ def checksum(document: dict) -> str:
 def validate_definition(doc) -> list[tuple[str, str]]:
     """Problems of a definition document as (JSON path, reason); [] when it can be published."""
     errors = _schema_errors(doc)
-    if errors:
-        return errors
+    if errors:  # the semantic checks need a well-formed document; missing English is listed at once
+        return sorted(set(errors + _untranslated_texts(doc)))
     return _semantic_errors(doc)
 
 
@@ -62,8 +63,41 @@ def _schema_errors(doc) -> list[tuple[str, str]]:
     errors = []
     for error in _validator().iter_errors(doc):
         path = json_path(error.absolute_path)
-        errors.append((path, _reason(error)))
+        if _english_missing(error):
+            path = path if path.endswith(".en") else f"{path}.en"
+            errors.append((path, str(ENGLISH_MISSING)))
+        else:
+            errors.append((path, _reason(error)))
     return sorted(set(errors))
+
+
+# Without it the English pages would show the German text (pick() falls back to German).
+ENGLISH_MISSING = _l("Der englische Text fehlt (die englische Seite zeigte sonst den deutschen).")
+
+
+def _english_missing(error) -> bool:
+    """A label/title whose "en" is absent or empty."""
+    if error.validator == "required" and isinstance(error.instance, dict) and "de" in error.instance:
+        return "en" not in error.instance
+    last = list(error.absolute_path)[-1:]
+    return error.validator == "minLength" and error.instance == "" and last == ["en"]
+
+
+def _untranslated_texts(node, path: str = "$") -> list[tuple[str, str]]:
+    """Optional texts (help, hints) given in German only: the English page would show the German."""
+    if isinstance(node, dict):
+        if set(node) <= {"de", "en"} and isinstance(node.get("de"), str):
+            missing = node["de"].strip() and not str(node.get("en") or "").strip()
+            return [(f"{path}.en", str(ENGLISH_MISSING))] if missing else []
+        return [
+            error
+            for key, value in node.items()
+            if key not in ("condition", "computed")  # JsonLogic rules, not texts
+            for error in _untranslated_texts(value, f"{path}.{key}")
+        ]
+    if isinstance(node, list):
+        return [error for i, value in enumerate(node) for error in _untranslated_texts(value, f"{path}[{i}]")]
+    return []
 
 
 def _reason(error) -> str:
@@ -91,7 +125,7 @@ def _semantic_errors(doc: dict) -> list[tuple[str, str]]:
             known[field["key"]] = field["type"]
     for name, rule in doc.get("computed", {}).items():
         errors += _rule_errors(rule, f"$.computed.{name}", known, None)
-    return errors + _upload_errors(doc) + _applicant_address_errors(doc)
+    return errors + _untranslated_texts(doc) + _upload_errors(doc) + _applicant_address_errors(doc)
 
 
 def _applicant_address_errors(doc: dict) -> list[tuple[str, str]]:
@@ -178,6 +212,8 @@ def _field_errors(field: dict, path: str, known: dict, taken: set, item: dict | 
     if item is not None and not ftype.allowed_in_group:
         message = _("Felder vom Typ „%(t)s“ sind in wiederholbaren Gruppen nicht möglich.", t=field["type"])
         errors.append((f"{path}.type", message))
+    if item is not None and "prefill" in field:  # the account has one name, a group many entries
+        errors.append((f"{path}.prefill", _("Felder in wiederholbaren Gruppen werden nicht vorausgefüllt.")))
     errors += ftype.definition_errors(field, path)
     if field["key"] in taken:
         errors.append((f"{path}.key", _("Der Feldschlüssel „%(a)s“ kommt mehrfach vor.", a=field["key"])))

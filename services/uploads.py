@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from extensions import db
 from models import Attachment
 from services.errors import UploadRejected
+from services.formatting import format_alternatives
 from services.formatting import format_size as human_size  # the one size formatter, under its old name
 
 DEFAULT_ALLOWED_MIME = ("application/pdf", "image/jpeg", "image/png")
@@ -162,7 +163,7 @@ def _read_limited(file, max_bytes: int) -> bytes:
 def _check_type(data: bytes, allowed) -> str:
     mime = magic.from_buffer(data[:_CHUNK * 4], mime=True)
     if mime not in allowed:
-        names = ", ".join(MIME_LABELS.get(m, m) for m in allowed)
+        names = format_alternatives(MIME_LABELS.get(m, m) for m in allowed)
         raise UploadRejected(_("Die Datei muss vom Typ %(types)s sein.", types=names))
     return mime
 

@@ -237,7 +237,8 @@ def request_access(request_id, token):
     """The personal status link of a request submitted without an account: this browser may open it."""
     req = access.find_request_by_public_id(request_id)
     if access.holder_for(req, token) is None:
-        abort(404)
+        # The same page for every unknown or retired link: it tells nothing about the request.
+        return render_template("citizen/status_link_invalid.html"), 404
     remember_status_token(req.public_id, token)
     return redirect(url_for(".request_detail", request_id=req.public_id), 303)  # the token leaves the URL
 

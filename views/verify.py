@@ -11,6 +11,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 
 from extensions import limiter
 from forms.verify import CodeForm, UploadForm
@@ -49,13 +50,14 @@ def code_json(code):
 
 @bp.get("/<code>")
 def code(code):
-    info = verify_code(code)
     if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
+        info = verify_code(code)  # the JSON keeps the German names (a stable public format)
         return (
             (jsonify(_public_json(info)), 200)
             if info
             else (jsonify({"valid": False, "error": "unknown_code"}), 404)
         )
+    info = verify_code(code, str(get_locale()))
     if info is None:
         return render_template("verify/unknown.html", code=code[:40]), 404
     return render_template("verify/code.html", info=info, upload_form=UploadForm())

@@ -3,7 +3,7 @@
 import json
 
 from flask_babel import gettext as _
-from jinja2 import TemplateSyntaxError
+from jinja2 import TemplateSyntaxError, UndefinedError
 from sqlalchemy import select
 
 from extensions import db
@@ -11,7 +11,8 @@ from models import NoticeKind, NoticeTemplate, NoticeTemplateVersion
 from services.errors import InvalidDefinition
 from services.notices import NOTICE_KINDS, notice_title
 from services.notices.render import RenderFailed, qr_svg, render_pdf
-from services.notices.templates_env import TemplateRenderError, render_template
+from services.notices.template_errors import describe_syntax_error, describe_undefined
+from services.notices.templates_env import ENV, TemplateRenderError, render_template
 
 SAMPLE_URL = "https://amtsweg.invalid/verify/ABCD-EFGH-JKMN"
 
@@ -67,11 +68,14 @@ def render_sample_pdf(kind: str, html: str, css: str = "", title: str = "") -> b
     """
     if kind not in NOTICE_KINDS:
         raise InvalidDefinition([("kind", _("Unbekannte Bescheidart."))])
+    context = sample_context(kind)
     try:
-        page = render_template(html, sample_context(kind))
+        page = render_template(html, context)
         return render_pdf(page, css, json.dumps({"sample": True}), title=title)
     except TemplateSyntaxError as exc:
-        reason = _("Zeile %(line)s: %(message)s", line=exc.lineno, message=exc.message)
+        reason = describe_syntax_error(exc, ENV.filters, ENV.tests)
+    except UndefinedError as exc:
+        reason = describe_undefined(exc, _template_line(exc), context)
     except TemplateRenderError as exc:
         reason = _("Vorlage nicht erlaubt oder fehlerhaft: %(reason)s", reason=exc)
     except (RenderFailed, ValueError) as exc:

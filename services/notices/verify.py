@@ -217,8 +217,9 @@ def embedded_code(reader) -> str | None:
     return None
 
 
-def verify_code(raw_code: str) -> dict | None:
-    """Public facts about the notice with this code (no personal data), or None if there is none."""
+def verify_code(raw_code: str, locale: str = "de") -> dict | None:
+    """Public facts about the notice with this code (no personal data), or None if there is none;
+    department and service named in `locale` where they have a name in it."""
     code = normalise_code(raw_code)
     notice = db.session.scalar(select(Notice).where(Notice.verification_code == code)) if code else None
     if notice is None:
@@ -236,8 +237,8 @@ def verify_code(raw_code: str) -> dict | None:
         "title": notice_title(notice.kind),
         "revision": notice.revision,
         "superseded": bool(newest and newest > notice.revision),
-        "department": req.department.name("de"),
-        "service": req.service.title("de"),
+        "department": req.department.name(locale),
+        "service": req.service.title(locale),
         "issued_at": notice.issued_at,
         "issued": notice.state == NoticeState.ISSUED,
         "sha256": notice.sha256,

@@ -32,7 +32,7 @@ def test_designer_operations_never_change_their_input(app_ctx):
     doc = _doc()
     before = json.dumps(doc, sort_keys=True)
     designer.add_page(doc, "zwei", "Zwei")
-    designer.add_field(doc, "angaben", {"key": "x", "type": "text", "label_de": "X"})
+    designer.add_field(doc, "angaben", {"key": "x", "type": "text", "label_de": "X", "label_en": "X"})
     designer.move_field(doc, "name", 1)
     designer.delete_page(doc, "angaben")
     assert json.dumps(doc, sort_keys=True) == before
@@ -40,7 +40,9 @@ def test_designer_operations_never_change_their_input(app_ctx):
 
 def test_designer_add_field_returns_validation_errors_at_field(app_ctx):
     edit = designer.add_field(
-        _doc(), "angaben", {"key": "alter", "type": "integer", "label_de": "Alter", "min": "x"}
+        _doc(),
+        "angaben",
+        {"key": "alter", "type": "integer", "label_de": "Alter", "label_en": "Alter", "min": "x"},
     )
     assert edit.ok and edit.errors
     locations = designer.locate_errors(edit.document, edit.errors)
@@ -49,14 +51,18 @@ def test_designer_add_field_returns_validation_errors_at_field(app_ctx):
 
 
 def test_designer_duplicate_keys_are_refused(app_ctx):
-    edit = designer.add_field(_doc(), "angaben", {"key": "name", "type": "text", "label_de": "Name"})
+    edit = designer.add_field(
+        _doc(), "angaben", {"key": "name", "type": "text", "label_de": "Name", "label_en": "Name"}
+    )
     assert not edit.ok and "name" in edit.problem
     edit = designer.add_page(_doc(), "angaben", "Nochmal")
     assert not edit.ok
 
 
 def test_designer_move_field_within_and_across_pages(app_ctx):
-    doc = designer.add_field(_doc(), "angaben", {"key": "b", "type": "text", "label_de": "B"}).document
+    doc = designer.add_field(
+        _doc(), "angaben", {"key": "b", "type": "text", "label_de": "B", "label_en": "B"}
+    ).document
     doc = designer.add_page(doc, "zwei", "Zwei").document
     doc = designer.move_field(doc, "b", -1).document
     assert [f["key"] for f in doc["pages"][0]["fields"]] == ["b", "name"]
@@ -70,10 +76,20 @@ def test_designer_group_children(app_ctx):
     edit = designer.add_field(
         _doc(),
         "angaben",
-        {"key": "kinder", "type": "group", "label_de": "Kinder", "min_items": "1", "max_items": "5"},
+        {
+            "key": "kinder",
+            "type": "group",
+            "label_de": "Kinder",
+            "label_en": "Kinder",
+            "min_items": "1",
+            "max_items": "5",
+        },
     )
     edit = designer.add_field(
-        edit.document, "angaben", {"key": "kname", "type": "text", "label_de": "Name"}, group_key="kinder"
+        edit.document,
+        "angaben",
+        {"key": "kname", "type": "text", "label_de": "Name", "label_en": "Name"},
+        group_key="kinder",
     )
     assert edit.errors == []
     group = designer.find_field(edit.document, "kinder")[1]
@@ -120,7 +136,9 @@ def test_designer_complex_condition_is_not_builder_shaped(app_ctx):
 
 
 def test_designer_condition_on_later_field_is_an_error_at_that_field(app_ctx):
-    doc = designer.add_field(_doc(), "angaben", {"key": "b", "type": "text", "label_de": "B"}).document
+    doc = designer.add_field(
+        _doc(), "angaben", {"key": "b", "type": "text", "label_de": "B", "label_en": "B"}
+    ).document
     edit = designer.set_condition(doc, ("field", "name"), {"==": [{"var": "b"}, "x"]})
     [loc] = designer.locate_errors(edit.document, edit.errors)
     assert (loc.field, loc.attr) == ("name", "condition")
@@ -161,7 +179,9 @@ def test_designer_missing_label_points_at_the_german_label_input(app_ctx):
 
 
 def test_designer_renaming_a_field_updates_conditions_and_computed(app_ctx):
-    doc = designer.add_field(_doc(), "angaben", {"key": "b", "type": "text", "label_de": "B"}).document
+    doc = designer.add_field(
+        _doc(), "angaben", {"key": "b", "type": "text", "label_de": "B", "label_en": "B"}
+    ).document
     doc = designer.set_condition(doc, ("field", "b"), {"==": [{"var": "name"}, "x"]}).document
     doc["computed"] = {"fee_cents": {"if": [{"var": "name"}, 100, 0]}}
     data = designer.field_to_data(designer.find_field(doc, "name")[1]) | {"key": "vollname"}
@@ -195,7 +215,15 @@ def test_designer_unknown_property_reports_only_real_unknowns(app_ctx):
     edit = designer.add_field(
         _doc(),
         "angaben",
-        {"key": "hunde", "type": "group", "label_de": "Hunde", "min_items": "1", "item_label_de": "Hund"},
+        {
+            "key": "hunde",
+            "type": "group",
+            "label_de": "Hunde",
+            "label_en": "Hunde",
+            "min_items": "1",
+            "item_label_de": "Hund",
+            "item_label_en": "Hund",
+        },
     )
     locations = designer.locate_errors(edit.document, edit.errors)
     assert [(loc.field, loc.attr) for loc in locations] == [("hunde", "fields")]
@@ -222,3 +250,18 @@ def test_designer_range_rows_cover_the_seeded_postcode_rules(app_ctx):
             _doc(), [{"field": "name", "op": "is"}, {"field": "x", "op": "between", "value": "ab"}]
         )
     assert exc.value.index == 1
+
+
+def test_designer_never_copies_german_into_missing_english_texts(app_ctx):
+    data = {"key": "abbau", "type": "choice", "label_de": "Abbau am", "help_de": "Tag des Abbaus"}
+    edit = designer.add_field(_doc(), "angaben", {**data, "options": "ja | Ja"})
+    field = designer.find_field(edit.document, "abbau")[1]
+    assert (
+        field["label"]["en"] == "" and field["help"]["en"] == "" and field["options"][0]["label"]["en"] == ""
+    )
+    locations = designer.locate_errors(edit.document, edit.errors)
+    assert {(loc.field, loc.attr, loc.input_id) for loc in locations} == {
+        ("abbau", "label.en", "label_en"),
+        ("abbau", "help.en", "help_en"),
+        ("abbau", "options[0].label.en", "options"),
+    }

@@ -218,6 +218,23 @@ def test_date_relative_bounds():
     assert message == "Das Datum muss am oder nach dem 01.01.2030 liegen."
 
 
+def test_date_example_hint_satisfies_the_bounds():
+    """Without a help text the hint is an example the field accepts, never a date in the past
+    for "today or later"; English in the order of the inputs (Day, Month, Year)."""
+    later, spec = today() + timedelta(days=3), make_spec(field("ab", "date", min="today+3"))
+    html = render_template_string(
+        RENDER, form=build_page_form(spec, spec.pages[0], {}, "de"), page=spec.pages[0]
+    )
+    assert f"Zum Beispiel: {later:%d.%m.%Y}" in html
+    date_type = get_type("date")
+    assert date_type.example_hint(make_spec(field(type_="date", max="1999-12-31")).field("x"), "en") == (
+        "Zum Beispiel: 31 12 1999"  # the English text comes from the catalog
+    )
+    assert date_type.example_hint(make_spec(field(type_="date", min="today-90")).field("x"), "de") == (
+        f"Zum Beispiel: {today():%d.%m.%Y}"
+    )
+
+
 def _date_parts(key, iso):
     year, month, day = iso.split("-")
     return {f"{key}-day": day, f"{key}-month": month, f"{key}-year": year}

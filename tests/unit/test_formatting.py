@@ -1,12 +1,12 @@
 """The one formatter for file sizes and the one for points in time, per language."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from flask_babel import force_locale
 
 from forms.dynamic import get_type
-from services.formatting import format_size, format_timestamp
+from services.formatting import format_day, format_size, format_timestamp
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -37,5 +37,17 @@ def test_format_timestamp_per_language_in_city_time_without_seconds():
     with force_locale("de"):
         assert format_timestamp(moment) == "04.12.2026, 05:01"
     with force_locale("en"):
-        assert format_timestamp(moment) == "Dec 4, 2026, 5:01\u202fAM"
+        assert format_timestamp(moment) == "4 December 2026, 5:01\u202fAM"
     assert format_timestamp(None) == ""
+
+
+def test_days_read_alike_in_answers_notices_and_timestamps():
+    """One style per language: never "Dec 4, 2026, 5:53 AM" next to "3 January 2027"."""
+    late_evening = datetime(2026, 12, 3, 23, 30, tzinfo=UTC)  # 4 December in Duisburg
+    answer = get_type("date").format_text
+    assert format_day(date(2027, 1, 3), "de") == "03.01.2027" == answer(None, "2027-01-03", "de")
+    assert format_day(date(2027, 1, 3), "en") == "3 January 2027" == answer(None, "2027-01-03", "en")
+    assert format_day(late_evening, "de") == "04.12.2026"
+    assert format_day(late_evening, "en") == "4 December 2026"
+    with force_locale("en"):
+        assert format_timestamp(late_evening).startswith(format_day(late_evening) + ", ")

@@ -4,12 +4,15 @@ import copy
 import json
 
 import pytest
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from forms.dynamic import type_names
 from forms.dynamic.patterns import pattern_problem
 from models import FormDefinition
 from services.errors import InvalidDefinition
 from services.formdefs import (
+    ENGLISH_MISSING,
     SCHEMA_PATH,
     checksum,
     latest_version,
@@ -114,7 +117,7 @@ def test_schema_lists_exactly_the_registered_types():
         ),
         (
             lambda d: d["pages"][0]["fields"][0]["label"].pop("en"),
-            ("$.pages[0].fields[0].label", "'en' is a required property"),
+            ("$.pages[0].fields[0].label.en", str(ENGLISH_MISSING)),
         ),
         (
             lambda d: d["pages"][0]["fields"][0].update(colour="red"),
@@ -462,3 +465,45 @@ def test_applicant_address_refused_inside_a_group_and_on_other_types(app_ctx):
 def test_seeded_forms_mark_the_applicant_address():
     for slug, document in demo_documents().items():
         assert load_spec(document).applicant_address_key, slug
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: d["pages"][0]["fields"][0]["label"].update(en=""), "$.pages[0].fields[0].label.en"),
+        (
+            lambda d: d["pages"][0]["fields"][0].update(help={"de": "Wie im Pass"}),
+            "$.pages[0].fields[0].help.en",
+        ),
+        (lambda d: d["pages"][0].update(help={"de": "Bitte", "en": " "}), "$.pages[0].help.en"),
+        (
+            lambda d: d["pages"][0]["fields"][1]["options"][1]["label"].update(en=""),
+            "$.pages[0].fields[1].options[1].label.en",
+        ),
+    ],
+)
+def test_texts_without_english_block_publishing_at_their_path(change, path):
+    """Otherwise the English pages show the German text (a new field's "Abbau am")."""
+    assert (path, str(ENGLISH_MISSING)) in errors_after(change)
+
+
+def test_demo_group_help_names_the_add_button_as_it_is_labelled(app_ctx):
+    """The dog help said 'Add more' while the button reads 'Add another'."""
+    hunde = load_spec(demo_documents()["hundesteuer-anmeldung"]).field("hunde")
+    assert "„Weitere Angaben hinzufügen“" in hunde.help("de")
+    with force_locale("en"):
+        assert f"'{_('Weitere Angaben hinzufügen')}'" in hunde.help("en")
+
+
+def test_prefill_is_checked_when_the_definition_is_validated():
+    def with_prefill(value, group=False):
+        def change(d):
+            target = d["pages"][1]["fields"][0]["fields"][0] if group else d["pages"][0]["fields"][0]
+            target["prefill"] = value
+
+        return errors_after(change)
+
+    assert with_prefill("account.full_name") == []
+    assert "$.pages[0].fields[0].prefill" in dict(with_prefill("account.password"))
+    in_group = with_prefill("account.full_name", group=True)
+    assert [path for path, _reason in in_group] == ["$.pages[1].fields[0].fields[0].prefill"]

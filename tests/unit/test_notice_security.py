@@ -82,6 +82,32 @@ def test_template_python_errors_become_messages(source, expected):
     assert expected in errors[0][1]
 
 
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "{% extends '_brief.html' %}\n{% block inhalt %}\n<p>x</p>",
+            "Zeile 2: Die Vorlage endet, bevor {% block %} geschlossen wurde: es fehlt {% endblock %}.",
+        ),
+        (
+            "{% if notice %}\n{% endfor %}",
+            "Zeile 2: {% endfor %} passt hier nicht: zuerst muss {% if %} mit {% endif %} geschlossen "
+            "werden.",
+        ),
+        ("<p>\n{% frobnicate %}", "Zeile 2: Unbekanntes oder überzähliges Tag {% frobnicate %}."),
+        ("{{ notice.date | datum }}", "Zeile 1: Unbekannter Filter „datum“. Erlaubt sind: abs,"),
+        ("<p>\n{{ reqest.submitted_at | date }}", "Zeile 2: „reqest“ ist nicht definiert. Verfügbar sind:"),
+        ("{{ notice.title.shout() }}", "Zeile 1: „shout“ gibt es bei diesem Wert nicht."),
+        ("{{ 1 + }}", "Zeile 1: unexpected 'end of print statement'"),  # rare kinds keep Jinja's text
+    ],
+)
+def test_template_jinja_errors_are_explained_with_line_and_name(app_ctx, source, expected):
+    errors = check_template("approval", source)
+    assert len(errors) == 1 and errors[0][0] == "html"
+    assert errors[0][1].startswith(expected), errors[0][1]
+    assert "Jinja" not in errors[0][1] and "is undefined" not in errors[0][1]
+
+
 def test_app_globals_are_not_reachable_from_templates():
     source = (
         "[{{ config }}|{{ session }}|{{ g }}|{{ url_for }}|{{ current_user }}|{{ get_flashed_messages }}]"

@@ -9,6 +9,7 @@ from werkzeug.datastructures import FileStorage
 from models import Attachment
 from services import uploads
 from services.errors import UploadRejected
+from services.formatting import format_alternatives
 from tests.factories import CitizenFactory
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -53,11 +54,17 @@ def test_store_upload_keeps_pdf_under_generated_name(app, db, draft):
 
 
 def test_store_upload_sniffs_content_not_name(db, draft):
-    with pytest.raises(UploadRejected, match="Typ"):
+    with pytest.raises(UploadRejected, match=r"^Die Datei muss vom Typ PDF, JPG oder PNG sein\.$"):
         html = b"<html><script>alert(1)</script></html>"
         uploads.store_upload(draft, "nachweis", _file(html, "bild.pdf"), None)
     attachment = uploads.store_upload(draft, "foto", _file(PNG, "foto.pdf"), None)
     assert attachment.mime_type == "image/png"
+
+
+def test_allowed_types_read_as_alternatives_in_both_languages(app_ctx):
+    assert format_alternatives(["PDF", "JPG", "PNG"], "de") == "PDF, JPG oder PNG"
+    assert format_alternatives(["PDF", "JPG", "PNG"], "en") == "PDF, JPG or PNG"
+    assert format_alternatives(["PDF"], "en") == "PDF"
 
 
 def test_store_upload_respects_field_allow_list(db, draft):

@@ -35,6 +35,8 @@ def base(service):
 def field_data(**kw):
     data = {"key": "", "type": "text", "label_de": "", "label_en": "", "privacy": "personal", "required": "y"}
     data.update(kw)
+    for name in [k[:-3] for k in data if k.endswith("_de")]:  # publishing needs the English texts
+        data[f"{name}_en"] = data.get(f"{name}_en") or data[f"{name}_de"]
     return data
 
 
@@ -47,7 +49,7 @@ def test_admin_designer_add_fields_condition_and_publish(client, service, admin)
             key="art",
             type="choice",
             label_de="Art",
-            options="privat | Privat | Private\ngewerblich | Gewerblich",
+            options="privat | Privat | Private\ngewerblich | Gewerblich | Commercial",
         ),
     )
     assert resp.status_code == 303, resp.get_data(as_text=True)

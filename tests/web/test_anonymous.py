@@ -5,6 +5,7 @@ import re
 from urllib.parse import quote
 
 from flask import g
+from flask_babel import refresh
 from sqlalchemy import func, select
 
 from extensions import limiter
@@ -321,6 +322,12 @@ def test_status_link_requests_are_rate_limited(app, client, db, seeded, monkeypa
     assert client.get("/antraege/statuslink").status_code == 200  # only sending is limited
 
 
+def _assert_explains_retired_link(page):
+    """Not a bare 404: why the link stopped working, and the two ways on (sign in, new link)."""
+    assert "Dieser Link gilt nicht mehr" in page and "einem Benutzerkonto zugeordnet" in page
+    assert 'href="/anmelden?next=/meine-antraege"' in page and 'href="/antraege/statuslink"' in page
+
+
 def test_requests_submitted_without_an_account_can_be_taken_into_the_account(app, client, db, seeded):
     """Confirmed address = the mailbox the status link went to: "Meine Anträge" offers the request."""
     draft_id = _submit_anonymously(client, db)
@@ -345,6 +352,13 @@ def test_requests_submitted_without_an_account_can_be_taken_into_the_account(app
     page = browser.get("/meine-antraege").get_data(as_text=True)
     offered = page.split('id="ohne-konto"', 1)[1]
     assert req.reference in offered and f"/meine-antraege/zuordnen/{req.public_id}" in offered
+    assert "unter „Gestellte Anträge“" in offered  # names the heading the linked request moves under
+    refresh()  # the test's app context outlives the request: forget its German locale
+    english = browser.get("/meine-antraege?lang=en").get_data(as_text=True)
+    assert "Submitted applications" in english.split('id="ohne-konto"', 1)[1]
+    refresh()
+    browser.get("/meine-antraege?lang=de")
+    refresh()
     done = browser.post(f"/meine-antraege/zuordnen/{req.public_id}")
     assert done.status_code == 302 and done.headers["Location"].endswith("/meine-antraege")
     page = browser.get("/meine-antraege").get_data(as_text=True)
@@ -358,7 +372,9 @@ def test_requests_submitted_without_an_account_can_be_taken_into_the_account(app
     assert req.applicant_id == owner.id and req.access_token_hash is None
     assert browser.post(f"/meine-antraege/zuordnen/{req.public_id}").status_code == 404  # only once
     link_only = _fresh_client(app)
-    assert link_only.get(f"/antraege/{req.public_id}/zugang/{token}").status_code == 404  # link retired
+    retired = link_only.get(f"/antraege/{req.public_id}/zugang/{token}")
+    assert retired.status_code == 404
+    _assert_explains_retired_link(retired.get_data(as_text=True))
 
 
 def test_status_link_holder_renews_the_link_and_the_old_one_stops_working(app, client, db, seeded):
@@ -378,7 +394,9 @@ def test_status_link_holder_renews_the_link_and_the_old_one_stops_working(app, c
     assert "bisheriger persönlicher Link gilt nicht mehr" in page and f"/zugang/{new}" in page
 
     assert shared.get(f"/antraege/{req.public_id}").status_code == 302  # its session token is dead now
-    assert _fresh_client(app).get(f"/antraege/{req.public_id}/zugang/{old}").status_code == 404
+    retired = _fresh_client(app).get(f"/antraege/{req.public_id}/zugang/{old}")
+    assert retired.status_code == 404
+    _assert_explains_retired_link(retired.get_data(as_text=True))
     assert _fresh_client(app).get(f"/antraege/{req.public_id}/zugang/{new}").status_code == 303
     assert shared.post(f"/antraege/{req.public_id}/zugang/erneuern").status_code == 302  # to the login page
     assert db.session.scalar(select(OutboxJob).where(

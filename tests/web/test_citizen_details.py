@@ -74,7 +74,7 @@ def test_my_requests_shows_dates_in_the_chosen_language(client, db, seeded_citiz
     assert "Zuletzt gespeichert: 04.12.2026, 05:01" in german
     refresh()  # the tests share one app context, which caches the locale
     english = client.get("/meine-antraege?lang=en").get_data(as_text=True)
-    assert "Dec 4, 2026, 5:01\u202fAM" in english and "04.12.2026" not in english
+    assert "4 December 2026, 5:01\u202fAM" in english and "04.12.2026" not in english
 
 
 @pytest.mark.parametrize(
@@ -172,3 +172,15 @@ def test_favicon_is_served_and_linked(client):
     resp.close()
     assert resp.status_code == 200 and resp.mimetype == "image/vnd.microsoft.icon"
     assert 'rel="icon" href="/static/favicon.svg"' in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("slug", "page"), [("sondernutzungserlaubnis", "antragsteller"), ("hundesteuer-anmeldung", "halter")]
+)
+def test_seeded_applicant_fields_are_prefilled_from_the_account(client, db, seeded_citizen, slug, page):
+    draft_id = start_draft(client, slug)
+    html = client.get(f"/antrag/{draft_id}/{page}").get_data(as_text=True)
+    assert 'value="Erika"' in html and 'value="Mustermann"' in html
+    assert f'value="{seeded_citizen.email}"' in html
+    draft = db.session.scalar(select(Draft).where(Draft.public_id == draft_id))
+    assert draft.last_page == ""  # suggestions only: the page still has to be confirmed with "Weiter"

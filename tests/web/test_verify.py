@@ -3,6 +3,7 @@
 import io
 
 from cryptography import x509
+from flask_babel import refresh
 
 import forms.verify
 from tests.conftest import csrf_token_from
@@ -46,6 +47,17 @@ def test_code_page_shows_notice_facts_without_personal_data(client):
     assert notice.request.department.name_de in page
     assert notice.sha256 in page
     assert "Zacharias" not in page
+
+
+def test_code_page_names_office_and_service_in_the_readers_language(client):
+    notice, _ = issue_notice("approval")
+    req = notice.request
+    refresh()  # the test's app context outlives the request: forget its German locale
+    page = client.get(f"/verify/{notice.verification_code}?lang=en").get_data(as_text=True)
+    assert req.department.name_en in page and req.service.title_en in page
+    assert req.department.name_de not in page and req.service.title_de not in page
+    data = client.get(f"/verify/{notice.verification_code}.json").get_json()
+    assert (data["department"], data["service"]) == (req.department.name_de, req.service.title_de)
 
 
 def test_code_json_for_machines(client):

@@ -3,11 +3,11 @@
 import re
 from datetime import date, datetime, timedelta
 
-from babel.dates import format_date
 from flask_babel import gettext as _
 
 from forms.dynamic.registry import CompositeField, FieldError, FieldType, check_text, register
 from models.base import CITY_TZ
+from services.formatting import format_day
 
 # "today", "today+30", another date field's key ("von", "von+1") or a fixed "YYYY-MM-DD".
 _BOUND = re.compile(r"(?P<base>today|[a-z][a-z0-9_]*)(?P<days>[+-]\d{1,5})?|\d{4}-\d{2}-\d{2}")
@@ -69,7 +69,7 @@ def _bound_errors(doc, path):
 
 
 def _shown(day: date, locale: str) -> str:
-    return day.strftime("%d.%m.%Y") if locale == "de" else format_date(day, "d MMMM y", locale=locale)
+    return format_day(day, locale)
 
 
 @register
@@ -153,6 +153,12 @@ class DateType(FieldType):
                 raise FieldError(_("Das Datum darf nicht in der Zukunft liegen."))
             raise FieldError(_("Das Datum muss am oder vor dem %(date)s liegen.", date=_shown(high, locale)))
 
+    def example_hint(self, spec, locale):
+        """The hint shown without a help text, in the order of the inputs (day, month, year)."""
+        day = example_date(spec)
+        shown = day.strftime("%d.%m.%Y") if locale == "de" else f"{day.day} {day.month} {day.year}"
+        return _("Zum Beispiel: %(date)s", date=shown)
+
     def to_formdata(self, spec, value):
         parts = value.split("-") if isinstance(value, str) else []
         if len(parts) != 3:
@@ -161,6 +167,18 @@ class DateType(FieldType):
 
     def format_text(self, spec, value, locale):
         return _shown(date.fromisoformat(value), locale) if value else ""
+
+
+def example_date(spec) -> date:
+    """Today, moved inside the field's fixed bounds: an example the field accepts (a fixed date
+    would lie in the past for "today or later" fields). Bounds naming another field are unknown here."""
+    day = today()
+    low, high = resolve_bound(spec.get("min")), resolve_bound(spec.get("max"))
+    if low is not None and day < low:
+        day = low
+    if high is not None and day > high:
+        day = high
+    return day
 
 
 def _answer_date(key: str, context: dict) -> date | None:

@@ -40,7 +40,7 @@ class ShortText(FieldType):
     default_max = 200
     autocomplete = None
     options = frozenset(
-        {"min_length", "max_length", "pattern", "pattern_message", "autocomplete", "uppercase"}
+        {"min_length", "max_length", "pattern", "pattern_message", "autocomplete", "uppercase", "prefill"}
     )
 
     def definition_errors(self, doc, path):
@@ -102,7 +102,7 @@ class Email(FieldType):
     input_type = "email"
     autocomplete = "email"
     spellcheck = "false"
-    options = frozenset({"autocomplete"})
+    options = frozenset({"autocomplete", "prefill"})
 
     def parse(self, spec, raw, locale):
         value = check_text(raw)
