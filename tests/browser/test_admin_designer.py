@@ -49,7 +49,8 @@ def test_admin_builds_publishes_and_citizen_submits(page, browser_login, assert_
         {
             "#key": "art",
             "#label_de": "Art des Antrags",
-            "#options": "privat | Privat\ngewerblich | Gewerblich",
+            "#label_en": "Type of application",  # publishing needs every text in English too
+            "#options": "privat | Privat | Private\ngewerblich | Gewerblich | Commercial",
         },
     )
     assert "ist gespeichert" in page.content()
@@ -59,6 +60,7 @@ def test_admin_builds_publishes_and_citizen_submits(page, browser_login, assert_
     assert_no_axe_violations(page)  # the field form
     page.fill("#key", "firma")
     page.fill("#label_de", "Name der Firma")
+    page.fill("#label_en", "Company name")
     _click(page, "Feld speichern")
 
     page.goto(page.url.split("#")[0])

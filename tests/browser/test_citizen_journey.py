@@ -109,6 +109,13 @@ def test_citizen_journey_clicked_through_without_axe_violations(
     page.goto("/meine-antraege")
     assert reference in page.content()
     assert_no_axe_violations(page)
+    from services.notifications import notify_citizen
+
+    notify_citizen(db.session.scalar(select(ServiceRequest)), "in_progress")  # as when a clerk starts
+    db.session.commit()
+    page.goto("/postfach/")
+    assert page.locator("h1").inner_text() == "Postfach" and reference in page.content()
+    assert_no_axe_violations(page)
 
     # A request the same person submitted earlier without an account is offered to the account.
     earlier = started_request(applicant=None, applicant_name="Erika Mustermann", reference="DU-2025-000777",
