@@ -43,10 +43,20 @@ def start_draft(service, user, session_token: str | None = None) -> Draft:
     return draft
 
 
+# Lower-case name particles that belong to the family name ("Anna von der Heide").
+_NAME_PARTICLES = {"von", "vom", "zu", "zum", "zur", "van", "der", "den", "de", "del", "della", "la", "le",
+                   "da", "di", "dos", "du", "ten", "ter", "y"}  # fmt: skip
+
+
 def _split_name(full_name: str) -> tuple[str, str]:
-    """("Erika Maria", "Mustermann"): a suggestion only, the citizen sees and can correct it."""
-    given, _sep, family = " ".join((full_name or "").split()).rpartition(" ")
-    return given, family
+    """("Erika Maria", "Mustermann"), ("Anna", "von der Heide"): the last word and the particles before
+    it are the family name; a bracketed addition ("(geb. Müller)", "(Demo)") is left out. A suggestion only:
+    the citizen sees it and can correct it."""
+    words = re.sub(r"\s*\(.*\)\s*$", "", full_name or "").split()
+    cut = len(words) - 1
+    while cut > 1 and words[cut - 1] in _NAME_PARTICLES:
+        cut -= 1
+    return " ".join(words[:cut]), " ".join(words[cut:])
 
 
 # Definition option "prefill" (text and e-mail fields): which account detail fills the field.

@@ -206,7 +206,13 @@ def page_action(service_id, page_key):
 # --- fields ------------------------------------------------------------------------------------
 
 
+def _prefill_fits(ftype: str, value: str) -> bool:
+    """An e-mail field takes only the account's address; a text field anything but."""
+    return value in ("", "account.email") if ftype == "email" else value != "account.email"
+
+
 def _field_template(service, form, ftype, page_key=None, field_key=None, group_key=None, status=200):
+    form.prefill.choices = [c for c in form.prefill.choices if _prefill_fits(ftype, c.value)]
     return render_template(
         "admin/field_form.html",
         service=service,

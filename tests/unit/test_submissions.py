@@ -287,3 +287,21 @@ def test_reference_number_carries_the_citys_year(db, service, monkeypatch):
     monkeypatch.setattr("services.submissions.utcnow", lambda: datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
     user = CitizenFactory()
     assert submit_draft(_draft(service, user), user).request.reference == "DU-2027-000001"
+
+
+@pytest.mark.parametrize(
+    ("full_name", "given", "family"),
+    [
+        ("Erika Mustermann", "Erika", "Mustermann"),
+        ("Maria Luisa  Schmidt", "Maria Luisa", "Schmidt"),
+        ("Anna von der Heide", "Anna", "von der Heide"),
+        ("Ludwig van Beethoven", "Ludwig", "van Beethoven"),
+        ("Madonna", "", "Madonna"),
+        ("Erika Mustermann (geb. Gabler)", "Erika", "Mustermann"),
+        ("", "", ""),
+    ],
+)
+def test_account_name_split_for_prefill_keeps_particles_with_the_family_name(full_name, given, family):
+    from services.drafts import _split_name
+
+    assert _split_name(full_name) == (given, family)

@@ -422,3 +422,11 @@ def test_admin_new_field_with_problems_posts_to_its_edit_page(client, service, a
     assert resp.status_code == 400 and f'action="{url}/felder/ort"' in resp.get_data(as_text=True)
     resp = client.get(url + "/seiten/angaben/felder/neu?gruppe=g")
     assert f'action="{url}/seiten/angaben/felder/neu?gruppe=g"' in resp.get_data(as_text=True)
+
+
+def test_field_form_offers_only_the_prefill_its_type_can_hold(client, service, admin):
+    """An e-mail field offers the account's address only; a text field never the address."""
+    for ftype, offered, absent in (("email", "account.email", "account.given_name"),
+                                   ("text", "account.given_name", "account.email")):  # fmt: skip
+        html = client.get(f"{base(service)}/seiten/angaben/felder/neu?typ={ftype}").get_data(as_text=True)
+        assert f'value="{offered}"' in html and f'value="{absent}"' not in html
