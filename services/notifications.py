@@ -20,7 +20,7 @@ NOTIFICATION_KINDS = {
     "closed": _l("Ihr Antrag %(reference)s ist abgeschlossen."),
     "withdrawn": _l("Ihr Antrag %(reference)s wurde zurückgezogen."),
     "forwarded": _l("Ihr Antrag %(reference)s wurde an eine andere Dienststelle weitergegeben."),
-    "notice_issued": _l("Zu Ihrem Antrag %(reference)s liegt ein neues Dokument in Ihrem Postfach."),
+    "notice_issued": _l("Zu Ihrem Antrag %(reference)s gibt es ein neues Dokument zum Herunterladen."),
 }
 
 
