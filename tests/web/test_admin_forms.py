@@ -430,3 +430,11 @@ def test_field_form_offers_only_the_prefill_its_type_can_hold(client, service, a
                                    ("text", "account.given_name", "account.email")):  # fmt: skip
         html = client.get(f"{base(service)}/seiten/angaben/felder/neu?typ={ftype}").get_data(as_text=True)
         assert f'value="{offered}"' in html and f'value="{absent}"' not in html
+
+
+def test_publish_page_lists_each_problem_with_a_link_to_its_field(client, service, admin):
+    url = base(service)
+    data = {**field_data(key="abbau", label_de="Abbau am"), "label_en": ""}  # saved as a draft with a problem
+    client.post(url + "/seiten/angaben/felder/neu", data=data)
+    html = client.get(url + "/veroeffentlichen").get_data(as_text=True)
+    assert f'href="{url}/#feld-abbau">Feld „abbau“</a> (<code>label.en</code>)' in html
