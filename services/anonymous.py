@@ -27,6 +27,7 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 ACCESS_MAIL = "request_access_link"
 ACCESS_MAIL_AGAIN = "request_access_link_again"
 ACCESS_MAIL_RENEWED = "request_access_link_renewed"
+ACCESS_MAIL_IN_ACCOUNT = "request_access_link_in_account"  # no link: the request is in an account
 
 
 def submit_anonymously(draft, contact_email: str, locale: str = "de", review_stamp: str | None = None):
@@ -70,14 +71,17 @@ def resend_access_link(reference: str, contact_email: str) -> bool:
     email = normalise_email(contact_email or "")
     if not reference or not email:
         return False
-    req = db.session.scalar(
-        select(ServiceRequest).where(
-            ServiceRequest.reference == reference,
-            ServiceRequest.applicant_id.is_(None),
-            ServiceRequest.access_token_hash.is_not(None),
-        )
-    )
-    if req is None or normalise_email(req.contact_email or "") != email:
+    req = db.session.scalar(select(ServiceRequest).where(ServiceRequest.reference == reference))
+    if req is not None and req.applicant is not None:
+        # In an account (from the start or taken in later): its link is retired, so the mail says
+        # where the request is now, and goes to the account's own address.
+        addresses = {normalise_email(req.contact_email or ""), normalise_email(req.applicant.email or "")}
+        if email not in addresses:
+            return False
+        queue_mail(req.applicant, ACCESS_MAIL_IN_ACCOUNT, request=req)
+        db.session.flush()
+        return True
+    if req is None or req.access_token_hash is None or normalise_email(req.contact_email or "") != email:
         return False
     if status_token(req) is None:  # issued under a SECRET_KEY no longer configured: the mail needs a link
         _issue_new_link(req, by="key_rotation")

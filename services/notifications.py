@@ -1,5 +1,6 @@
 """Telling the applicant about their request: an entry in the in-app inbox plus an email."""
 
+from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -79,7 +80,7 @@ def _request_mail_context(user, request, notice, params) -> dict:
             context["state_hint"] = state.citizen_hint(locale)
     if _has_endpoint("citizen.request_detail") and not context["anonymous"]:
         context["request_url"] = external_url("citizen.request_detail", request_id=request.public_id)
-    context["greeting"] = _("Guten Tag %(name)s,", name=user.full_name) if user.full_name else _("Guten Tag,")
+    context["greeting"] = _greeting(user)
     context.update(_office_context(request.department, locale))
     if notice is not None:
         context.update(_notice_context(notice))
@@ -119,6 +120,19 @@ def _has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
+@mail_context("request_access_link_in_account")
+def _in_account_context(user, request, notice, params) -> dict:
+    """Where a request taken into an account is now: "Meine Anträge", after signing in."""
+    from services.mail import external_url
+
+    my_requests = url_for("citizen.my_requests")
+    return {"greeting": _greeting(user), "login_link": external_url("auth.login", next=my_requests)}
+
+
+def _greeting(user) -> str:
+    return _("Guten Tag %(name)s,", name=user.full_name) if user.full_name else _("Guten Tag,")
+
+
 @mail_context("request_access_link", "request_access_link_again", "request_access_link_renewed")
 def _access_link_context(user, request, notice, params) -> dict:
     """The personal status link of a request submitted without an account, rebuilt at send time."""
@@ -127,5 +141,4 @@ def _access_link_context(user, request, notice, params) -> dict:
 
     token = status_token(request) if request is not None else None
     link = external_url("citizen.request_access", request_id=request.public_id, token=token) if token else ""
-    greeting = _("Guten Tag %(name)s,", name=user.full_name) if user.full_name else _("Guten Tag,")
-    return {"status_url": link, "greeting": greeting}
+    return {"status_url": link, "greeting": _greeting(user)}

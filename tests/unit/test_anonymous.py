@@ -235,15 +235,27 @@ def test_resend_access_link_only_for_matching_reference_and_contact_address(app,
     assert f"/antraege/{req.public_id}/zugang/{request_access_token(req.public_id)}" in text
 
 
-def test_resend_access_link_never_for_requests_of_an_account(db, service):
+def test_resend_access_link_never_for_requests_of_an_account(app, db, service, tmp_path, monkeypatch):
+    """A request in an account has no link: the mail says to sign in, and goes to the account's address."""
     user = CitizenFactory(email="konto@example.org")
     req = ServiceRequest(reference="DU-2026-000777", service_id=service.id,
                          form_version_id=latest_version(service).id, applicant_id=user.id,
-                         contact_email="konto@example.org", access_token_hash="0" * 64, answers={},
+                         contact_email="frueher@example.org", access_token_hash="0" * 64, answers={},
                          state="eingegangen", department_id=service.department_id)
     db.session.add(req)
     db.session.flush()
-    assert resend_access_link("DU-2026-000777", "konto@example.org") is False
+    assert resend_access_link("DU-2026-000777", "fremd@example.org") is False
+    assert resend_access_link("DU-2026-000777", "frueher@example.org") is True  # the address filed with
+    (job,) = db.session.scalars(select(OutboxJob).where(OutboxJob.kind == "send_email")).all()
+    assert job.payload["template"] == "request_access_link_in_account" and job.payload["user_id"] == user.id
+    monkeypatch.setitem(app.config, "MAIL_DIR", str(tmp_path))
+    db.session.commit()
+    deliver_outbox_mail(job.payload)
+    (path,) = tmp_path.glob("*.eml")
+    mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    text = mail.get_body(("plain",)).get_content()
+    assert mail["To"] == "konto@example.org" and "Meine Anträge" in text and "/anmelden" in text
+    assert "/zugang/" not in text
 
 
 def test_confirmed_account_of_the_contact_address_takes_over_the_request(app, db, service):
