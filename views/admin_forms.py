@@ -21,6 +21,7 @@ from forms.admin import (
     PageForm,
     condition_form_class,
 )
+from forms.dynamic import get_type, type_names
 from services import admin_services, designer, scenarios
 from services.config_log import N_, LogText
 from services.errors import ValidationFailed
@@ -206,13 +207,9 @@ def page_action(service_id, page_key):
 # --- fields ------------------------------------------------------------------------------------
 
 
-def _prefill_fits(ftype: str, value: str) -> bool:
-    """An e-mail field takes only the account's address; a text field anything but."""
-    return value in ("", "account.email") if ftype == "email" else value != "account.email"
-
-
 def _field_template(service, form, ftype, page_key=None, field_key=None, group_key=None, status=200):
-    form.prefill.choices = [c for c in form.prefill.choices if _prefill_fits(ftype, c.value)]
+    fits = ("", *get_type(ftype).prefill_sources) if ftype in type_names() else ("",)
+    form.prefill.choices = [c for c in form.prefill.choices if c.value in fits]
     return render_template(
         "admin/field_form.html",
         service=service,

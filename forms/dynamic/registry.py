@@ -91,6 +91,7 @@ class FieldType:
     width = None  # KERN input width class suffix, e.g. "5" for a postcode
     holds_files = False  # answers are attachment entries (kept even when the page fails)
     options = frozenset()  # type-specific keys allowed in the definition (schema mirrors them)
+    prefill_sources: tuple = ()  # account details a "prefill" option may name (schema mirrors them)
 
     def macro_for(self, spec) -> str:
         """Name of the macro in templates/macros/dynamic_fields.html that renders this field."""

@@ -770,3 +770,33 @@ def test_text_uppercase_option_normalises_before_the_pattern_check():
     assert value_of(plate, {"x": " du-ab  123 "}) == "DU-AB 123"
     message = error_of({**plate, "uppercase": False}, {"x": "du-ab 123"})
     assert message == "Die Eingabe hat nicht das erwartete Format."
+
+
+def test_prefill_sources_of_the_registry_match_the_schema_and_the_drafts():
+    """The designer offers a type's prefill_sources; the schema and services.drafts must agree."""
+    import json
+    from pathlib import Path
+
+    from forms.dynamic import get_type
+    from services.drafts import ACCOUNT_PREFILL
+
+    schema = json.loads(Path("docs/schemas/form-definition.schema.json").read_text())
+    in_schema = {
+        rule["if"]["properties"]["type"]["const"]: tuple(rule["then"]["properties"]["prefill"]["enum"])
+        for rule in _schema_rules(schema)
+        if "prefill" in rule.get("then", {}).get("properties", {})
+    }
+    assert in_schema == {"text": get_type("text").prefill_sources, "email": get_type("email").prefill_sources}
+    assert set(ACCOUNT_PREFILL) == {s for sources in in_schema.values() for s in sources}
+
+
+def _schema_rules(node):
+    """Every {"if": …, "then": …} rule anywhere in the schema."""
+    if isinstance(node, dict):
+        if "if" in node and "then" in node:
+            yield node
+        for value in node.values():
+            yield from _schema_rules(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _schema_rules(value)

@@ -42,6 +42,7 @@ class ShortText(FieldType):
     options = frozenset(
         {"min_length", "max_length", "pattern", "pattern_message", "autocomplete", "uppercase", "prefill"}
     )
+    prefill_sources = ("account.full_name", "account.given_name", "account.family_name")
 
     def definition_errors(self, doc, path):
         from forms.dynamic.patterns import pattern_problem
@@ -103,6 +104,7 @@ class Email(FieldType):
     autocomplete = "email"
     spellcheck = "false"
     options = frozenset({"autocomplete", "prefill"})
+    prefill_sources = ("account.email",)
 
     def parse(self, spec, raw, locale):
         value = check_text(raw)
