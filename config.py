@@ -121,13 +121,14 @@ def load_config(overrides=None) -> dict:
     _finalise_handover(cfg)
     _finalise_secret(cfg, instance)
     if cfg["SECRET_KEY_FALLBACKS"] and not cfg.get("WTF_CSRF_SECRET_KEY"):
-        cfg["WTF_CSRF_SECRET_KEY"] = csrf_secret_keys(cfg)
+        # Flask-WTF signs with one key: given the list, forms opened before a rotation still send
+        cfg["WTF_CSRF_SECRET_KEY"] = itsdangerous_keys(cfg)
     return cfg
 
 
-def csrf_secret_keys(cfg) -> list[str]:
-    """Flask-WTF's CSRF key during a rotation: itsdangerous signs with the last key of a list and
-    accepts all of them, so a form opened before the restart can still be sent."""
+def itsdangerous_keys(cfg) -> list[str]:
+    """SECRET_KEY and its fallbacks as itsdangerous takes a key list: it signs with the last one and
+    accepts all of them (CSRF tokens, mailed links)."""
     return [*reversed(cfg["SECRET_KEY_FALLBACKS"]), cfg["SECRET_KEY"]]
 
 

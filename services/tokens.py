@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from config import itsdangerous_keys
 from extensions import db
 from models import User
 from services.errors import InvalidToken
@@ -53,8 +54,7 @@ def signing_keys() -> list[str]:
 
 
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
-    # itsdangerous signs with the last key of the list and verifies with any of them
-    return URLSafeTimedSerializer(signing_keys()[::-1], salt=f"amtsweg.token.{purpose.name}")
+    return URLSafeTimedSerializer(itsdangerous_keys(current_app.config), salt=f"amtsweg.token.{purpose.name}")
 
 
 def max_age(purpose_name: str) -> int:

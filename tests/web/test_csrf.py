@@ -98,7 +98,7 @@ def test_submit_needs_the_token_and_nothing_is_submitted_without_it(client, serv
 
 def test_form_opened_before_a_key_rotation_can_still_be_sent(app, client, monkeypatch):
     """Forms opened under the old SECRET_KEY stay valid while it is a fallback (docs/operations.md)."""
-    from config import csrf_secret_keys
+    from config import itsdangerous_keys
 
     user = CitizenFactory()
     _db.session.commit()
@@ -109,5 +109,5 @@ def test_form_opened_before_a_key_rotation_can_still_be_sent(app, client, monkey
     data = {"email": user.email, "password": PASSWORD, "csrf_token": token}
     # Flask-WTF alone knows only SECRET_KEY: the session survives, the form would not
     _assert_rejected(client.post("/anmelden", data=data))
-    monkeypatch.setitem(app.config, "WTF_CSRF_SECRET_KEY", csrf_secret_keys(app.config))
+    monkeypatch.setitem(app.config, "WTF_CSRF_SECRET_KEY", itsdangerous_keys(app.config))
     assert client.post("/anmelden", data=data).status_code == 303
