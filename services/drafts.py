@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from extensions import db
-from forms.dynamic import FieldError
+from forms.dynamic import FieldError, validate_answers
 from models import Attachment, Draft, ServiceRequest
 from models.base import utcnow
 from services.access import anonymous_draft_expired
@@ -137,6 +137,13 @@ def save_answers(draft, answers: dict, page_key: str) -> Draft:
     db.session.flush()
     drop_unreferenced(draft, draft.answers)
     return draft
+
+
+def save_for_later(draft, spec, page, answers: dict, skipped: list, previous_page_key) -> Draft:
+    """Store a page left for later ("Speichern und später fortsetzen"): "Fortsetzen" returns to it
+    unless it is complete (no input skipped as invalid, no problem left on it)."""
+    complete = not skipped and page.key not in validate_answers(spec, answers)
+    return save_answers(draft, answers, page.key if complete else previous_page_key)
 
 
 def upgrade_draft(draft) -> Draft:

@@ -152,9 +152,8 @@ def _save_for_later(ctx, form):
     """
     draft = ctx.draft
     answers, skipped = extract_partial_answers(ctx.spec, ctx.page, form, draft.answers, ctx.store_file)
-    complete = not skipped and ctx.page.key not in validate_answers(ctx.spec, answers)
     with transaction():
-        drafts.save_answers(draft, answers, ctx.page.key if complete else ctx.previous_page_key())
+        drafts.save_for_later(draft, ctx.spec, ctx.page, answers, skipped, ctx.previous_page_key())
     flash(_("Ihr Antrag wurde gespeichert. Sie können ihn später fortsetzen."), "success")
     if skipped:
         labels = ", ".join(f.label(_locale()) for f in skipped)
