@@ -63,10 +63,22 @@ def _load_user(session_token: str):
     user_id, _, version = session_token.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.execute(_user_by_id(), {"user_id": int(user_id)}).scalar_one_or_none()
+    user = _loaded_user(int(user_id))
+    if user is None:
+        user = db.session.execute(_user_by_id(), {"user_id": int(user_id)}).scalar_one_or_none()
     if user is None or not user.is_active or user.session_version != int(version):
         return None
     return user
+
+
+def _loaded_user(user_id: int):
+    """The account if this request's session already holds it (the submit's lock query loads the
+    draft's owner with the draft), else None."""
+    from sqlalchemy.orm.util import identity_key
+
+    from models import User
+
+    return db.session.identity_map.get(identity_key(User, user_id))
 
 
 @functools.cache

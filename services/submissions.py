@@ -27,6 +27,7 @@ from models import (
     RequestEvent,
     Service,
     ServiceRequest,
+    User,
 )
 from models.base import city_time, new_public_id, utcnow
 from services import config_generation, review_stamp
@@ -315,17 +316,23 @@ class _Locked:
     form_checksum: str  # with draft.form_version_id the key of the cached form spec
     require_latest: bool  # the form definition's
     new_ids: tuple | None = None  # PostgreSQL: ids for the request, its notice and events (_NEXT_IDS)
+    # Held here so the session's identity map, which refers to objects weakly, keeps the account
+    # loaded with the draft for the user loader (app._loaded_user) until the submit is done.
+    owner: User | None = None
 
     @classmethod
     def of(cls, row) -> "_Locked":
-        """From a lock query row: the draft, the seven columns above, on PostgreSQL the new ids."""
-        return cls(*row[1:8], new_ids=tuple(row[8:]) or None)
+        """From a lock query row: the draft, its owner's account, the seven columns above, on
+        PostgreSQL the new ids."""
+        return cls(*row[2:9], new_ids=tuple(row[9:]) or None, owner=row[1])
 
 
 def lock_draft(public_id: str) -> Draft | None:
     """The draft with this public id, row-locked for submitting it (None if there is none).
 
     For the submit view: loading and locking in one query means submit_draft need not re-read it.
+    The same query loads the draft owner's account into the session, so the login's user loader
+    (app._load_user) finds it there instead of querying it again: one round trip less per submit.
     The caller checks ownership; the lock ends with the transaction.
     """
     row = db.session.execute(_lock_statement("public_id"), {"public_id": public_id}).one_or_none()
@@ -368,6 +375,7 @@ def _lock_query(where, new_ids: bool):
     return (
         select(
             Draft,
+            User,  # the owner's account (None for a draft of a browser session); not locked
             config_generation.token_column(),
             exists().where(Attachment.draft_id == Draft.id).label("has_attachments"),
             Service.login_required,
@@ -380,6 +388,7 @@ def _lock_query(where, new_ids: bool):
         .join(Service, Service.id == Draft.service_id)
         .join(FormVersion, FormVersion.id == Draft.form_version_id)
         .join(FormDefinition, FormDefinition.id == FormVersion.definition_id)
+        .outerjoin(User, User.id == Draft.user_id)
         .where(where)
         .with_for_update(of=Draft)
         .execution_options(populate_existing=True)

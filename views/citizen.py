@@ -174,8 +174,10 @@ def review(draft_id):
 
 @bp.route("/antrag/<draft_id>/absenden", methods=["POST"])
 def submit(draft_id):
+    # Loaded and row-locked at once, with its owner's account: submit_draft won't re-read the draft,
+    # and current_user needs no query of its own. Hence the anonymous limit only after it.
+    draft = submissions.lock_draft(draft_id)
     _limit_anonymous("ANONYMOUS_SUBMIT_RATE_LIMIT")
-    draft = submissions.lock_draft(draft_id)  # loaded and row-locked at once: submit_draft won't re-read it
     if draft is None or not access.may_use_draft(current_user, draft, session_draft_token()):
         db.session.rollback()
         login_or_404()

@@ -271,6 +271,26 @@ def test_review_page_stamps_complete_answers_for_the_submit(client, citizen, db,
     assert db.session.scalar(select(func.count(ServiceRequest.id))) == 1
 
 
+def test_submit_loads_the_account_with_the_draft_in_one_query(client, citizen, db, test_service):
+    """The draft's lock query brings its owner's account along: the login asks the database nothing."""
+    from sqlalchemy import event
+
+    draft_id = _complete_draft(client, test_service)
+    db.session.expunge_all()  # nothing left over from the pages before: the submit loads what it needs
+    statements = []
+    listener = lambda *args: statements.append(" ".join(args[2].split()))  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        resp = _submit(client, draft_id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert resp.status_code == 302 and "/bestaetigung" in resp.headers["Location"]
+    reads = [s for s in statements if s.startswith("SELECT") and "FROM users" in s]
+    assert reads == [], reads
+    lock = next(s for s in statements if "FROM drafts" in s)
+    assert "JOIN users ON users.id = drafts.user_id" in lock
+
+
 def test_incomplete_draft_cannot_be_submitted(client, citizen, db):
     draft_id = start_draft(client, "testantrag")
     review = client.get(f"/antrag/{draft_id}/pruefen").get_data(as_text=True)
