@@ -57,27 +57,12 @@ def _profile(
 ) -> None:
     from sqlalchemy import event
 
-    from bench.bench_app import create_bench_app
     from extensions import db
 
-    app = create_bench_app()
+    app, client, drafts, submit = logged_in_client(jobs)
     statements = []
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    client = app.test_client()
-    email, first = jobs[0]
-    csrf = _csrf(client.get("/anmelden").get_data(as_text=True))
-    client.post("/anmelden", data={"email": email, "password": bench.PASSWORD, "csrf_token": csrf})
-    csrf = _csrf(client.get(f"/antrag/{first}/pruefen").get_data(as_text=True))
-    drafts = [d for _, d in jobs]
-    # each draft's check-answers page, as a citizen opens it before submitting (bench.submit does alike)
-    pages = {d: client.get(f"/antrag/{d}/pruefen").get_data(as_text=True) for d in drafts}
-    stamps = {d: bench.review_stamp(page) for d, page in pages.items()}
-
-    def submit(draft_id):
-        form = {"csrf_token": csrf, "declaration": "y", "checked": stamps[draft_id]}
-        resp = client.post(f"/antrag/{draft_id}/absenden", data=form)
-        assert resp.status_code in (302, 303) and "/bestaetigung" in resp.headers["Location"], resp.status
 
     for draft_id in drafts[:5]:
         submit(draft_id)
@@ -129,6 +114,30 @@ def _profile(
     print(out.getvalue())
     with app.app_context():
         db.engine.dispose()
+
+
+def logged_in_client(jobs):
+    """The bench app, a test client logged in as the citizen of `jobs` [(email, draft id)], the draft
+    ids, and submit(draft_id), which posts a draft as its check-answers page does (stamp included)."""
+    from bench.bench_app import create_bench_app
+
+    app = create_bench_app()
+    client = app.test_client()
+    email, first = jobs[0]
+    csrf = _csrf(client.get("/anmelden").get_data(as_text=True))
+    client.post("/anmelden", data={"email": email, "password": bench.PASSWORD, "csrf_token": csrf})
+    csrf = _csrf(client.get(f"/antrag/{first}/pruefen").get_data(as_text=True))
+    drafts = [d for _, d in jobs]
+    # each draft's check-answers page, as a citizen opens it before submitting (bench.submit does alike)
+    pages = {d: client.get(f"/antrag/{d}/pruefen").get_data(as_text=True) for d in drafts}
+    stamps = {d: bench.review_stamp(page) for d, page in pages.items()}
+
+    def submit(draft_id):
+        form = {"csrf_token": csrf, "declaration": "y", "checked": stamps[draft_id]}
+        resp = client.post(f"/antrag/{draft_id}/absenden", data=form)
+        assert resp.status_code in (302, 303) and "/bestaetigung" in resp.headers["Location"], resp.status
+
+    return app, client, drafts, submit
 
 
 def _csrf(page: str) -> str:
