@@ -2,14 +2,20 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, HiddenField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
 from forms.auth import email_field
 
 
 class ActionForm(FlaskForm):
     """A form with nothing but the CSRF token (start, delete, remove-file buttons)."""
+
+
+class MarkAllReadForm(FlaskForm):
+    """'Alle als gelesen markieren' in the Postfach: the id of its newest entry when the page was shown."""
+
+    newest_id = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,18}$")])
 
 
 def _declaration():

@@ -1,8 +1,11 @@
 """The citizen's Postfach (/postfach): notifications about their requests, with an unread count."""
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from forms.citizen import MarkAllReadForm
 from services import inbox
 from services.notifications import inbox_text
 from services.tx import transaction
@@ -22,7 +25,31 @@ def _unread_context():
 def index():
     number = request.args.get("seite", 1, type=int)  # anything not a number: the first page
     page = inbox.inbox_page(current_user, number)
-    return render_template("citizen/inbox.html", page=page, inbox_text=inbox_text)
+    form = MarkAllReadForm(newest_id=page.newest_id)
+    return render_template("citizen/inbox.html", page=page, inbox_text=inbox_text, form=form)
+
+
+@bp.post("/alle-gelesen")
+@login_required
+def mark_all_read():
+    """'Alle als gelesen markieren': every entry up to the newest one when the page was shown (plain form)."""
+    form = MarkAllReadForm()
+    if not form.validate_on_submit():  # only a form not sent by the Postfach page lacks the entry
+        abort(400)
+    with transaction():
+        count = inbox.mark_all_read(current_user, int(form.newest_id.data))
+    if count:
+        flash(
+            ngettext(
+                "%(num)d Nachricht als gelesen markiert.", "%(num)d Nachrichten als gelesen markiert.", count
+            ),
+            "success",
+        )
+    else:
+        flash(_("Es gab keine ungelesenen Nachrichten."), "info")
+    number = request.args.get("seite", type=int)
+    back = url_for(".index", seite=number) if number and number > 1 else url_for(".index")
+    return redirect(back, 303)
 
 
 @bp.get("/<int:item_id>")

@@ -97,6 +97,7 @@ MATRIX = {
     "citizen.my_requests": ("GET", "/meine-antraege", _rule(anonymous=LOGIN, rest=OK)),
     "inbox.index": ("GET", "/postfach/", LOGGED_IN),
     "inbox.open_item": ("GET", "/postfach/{inbox_item}", OWN_REQUEST),
+    "inbox.mark_all_read": ("POST", "/postfach/alle-gelesen", LOGGED_IN),  # only the user's own entries
     # Only requests without an account, to the user's confirmed address: the world's has an applicant.
     "citizen.claim_request": ("POST", "/meine-antraege/zuordnen/{req}", _rule(anonymous=LOGIN, rest=404)),
     "citizen.request_detail": ("GET", "/antraege/{req}", OWN_REQUEST),

@@ -96,6 +96,27 @@ def test_submit_needs_the_token_and_nothing_is_submitted_without_it(client, serv
     assert _db.session.scalar(_db.select(_db.func.count(ServiceRequest.id))) == 1
 
 
+def test_mark_all_read_in_the_postfach_needs_the_token(client):
+    from models import InboxItem
+    from services.notifications import notify_citizen
+    from tests.factories import started_request
+
+    req = started_request()
+    item_id = notify_citizen(req, "approved").id
+    _db.session.commit()
+    _logged_in(client, req.applicant)
+    data = {"newest_id": str(item_id)}
+    _assert_rejected(client.post("/postfach/alle-gelesen", data=data))
+    _assert_rejected(client.post("/postfach/alle-gelesen", data={**data, "csrf_token": "forged"}))
+    assert _db.session.get(InboxItem, item_id).read_at is None
+    page = client.get("/postfach/")
+    token = csrf_token_from(page)
+    assert f'name="csrf_token" value="{token}"' in page.get_data(as_text=True).split("alle-gelesen", 1)[1]
+    assert client.post("/postfach/alle-gelesen", data={**data, "csrf_token": token}).status_code == 303
+    _db.session.expire_all()
+    assert _db.session.get(InboxItem, item_id).read_at is not None
+
+
 def test_form_opened_before_a_key_rotation_can_still_be_sent(app, client, monkeypatch):
     """Forms opened under the old SECRET_KEY stay valid while it is a fallback (docs/operations.md)."""
     from config import itsdangerous_keys
