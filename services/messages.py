@@ -80,6 +80,59 @@ def citizen_conversation(req) -> list[Exchange]:
     return sorted(exchanges, key=lambda e: not e.is_open)  # stable: newest first within each kind
 
 
+# Why a question of the clerks is no longer open (QuestionStatus.closed_because).
+ANSWERED = "answered"  # an answer came in, e.g. sent from another browser tab
+RESUMED = "resumed"  # the clerks went on without an online answer (the request is being processed)
+DECIDED = "decided"  # the request was decided meanwhile
+ENDED = "ended"  # the procedure is over: withdrawn or closed
+
+
+@dataclass(frozen=True)
+class QuestionStatus:
+    """A question of the clerks on a request, and why it is no longer open (None while it is)."""
+
+    question: Message
+    closed_because: str | None
+    open_instead: tuple = ()  # the request's open questions the applicant may answer now instead
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_because is None
+
+
+def question_status(req, message_id: int) -> QuestionStatus:
+    """The question `message_id` of `req`, open or not; NotFound for any other id.
+
+    Unknown ids, another request's messages and the applicant's own messages are all the same
+    NotFound, so an id tells nothing about what exists elsewhere.
+    """
+    question = next((m for m in req.messages if m.id == message_id and not m.from_citizen), None)
+    if question is None:
+        raise NotFound()
+    still_open = open_questions(req)
+    if question in still_open:
+        return QuestionStatus(question, None)
+    if question.answered_at is not None:
+        reason = ANSWERED
+    else:
+        kind = state_kind(req.workflow_version, req.state) if req.workflow_version is not None else None
+        reason = {"open": RESUMED, "decided": DECIDED}.get(kind, ENDED)
+    return QuestionStatus(question, reason, tuple(still_open))
+
+
+def question_closed_text(reason: str) -> str:
+    """Why the applicant can no longer answer a question, in plain language (see QuestionStatus)."""
+    texts = {
+        ANSWERED: _("Diese Rückfrage wurde bereits beantwortet, zum Beispiel in einem anderen Fenster oder "
+                    "Tab. Die Antwort steht auf der Seite Ihres Antrags."),
+        RESUMED: _("Diese Rückfrage ist nicht mehr offen: Die Verwaltung bearbeitet Ihren Antrag inzwischen "
+                   "ohne Ihre Online-Antwort weiter."),
+        DECIDED: _("Diese Rückfrage ist nicht mehr offen: Über Ihren Antrag wurde inzwischen entschieden."),
+    }
+    return texts.get(reason, _("Diese Rückfrage ist nicht mehr offen: Ihr Antrag wird nicht mehr "
+                               "bearbeitet, weil er zurückgezogen oder abgeschlossen wurde."))
+
+
 def find_question(req, message_id: int) -> Message:
     """An open question of `req`, else NotFound."""
     question = next((m for m in open_questions(req) if m.id == message_id), None)

@@ -15,7 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from extensions import db
 from forms.clerk import AnswerForm, WithdrawForm
 from services import access, messages
-from services.errors import DomainError, StaleObject, UploadRejected
+from services.errors import DomainError, NotFound, StaleObject, UploadRejected
 from services.tx import transaction
 from services.uploads import human_size
 from views.access import applicant_actor, load_request_for_citizen, status_token_for
@@ -47,9 +47,10 @@ def _citizen_page(req):
 @bp.route("/<request_id>/rueckfrage/<int:message_id>", methods=["GET", "POST"])
 def question_answer(request_id, message_id):
     req = load_request_for_citizen(request_id)
-    question = next((m for m in messages.open_questions(req) if m.id == message_id), None)
-    if question is None:
-        abort(404)
+    asked = _question_status(req, message_id)
+    if not asked.is_open:
+        return _question_closed(req, asked)
+    question = asked.question
     form = _answer_form(req, question)
     status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
@@ -59,13 +60,36 @@ def question_answer(request_id, message_id):
                 messages.answer_question(req, question, applicant_actor(req), form.body.data, files)
         except UploadRejected as exc:
             form.files.errors = [exc.message]
-        except StaleObject:  # a clerk's write raced this one: the typed answer stays on the page
+        except StaleObject:  # a write raced this one: the typed answer stays on the page
+            asked = _question_status(req, message_id)
+            if not asked.is_open:  # e.g. answered in another tab just now
+                return _question_closed(req, asked)
             status = 409
             form.form_errors.append(_not_sent_message(files))
         else:
             flash(_("Vielen Dank. Ihre Antwort wurde übermittelt."), "success")
             return _citizen_page(req)
     return _render_answer_page(req, question, form, status)
+
+
+def _question_status(req, message_id):
+    try:
+        return messages.question_status(req, message_id)
+    except NotFound:  # not a question of this request: nothing to tell
+        abort(404)
+
+
+def _question_closed(req, asked):
+    """The question is no longer open: a visit goes to the request page; an answer comes back unsent."""
+    reason = messages.question_closed_text(asked.closed_because)
+    if request.method != "POST":
+        flash(reason, "info")
+        return _citizen_page(req)
+    form = _answer_form(req, asked.question)
+    file_names = [f.filename for f in form.files.data or [] if f and f.filename]
+    return render_template("citizen/question_closed.html", req=req, asked=asked, reason=reason,
+                           typed=(form.body.data or "").strip(), file_names=file_names,
+                           has_errors=True), 409
 
 
 def _render_answer_page(req, question, form, status):

@@ -177,7 +177,8 @@ def test_rueckfrage_round_trip_with_citizen_answer(client, req, dept, login_as):
     assert answer.body == "Anbei der Grundriss." and [a.original_name for a in answer.attachments] == [
         "grundriss.pdf"
     ]
-    assert client.post(url, data={f"q{question.id}-body": "nochmal"}).status_code == 404  # no longer open
+    again = client.post(url, data={f"q{question.id}-body": "nochmal"})  # no longer open: not sent, text kept
+    assert again.status_code == 409 and "nochmal</textarea>" in again.get_data(as_text=True)
 
 
 def test_internal_note_is_not_shown_to_citizen(client, req, dept, login_as):
