@@ -106,9 +106,10 @@ def new_document(title_de: str, title_en: str = "") -> dict:
 def parse_import(text: str) -> tuple[dict | None, str | None]:
     """A document from uploaded/pasted JSON, or (None, message with line and column)."""
     try:
-        doc = parse_json_text(
-            text, "file", _l("Die Datei ist kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s).")
+        message = _l(
+            "Die Formulardefinition ist kein gültiges JSON (Zeile %(line)s, Spalte %(col)s: %(msg)s)."
         )
+        doc = parse_json_text(text, "file", message)
     except ValidationFailed as exc:
         return None, exc.message
     if not isinstance(doc, dict):

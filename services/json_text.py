@@ -25,13 +25,37 @@ def parse_json_text(text: str, field: str, message=INVALID_JSON):
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        where = {"line": exc.lineno, "col": exc.colno, "msg": exc.msg}
+        where = {"line": exc.lineno, "col": exc.colno, "msg": explain_decode_error(exc.msg)}
         raise ValidationFailed(str(message) % where, field=field) from exc
     except RecursionError as exc:
         raise _too_deep(field) from exc
     if _depth_exceeds(value, MAX_JSON_DEPTH):
         raise _too_deep(field)
     return value
+
+
+# Python's json module explains in English; these are all its messages (CPython 3.11-3.13).
+_DECODE_ERRORS = {
+    "Expecting value": _l("hier wird ein Wert erwartet"),
+    "Expecting ',' delimiter": _l("hier fehlt ein Komma"),
+    "Expecting ':' delimiter": _l("hier fehlt ein Doppelpunkt"),
+    "Expecting property name enclosed in double quotes": _l(
+        "hier wird ein Name in doppelten Anführungszeichen erwartet"
+    ),
+    "Extra data": _l("nach dem Ende des JSON steht noch etwas"),
+    "Unterminated string starting at": _l("eine Zeichenkette wird nicht geschlossen"),
+    "Invalid control character at": _l("ein Steuerzeichen (z. B. ein Zeilenumbruch) in einer Zeichenkette"),
+    "Invalid \\escape": _l("ein ungültiges Escape-Zeichen (\\)"),
+    "Invalid \\uXXXX escape": _l("ein ungültiges \\u-Escape"),
+    "Illegal trailing comma before end of object": _l("ein Komma vor der schließenden Klammer"),
+    "Illegal trailing comma before end of array": _l("ein Komma vor der schließenden Klammer"),
+}
+
+
+def explain_decode_error(msg: str) -> str:
+    """json's English reason in the reader's language (unknown reasons stay as they are)."""
+    explained = _DECODE_ERRORS.get(msg)
+    return str(explained) if explained is not None else msg
 
 
 def _too_deep(field: str) -> ValidationFailed:

@@ -24,6 +24,26 @@ def test_parse_json_text_message_follows_the_ui_language(app_ctx):
     assert "line 1" in err.value.message.lower() and "Zeile" not in err.value.message
 
 
+@pytest.mark.parametrize(
+    ("text", "german"),
+    [
+        ('{\n  "a": }', "hier wird ein Wert erwartet"),
+        ('{"a": 1 "b": 2}', "hier fehlt ein Komma"),
+        ("{a: 1}", "Name in doppelten Anführungszeichen"),
+        ("1 2", "nach dem Ende des JSON"),
+        ('"offen', "wird nicht geschlossen"),
+    ],
+)
+def test_parse_json_text_explains_the_mistake_in_the_ui_language(app_ctx, text, german):
+    """Python's English reasons ("Expecting value") do not stand inside German messages."""
+    with pytest.raises(ValidationFailed) as err:
+        parse_json_text(text, "rule")
+    assert german in err.value.message and "Expecting" not in err.value.message
+    with force_locale("en"), pytest.raises(ValidationFailed) as err:
+        parse_json_text(text, "rule")
+    assert german not in err.value.message
+
+
 @pytest.mark.parametrize("text", ['{"a":' * 5000, "[" * 5000 + "]" * 5000, "[" * 65 + "]" * 65])
 def test_parse_json_text_refuses_deep_nesting(app_ctx, text):
     with pytest.raises(ValidationFailed) as err:
