@@ -152,6 +152,24 @@ def test_service_page_start_button_only_with_published_form(client, city):
     assert "Antrag starten" not in html and "gerade nicht verfügbar" in html
 
 
+def test_service_page_speaks_to_the_visitor_as_they_are_logged_in(client, city, login_as):
+    from tests.factories import CitizenFactory
+
+    form_version_for(city["park"])
+    unconfirmed = CitizenFactory(email_confirmed_at=None)
+    confirmed = CitizenFactory()
+    _db.session.commit()
+    assert city["park"].login_required
+    assert "brauchen Sie ein Benutzerkonto" in _html(client.get("/leistungen/bewohnerparkausweis"))
+    login_as(unconfirmed)
+    html = _html(client.get("/leistungen/bewohnerparkausweis"))
+    assert "bestätigen Sie bitte zuerst Ihre E-Mail-Adresse" in html and "Benutzerkonto" not in html
+    client.post("/abmelden")
+    login_as(confirmed)
+    html = _html(client.get("/leistungen/bewohnerparkausweis"))
+    assert "Sie sind angemeldet" in html and "brauchen Sie ein Benutzerkonto" not in html
+
+
 @pytest.mark.parametrize("slug", ["alt", "gibt-es-nicht"])
 def test_inactive_or_unknown_service_is_404(client, city, slug):
     resp = client.get(f"/leistungen/{slug}")
