@@ -112,7 +112,9 @@ class ServiceForm(BaseForm):
         render_kw={"inputmode": "numeric"},
     )
     login_required = BooleanField(_l("Antrag nur mit Anmeldung (Konto erforderlich)"), default=True)
-    active = BooleanField(_l("Leistung ist aktiv (im Katalog sichtbar)"), default=True)
+    # A new service starts inactive: the city switches it on once its form is published (until then
+    # the catalogue would offer a service that cannot be applied for).
+    active = BooleanField(_l("Leistung ist aktiv (im Katalog sichtbar)"), default=False)
 
     def service_data(self) -> dict:
         names = (

@@ -23,6 +23,9 @@ class Draft(db.Model):
     form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id"))
     answers = mapped_column(JSONType, nullable=False, default=dict)
     last_page: Mapped[str] = mapped_column(String(80), default="")
+    # Input left invalid by "Später fortsetzen", shown again on resume: {page key: {input name:
+    # {posted name: [texts]}}} (services.drafts.save_for_later); never part of the answers.
+    unsaved_input = mapped_column(JSONType, nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at = mapped_column(UTCDateTime, nullable=True)  # set once; the request links back via draft_id

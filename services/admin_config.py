@@ -211,7 +211,10 @@ def workflow_from_form(doc: dict, due_soon_days, transitions: dict, state_labels
     """Apply the structured editor to a document copy.
 
     transitions: {name: {"roles": [...], "second_approver": bool, "label_de": str}}. Turning on
-    four-eyes for any transition adds the `zur_freigabe` approval state when missing.
+    four-eyes for any transition adds the `zur_freigabe` approval state when missing, and every
+    transition into a closed state that leaves each running state (the withdrawals of the standard
+    workflow) leaves the approval state too, as in the shipped four-eyes variant: while a decision
+    awaits its second approver the applicant can still withdraw (which voids the proposal).
     """
     doc = copy.deepcopy(doc)
     for state in doc.get("states", []) if isinstance(doc.get("states"), list) else []:
@@ -243,7 +246,32 @@ def workflow_from_form(doc: dict, due_soon_days, transitions: dict, state_labels
                 "label": {"de": "Zur Freigabe (Vier-Augen-Prinzip)", "en": "Awaiting second approval"},
                 "citizen_label": {"de": "In Bearbeitung", "en": "Being processed"},
             }]  # fmt: skip
+    if any(t.get("second_approver") for t in transitions_of(doc)):
+        _leave_approval_state_like_every_running_state(doc)
     return doc
+
+
+def _leave_approval_state_like_every_running_state(doc: dict) -> None:
+    """Add the approval state to the `from` of each transition into a `closed` state (a withdrawal)
+    that leaves every other running (open, waiting_for_citizen) state: ending the procedure that is
+    possible throughout stays possible while a decision awaits approval."""
+    approval = doc.get("approval_state")
+    value = doc.get("states")
+    states = [s for s in value if isinstance(s, dict)] if isinstance(value, list) else []
+    if not isinstance(approval, str) or not any(s.get("key") == approval for s in states):
+        return
+    running = {
+        s["key"]
+        for s in states
+        if s.get("kind") in ("open", "waiting_for_citizen") and isinstance(s.get("key"), str)
+    } - {approval}
+    closed = [s.get("key") for s in states if s.get("kind") == "closed"]
+    for tr in transitions_of(doc):
+        sources = tr.get("from")
+        if not running or tr.get("to") not in closed or not isinstance(sources, list) or approval in sources:
+            continue
+        if running <= {s for s in sources if isinstance(s, str)}:
+            sources.append(approval)
 
 
 def save_workflow_draft(definition, name: str, document: dict, actor) -> list[tuple[str, str]]:

@@ -126,30 +126,61 @@ def expired_anonymous_drafts(now=None, limit: int = 500) -> list[Draft]:
     return list(db.session.scalars(query))
 
 
-def save_answers(draft, answers: dict, page_key: str) -> Draft:
+def save_answers(draft, answers: dict, page_key: str, posted_page: str | None = None) -> Draft:
     """Store the answers after a page was completed (a new dict, so the JSON column sees the change).
 
+    `posted_page` (default `page_key`) is the page the citizen just sent: input of it remembered by
+    save_for_later is forgotten, what they sent now replaces it.
     Raises AlreadySubmitted when the draft became a request meanwhile (e.g. in another tab).
     """
     _lock_unsubmitted(draft)
     draft.answers = dict(answers)
     draft.last_page = page_key
+    _remember_unsaved_input(draft, posted_page or page_key, None)
     db.session.flush()
     drop_unreferenced(draft, draft.answers)
     return draft
 
 
-def save_for_later(draft, spec, page, answers: dict, skipped: list, previous_page_key) -> Draft:
+def save_for_later(
+    draft, spec, page, answers: dict, skipped: list, previous_page_key, unsaved_input: dict | None = None
+) -> Draft:
     """Store a page left for later ("Speichern und später fortsetzen"): "Fortsetzen" returns to it
-    unless it is complete (no input skipped as invalid, no problem left on it)."""
+    unless it is complete (no input skipped as invalid, no problem left on it).
+
+    The answers stay normalised: a skipped input keeps its saved answer. What the citizen typed there
+    (`unsaved_input`, forms.dynamic.extract_partial_answers' `form.unsaved_input`) is remembered
+    beside them, in `draft.unsaved_input` by page, until that page is sent again; resuming shows it
+    with its error (unsaved_input_of, forms.dynamic.build_resumed_page_form)."""
     complete = not skipped and page.key not in validate_answers(spec, answers)
-    return save_answers(draft, answers, page.key if complete else previous_page_key)
+    save_answers(draft, answers, page.key if complete else previous_page_key, posted_page=page.key)
+    _remember_unsaved_input(draft, page.key, unsaved_input if skipped else None)
+    db.session.flush()
+    return draft
+
+
+def unsaved_input_of(draft, page_key: str) -> dict:
+    """The input of page `page_key` that "Später fortsetzen" could not save ({} when none)."""
+    remembered = draft.unsaved_input if isinstance(draft.unsaved_input, dict) else {}
+    value = remembered.get(page_key)
+    return value if isinstance(value, dict) else {}
+
+
+def _remember_unsaved_input(draft, page_key: str, inputs: dict | None) -> None:
+    remembered = dict(draft.unsaved_input) if isinstance(draft.unsaved_input, dict) else {}
+    if inputs:
+        remembered[page_key] = inputs
+    else:
+        remembered.pop(page_key, None)
+    draft.unsaved_input = remembered or None  # a new dict (or None), so the JSON column sees the change
 
 
 def upgrade_draft(draft) -> Draft:
     """Move a draft to its service's newest form version (answers of unknown fields are dropped later)."""
     version = latest_version(draft.service)
     if version is not None:
+        if version.id != draft.form_version_id:
+            draft.unsaved_input = None  # named after the old version's inputs
         draft.form_version_id = version.id
         draft.form_version = version
         db.session.flush()

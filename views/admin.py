@@ -85,7 +85,11 @@ def service_create(department_id):
         except ValidationFailed as exc:
             apply_error(form, exc, "title_de")
         else:
-            flash(_("Die Leistung ist angelegt. Gestalten Sie jetzt das Antragsformular."), "success")
+            if service.active:
+                flash(_("Die Leistung ist angelegt. Gestalten Sie jetzt das Antragsformular."), "success")
+            else:
+                flash(_("Die Leistung ist angelegt. Gestalten Sie jetzt das Antragsformular; im Katalog "
+                        "erscheint sie, sobald Sie sie aktivieren."), "success")
             return redirect(url_for("admin_forms.designer", service_id=service.id), 303)
     return render_template("admin/service_form.html", form=form, department=department, service=None), (
         400 if form.errors else 200

@@ -274,9 +274,34 @@ def password_reset(token, purpose):
 
 @bp.app_errorhandler(CSRFError)
 def csrf_error(exc):
-    """A form without a valid token: usually an expired session or a page open for too long."""
+    """A form without a valid token: usually an expired session or a page open for too long.
+
+    Nothing of the post was processed. An error state ("Fehler: " in the title) that says so and
+    leads back to the page with the form when the browser named one of this site (Referer)."""
     text = _(
-        "Aus Sicherheitsgründen konnten wir das Formular nicht annehmen. Bitte laden Sie die Seite "
-        "neu und senden Sie es noch einmal. Ihre Angaben wurden nicht gespeichert."
+        "Aus Sicherheitsgründen konnten wir das Formular nicht annehmen, zum Beispiel weil die Seite "
+        "sehr lange geöffnet war. Die Angaben aus diesem Formular wurden nicht gespeichert; was Sie "
+        "vorher gespeichert haben, bleibt erhalten."
     )
-    return render_template("errors/error.html", status=400, title=_("Formular abgelaufen"), text=text), 400
+    back = same_site_referrer(request.referrer, request.host)
+    hint = (
+        _("Öffnen Sie die Seite erneut, laden Sie sie neu und senden Sie das Formular noch einmal.")
+        if back
+        else _("Bitte laden Sie die Seite mit dem Formular neu und senden Sie es noch einmal.")
+    )
+    return render_template(
+        "errors/error.html", status=400, title=_("Formular abgelaufen"), text=text, hint=hint,
+        back_url=back, has_errors=True,
+    ), 400  # fmt: skip
+
+
+def same_site_referrer(referrer: str | None, host: str) -> str | None:
+    """Path and query of `referrer` when it is a page of this site (same host), else None."""
+    try:
+        parts = urlsplit(referrer or "")
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or parts.netloc != host:
+        return None
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return target if is_safe_next(target) else None

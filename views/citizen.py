@@ -18,6 +18,7 @@ from forms.dynamic import (
     PageInvalid,
     accept_of,
     build_page_form,
+    build_resumed_page_form,
     compute_values,
     extract_page_answers,
     extract_partial_answers,
@@ -138,7 +139,7 @@ def _post_page(ctx):
     except PageInvalid as exc:
         if exc.answers != draft.answers:
             with transaction():  # accepted uploads are kept, so the citizen need not pick them again
-                drafts.save_answers(draft, exc.answers, draft.last_page)
+                drafts.save_answers(draft, exc.answers, draft.last_page, posted_page=ctx.page.key)
         return ctx.render(exc.form, status=400)
     with transaction():
         drafts.save_answers(draft, answers, ctx.page.key)
@@ -153,7 +154,9 @@ def _save_for_later(ctx, form):
     draft = ctx.draft
     answers, skipped = extract_partial_answers(ctx.spec, ctx.page, form, draft.answers, ctx.store_file)
     with transaction():
-        drafts.save_for_later(draft, ctx.spec, ctx.page, answers, skipped, ctx.previous_page_key())
+        drafts.save_for_later(
+            draft, ctx.spec, ctx.page, answers, skipped, ctx.previous_page_key(), form.unsaved_input
+        )
     flash(_("Ihr Antrag wurde gespeichert. Sie können ihn später fortsetzen."), "success")
     if skipped:
         labels = ", ".join(f.label(_locale()) for f in skipped)
@@ -361,6 +364,11 @@ class _PageContext:
         self.back_to_review = request.args.get("zurueck") == RETURN_TO_REVIEW
 
     def form(self, formdata=None):
+        """The page bound to `formdata`; unposted, the saved answers, with any input "Später
+        fortsetzen" could not save shown again with its error."""
+        unsaved = drafts.unsaved_input_of(self.draft, self.page.key) if formdata is None else {}
+        if unsaved:
+            return build_resumed_page_form(self.spec, self.page, self.draft.answers, unsaved, _locale())
         return build_page_form(self.spec, self.page, self.draft.answers, _locale(), formdata=formdata)
 
     def store_file(self, path, file):

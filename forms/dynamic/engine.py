@@ -1,9 +1,11 @@
 """The form engine's public operations over a FormSpec and a flat answers dict (pure, no DB)."""
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from markupsafe import escape
 
 from forms.dynamic.builder import (
@@ -16,7 +18,7 @@ from forms.dynamic.builder import (
     page_item_counts,
 )
 from forms.dynamic.conditions import is_visible
-from forms.dynamic.registry import FieldError
+from forms.dynamic.registry import CompositeField, FieldError
 from forms.dynamic.spec import FieldSpec, FormSpec, PageSpec
 from services.jsonlogic import JsonLogicError, evaluate
 
@@ -125,9 +127,56 @@ def extract_partial_answers(
     hold only normalised answers (review, conditions, fees and prefill read them by type), and
     nothing saved before is lost (inside a repeating group such an input is dropped, see
     _extract_group). The errors show when the citizen continues with "Weiter".
+
+    What the citizen typed into the skipped inputs is left in `form.unsaved_input`
+    ({input name: {posted name: [texts]}}; no texts for a file): kept beside the answers (the
+    draft's `unsaved_input`), build_resumed_page_form shows it again with its error.
     """
-    skipped: list[FieldSpec] = []
-    return prune_hidden(spec, _validated_page(page, form, answers, store_file, skipped)), skipped
+    skipped: list[tuple[FieldSpec, object]] = []
+    answers = prune_hidden(spec, _validated_page(page, form, answers, store_file, skipped))
+    form.unsaved_input = {bound.name: _posted_texts(f, bound) for f, bound in skipped}
+    return answers, [f for f, _bound in skipped]
+
+
+UNSAVED_TEXT_LIMIT = 10_000  # characters of one remembered input (a pasted novel is cut)
+
+
+def _posted_texts(f: FieldSpec, bound) -> dict[str, list[str]]:
+    """The posted texts of one input by their names (the parts of a date or an address), as JSON
+    can hold them (PostgreSQL's JSONB has no NUL: shown as U+FFFD); files are not kept."""
+    if f.ftype.holds_files:
+        return {}
+    if isinstance(bound, CompositeField):
+        data = bound.data if isinstance(bound.data, dict) else {}
+        posted = {f"{bound.name}-{part}": [data.get(part)] for part in bound.parts}
+    else:
+        posted = {bound.name: list(bound.raw_data or ())}
+    return {
+        name: [v.replace("\x00", "\ufffd")[:UNSAVED_TEXT_LIMIT] for v in values if isinstance(v, str)]
+        for name, values in posted.items()
+    }
+
+
+def build_resumed_page_form(spec: FormSpec, page: PageSpec, answers: dict, unsaved: dict, locale: str):
+    """The page as "Später fortsetzen" left it: the saved answers, and in each input that was not
+    saved (extract_partial_answers' `form.unsaved_input`) what the citizen typed with its error, or,
+    where that input is valid now or could not be kept (a file), the note that it was not saved.
+    Only those inputs show errors: the rest of the page was saved as it is."""
+    counts = page_item_counts(page, answers)
+    formdata = answers_to_formdata(page, answers, counts)
+    for posted in unsaved.values():
+        for name, texts in (posted if isinstance(posted, dict) else {}).items():
+            texts = texts if isinstance(texts, list) else []
+            formdata.setlist(name, [t for t in texts if isinstance(t, str)])
+    form = build_page_form(spec, page, answers, locale, formdata=formdata, item_counts=counts)
+    with contextlib.suppress(PageInvalid):  # the errors are on the form's fields
+        _validated_page(page, form, answers)
+    for bound in form:
+        if bound.name not in unsaved:
+            bound.errors = []
+        elif not bound.errors:
+            bound.errors = [_("Ihre letzte Eingabe hier wurde nicht gespeichert, weil sie ungültig war.")]
+    return form
 
 
 def _validated_page(page: PageSpec, form: PageForm, answers: dict, store_file=None, skipped=None) -> dict:
@@ -182,7 +231,7 @@ def _lenient_value(f: FieldSpec, bound, previous, skipped: list):
     """Saving for later: a blank required field stays empty; invalid input keeps the saved answer."""
     if f.ftype.is_blank(f.ftype.raw(bound)):
         return None
-    skipped.append(f)
+    skipped.append((f, bound))
     return previous
 
 

@@ -292,7 +292,9 @@ def _transition_errors(path: str, tr: dict, states: list[str], approval) -> list
 def _flow_errors(doc) -> list[tuple[str, str]]:
     """Rules that keep every request movable (checked once the document itself is sound)."""
     kinds = {s["key"]: s["kind"] for s in doc["states"]}
-    return _citizen_role_errors(doc, kinds) + _stranded_state_errors(doc, kinds)
+    return (
+        _citizen_role_errors(doc, kinds) + _stranded_state_errors(doc, kinds) + _withdrawal_errors(doc, kinds)
+    )
 
 
 def _citizen_role_errors(doc, kinds: dict) -> list[tuple[str, str]]:
@@ -343,6 +345,29 @@ def _stranded_state_errors(doc, kinds: dict) -> list[tuple[str, str]]:
         for i, state in enumerate(doc["states"])
         if state["key"] not in finishable and state["key"] != doc.get("approval_state")
     ]
+
+
+def _withdrawal_errors(doc, kinds: dict) -> list[tuple[str, str]]:
+    """An applicant who may withdraw (a citizen transition into a closed state) may do so from every
+    state the request is still running in, the approval state included: an application can be
+    withdrawn until it is decided, and a decision awaiting its second approver is not one yet."""
+    withdrawals = [t for t in doc["transitions"] if "citizen" in t["roles"] and kinds[t["to"]] == "closed"]
+    sources = {s for tr in withdrawals for s in tr["from"]}
+    if not sources:
+        return []
+    return [
+        (f"/states/{i}", _no_withdrawal_message(state["key"]))
+        for i, state in enumerate(doc["states"])
+        if state["kind"] in ("open", "waiting_for_citizen") and state["key"] not in sources
+    ]
+
+
+def _no_withdrawal_message(state: str) -> str:
+    return _(
+        "Im Zustand „%(state)s“ können Antragstellende ihren Antrag nicht zurückziehen, in anderen "
+        "laufenden Zuständen schon: Nehmen Sie „%(state)s“ in die Ausgangszustände des Zurückziehens auf.",
+        state=state,
+    )
 
 
 def _stranded_message(state: str) -> str:

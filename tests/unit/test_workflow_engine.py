@@ -359,6 +359,9 @@ def _no_decision_loop(doc):
         (lambda d: d["transitions"].remove(_transition(d, "genehmigen")), None, ""),  # ablehnen remains
         (_only_citizen_leaves_eingegangen, "/states/0", "„eingegangen“ aus kann das Amt den Antrag weder"),
         (_no_decision_loop, "/states/0 /states/1 /states/2", "blieben dort hängen"),
+        (lambda d: _transition(d, "zurueckziehen")["from"].remove("rueckfrage"), "/states/2",
+         "Im Zustand „rueckfrage“ können Antragstellende ihren Antrag nicht zurückziehen"),
+        (lambda d: d["transitions"].remove(_transition(d, "zurueckziehen")), None, ""),  # none at all: fine
     ],
 )  # fmt: skip
 def test_definition_refuses_workflows_that_strand_requests(app_ctx, change, path, reason):

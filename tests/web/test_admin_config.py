@@ -133,6 +133,8 @@ def test_admin_workflow_choose_copy_edit_publish(client, service, dept, admin):
         next(s for s in copy.draft["states"] if s["key"] == "in_bearbeitung")["label"]["de"] == "In Prüfung"
     )
     assert next(t for t in copy.draft["transitions"] if t["name"] == "genehmigen")["second_approver"] is True
+    for name in ("zurueckziehen", "zurueckziehen_im_auftrag"):  # withdrawal stays possible meanwhile
+        assert "zur_freigabe" in next(t for t in copy.draft["transitions"] if t["name"] == name)["from"]
     bad = client.post(edit_url, data={"name": "Unser Ablauf", "document": '{"states": ['})
     assert bad.status_code == 400 and "Zeile 1" in bad.get_data(as_text=True)
     broken = dict(copy.draft, transitions=[dict(copy.draft["transitions"][0], to="gibtsnicht")])

@@ -1,5 +1,7 @@
 """Department self-service: services, staff, configuration log; access matrix for /verwaltung."""
 
+import re
+
 import pytest
 
 from extensions import db
@@ -42,6 +44,22 @@ def test_admin_index_lists_only_own_departments_services(client, login_as, dept,
     html = client.get("/verwaltung/").get_data(as_text=True)
     assert own.title_de in html
     assert "Fremde Leistung" not in html
+
+
+def test_admin_new_service_starts_inactive_until_the_city_switches_it_on(client, login_as, dept, admin):
+    """Not in the catalogue before its form exists: the box "aktiv" starts unticked."""
+    login_as(admin)
+    html = client.get(f"/verwaltung/aemter/{dept.id}/leistungen/neu").get_data(as_text=True)
+    checkbox = re.search(r'<input[^>]*name="active"[^>]*>', html).group(0)
+    assert "checked" not in checkbox
+    data = _service_data()
+    data.pop("active")  # as the browser posts the untouched form
+    resp = client.post(f"/verwaltung/aemter/{dept.id}/leistungen/neu", data=data)
+    assert resp.status_code == 303
+    assert "sobald Sie sie aktivieren" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    service = db.session.query(Service).filter_by(title_de="Baumfällgenehmigung").one()
+    assert service.active is False
+    assert "Baumfällgenehmigung" not in client.get("/leistungen").get_data(as_text=True)
 
 
 def test_admin_service_create_validates_leika_and_logs_change(client, login_as, dept, admin):

@@ -1,5 +1,7 @@
 """CSRF protection (Flask-WTF) on state-changing routes: no token → 400 with a friendly page."""
 
+import re
+
 import pytest
 
 from extensions import db as _db
@@ -22,7 +24,41 @@ def client(app, db, monkeypatch):
 def _assert_rejected(resp):
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400
-    assert "Formular abgelaufen" in page and "laden Sie die Seite" in page
+    assert re.search(r"<title>\s*Fehler: Formular abgelaufen", page)  # an error state like the others
+    assert "Die Angaben aus diesem Formular wurden nicht gespeichert" in page
+
+
+def test_expired_form_leads_back_to_the_page_it_came_from_on_this_site_only(client):
+    data = {"email": "a@example.org", "password": "x"}
+    page = client.post("/anmelden", data=data, headers={"Referer": "http://localhost/anmelden?next=/konto"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert 'href="/anmelden?next=/konto">Zurück zur Seite mit dem Formular' in html
+    assert "Öffnen Sie die Seite erneut" in html and 'href="/"' in html
+    for foreign in ("https://evil.example/anmelden", "http://localhost.evil.example/", "javascript:x", ""):
+        html = client.post("/anmelden", data=data, headers={"Referer": foreign}).get_data(as_text=True)
+        assert "Zurück zur Seite mit dem Formular" not in html and "evil" not in html
+        assert "Bitte laden Sie die Seite mit dem Formular neu" in html and 'href="/"' in html
+
+
+@pytest.mark.parametrize(
+    ("referrer", "expected"),
+    [
+        ("http://localhost/antrag/x/person?zurueck=pruefen", "/antrag/x/person?zurueck=pruefen"),
+        ("https://localhost/", "/"),
+        ("http://localhost:8080/konto", None),  # another port is another site
+        ("http://evil.example/konto", None),
+        ("http://localhost//evil.example/konto", None),
+        ("ftp://localhost/konto", None),
+        ("/konto", None),
+        ("http://[::1/", None),  # unparsable
+        (None, None),
+    ],
+)
+def test_same_site_referrer(referrer, expected):
+    from views.auth import same_site_referrer
+
+    assert same_site_referrer(referrer, "localhost") == expected
 
 
 def test_login_without_token_is_rejected_and_with_token_succeeds(client):

@@ -497,3 +497,28 @@ def test_save_for_later_keeps_saved_answer_when_new_input_is_invalid(client, cit
     assert hunde[0] == {"hundename": "Bello II"}
     listing = client.get("/meine-antraege").get_data(as_text=True)
     assert "Nicht gespeichert wurden ungültige Eingaben bei Rasse." in listing
+
+
+def test_save_for_later_shows_the_unsaved_input_with_its_error_on_resume(client, citizen, db, test_service):
+    """The warning promises "Wenn Sie fortsetzen, sehen Sie, was zu ändern ist": the page shows it."""
+    spec = _spec(test_service)
+    draft_id = _complete_draft(client, test_service)
+    data = {**page_formdata(_page(spec, "hunde"), TEST_ANSWERS), "hunde-0-rasse": "Dackel\x01"}
+    data.pop("weiter")
+    assert _post(client, draft_id, "hunde", {**data, "spaeter": "1"}).status_code == 302
+    draft = _draft(db, draft_id)
+    assert draft.unsaved_input == {"hunde": {"hunde-0-rasse": {"hunde-0-rasse": ["Dackel\x01"]}}}
+    assert "\x01" not in str(draft.answers)  # the answers stay normalised
+    listing = client.get("/meine-antraege").get_data(as_text=True)
+    assert f"/antrag/{draft_id}/hunde" in listing  # "Fortsetzen" returns to that page
+    resumed = client.get(f"/antrag/{draft_id}/hunde").get_data(as_text=True)
+    assert re.search(r"<title>\s*Fehler: ", resumed)
+    assert "Die Eingabe enthält unzulässige Steuerzeichen." in resumed and 'href="#hunde-0-rasse"' in resumed
+    assert 'name="hunde-0-rasse" type="text" value="Dackel\x01"' in resumed  # as typed, not the saved one
+    assert resumed.count('aria-invalid="true"') == 1  # the rest of the page was saved as it is
+    fixed = {**data, "hunde-0-rasse": "Dackel", "weiter": "1"}
+    assert _post(client, draft_id, "hunde", fixed).status_code == 302
+    draft = _draft(db, draft_id)
+    assert draft.unsaved_input is None and draft.answers["hunde"][0]["rasse"] == "Dackel"
+    again = client.get(f"/antrag/{draft_id}/hunde").get_data(as_text=True)
+    assert "unzulässige Steuerzeichen" not in again and "Fehler: " not in again

@@ -170,6 +170,12 @@ def test_service_page_speaks_to_the_visitor_as_they_are_logged_in(client, city, 
     assert "Sie sind angemeldet" in html and "brauchen Sie ein Benutzerkonto" not in html
 
 
+def test_service_page_without_description_has_no_empty_section(client, city):
+    html = _html(client.get("/leistungen/hundesteuer-anmeldung"))  # no description
+    assert "Worum geht es?" not in html and 'aria-labelledby="was"' not in html
+    assert "Worum geht es?" in _html(client.get("/leistungen/bewohnerparkausweis"))
+
+
 @pytest.mark.parametrize("slug", ["alt", "gibt-es-nicht"])
 def test_inactive_or_unknown_service_is_404(client, city, slug):
     resp = client.get(f"/leistungen/{slug}")
