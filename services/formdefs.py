@@ -15,6 +15,7 @@ from sqlalchemy import select
 from extensions import db
 from forms.dynamic import FormSpec, get_type, max_bytes_of
 from models import FormDefinition, FormVersion
+from services.computed_checks import computed_problem, sample_answer_sets
 from services.errors import InvalidDefinition
 from services.formatting import format_size
 from services.jsonlogic import check_rule, referenced_vars
@@ -123,9 +124,28 @@ def _semantic_errors(doc: dict) -> list[tuple[str, str]]:
         for i, field in enumerate(page["fields"]):
             errors += _field_errors(field, f"{page_path}.fields[{i}]", known, taken, None)
             known[field["key"]] = field["type"]
-    for name, rule in doc.get("computed", {}).items():
-        errors += _rule_errors(rule, f"$.computed.{name}", known, None)
+    errors += _computed_errors(doc, known)
     return errors + _untranslated_texts(doc) + _upload_errors(doc) + _applicant_address_errors(doc)
+
+
+def _computed_errors(doc: dict, known: dict) -> list[tuple[str, str]]:
+    """JsonLogic problems of the computed values, else what they give on sample answers (a fee rule
+    that gives no usable number would make the service free: services.computed_checks)."""
+    computed = doc.get("computed", {})
+    samples: list = []
+
+    def sample_sets():
+        if not samples:
+            samples.extend(sample_answer_sets(doc, computed.values()))
+        return samples
+
+    errors = []
+    for name, rule in computed.items():
+        path = f"$.computed.{name}"
+        problems = _rule_errors(rule, path, known, None)
+        problem = None if problems else computed_problem(name, rule, sample_sets)
+        errors += problems + ([(path, problem)] if problem else [])
+    return errors
 
 
 def _applicant_address_errors(doc: dict) -> list[tuple[str, str]]:

@@ -266,6 +266,87 @@ def test_semantic_errors_name_the_exact_path(change, expected):
     assert expected in errors_after(change)
 
 
+def _fee(rule, **extra_computed):
+    doc = good_doc()
+    doc["computed"] = {"fee_cents": rule, **extra_computed}
+    return validate_definition(doc)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("abc", "Der Betrag „fee_cents“ muss eine Zahl in Cent ab 0 sein (ohne Anführungszeichen); "
+                "mit „abc“ wäre er immer 0 €."),
+        ("1250", "Der Betrag „fee_cents“ muss eine Zahl in Cent ab 0 sein (ohne Anführungszeichen); "
+                 "mit „1250“ wäre er immer 0 €."),
+        (True, "Der Betrag „fee_cents“ muss eine Zahl in Cent ab 0 sein (ohne Anführungszeichen); "
+               "mit „true“ wäre er immer 0 €."),
+        (-500, "Der Betrag „fee_cents“ darf nicht negativ sein (-500 Cent); er wäre sonst immer 0 €."),
+        ({"var": "name"}, "Die Regel für „fee_cents“ ergibt mit Beispielantworten in allen Feldern "
+                          "„Beispiel“ statt einer Zahl in Cent; der Betrag wäre dann 0 €."),
+        ({"if": [{"==": [{"var": "art"}, "b"]}, -100, 500]},
+         "Die Regel für „fee_cents“ ergibt wenn „art“ den Wert „b“ hat einen negativen Betrag "
+         "(-100 Cent); er wäre dann 0 €."),
+        ({"/": [1250, 0]}, "Die Regel für „fee_cents“ ergibt bei keiner Beispielantwort eine Zahl (etwa "
+                           "wegen einer Division durch 0 oder eines Textes); der Betrag wäre immer 0 €."),
+        # the dogs' page is shown only for art = "b": the ten-dog sample is combined with that answer
+        ({"-": [5000, {"*": [{"var": "_count.hunde"}, 600]}]},
+         "Die Regel für „fee_cents“ ergibt wenn „art“ den Wert „b“ hat und mit 10 Einträgen in „hunde“ "
+         "einen negativen Betrag (-1000 Cent); er wäre dann 0 €."),
+    ],
+)
+def test_fee_rule_without_a_usable_amount_is_refused(rule, message):
+    """compute_values would count such a fee as 0: the service would be free without anyone noticing."""
+    assert _fee(rule) == [("$.computed.fee_cents", message)]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        0,
+        1250,
+        12.5,
+        {"*": [{"var": "_count.hunde"}, 1000]},  # null while the dogs' page is hidden: counts as 0
+        {"if": [{"==": [{"var": "art"}, "b"]}, 6140, 3070]},
+        {"*": [{"var": ["_count.hunde", 0]}, 1000]},
+    ],
+)
+def test_fee_rules_giving_amounts_pass(rule):
+    assert _fee(rule) == []
+
+
+def test_other_computed_values_may_give_anything_but_other_cents_are_checked():
+    assert _fee(1000, label={"cat": ["Hunde: ", {"var": "_count.hunde"}]}, flag=True) == []
+    assert _fee(1000, tax_cents="viel") == [
+        (
+            "$.computed.tax_cents",
+            "Der Betrag „tax_cents“ muss eine Zahl in Cent ab 0 sein (ohne Anführungszeichen); "
+            "mit „viel“ wäre er immer 0 €.",
+        )
+    ]
+
+
+def _field_at(spec, answer_path: str):
+    """The field of a validate_answers path ("hunde.0.name" → the group child "hunde.name")."""
+    return spec.field(".".join(part for part in answer_path.split(".") if not part.isdigit()))
+
+
+def test_sample_answers_are_answers_the_forms_accept(app_ctx):
+    """The samples a fee rule is tried on are realistic: every seeded form (together they use every
+    field type) accepts each sample answer set but the empty one (a text with a pattern aside)."""
+    from forms.dynamic import validate_answers
+    from services.computed_checks import sample_answer_sets
+
+    for slug, document in demo_documents().items():
+        spec = load_spec(document)
+        samples = sample_answer_sets(document, document.get("computed", {}).values())
+        assert samples[0].answers == {} and len(samples) > 3, slug
+        for sample in samples[1:]:
+            problems = [pair for found in validate_answers(spec, sample.answers).values() for pair in found]
+            refused = [(k, m) for k, m in problems if not _field_at(spec, k).get("pattern")]
+            assert refused == [], (slug, sample.about)
+
+
 def _dates_doc(first_page, second_page):
     doc = good_doc()
     doc["pages"][0]["fields"] += first_page

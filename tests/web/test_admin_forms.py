@@ -438,3 +438,24 @@ def test_publish_page_lists_each_problem_with_a_link_to_its_field(client, servic
     client.post(url + "/seiten/angaben/felder/neu", data=data)
     html = client.get(url + "/veroeffentlichen").get_data(as_text=True)
     assert f'href="{url}/#feld-abbau">Feld „abbau“</a> (<code>label.en</code>)' in html
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ('"abc"', "Der Betrag „fee_cents“ muss eine Zahl in Cent ab 0 sein"),
+        ("-500", "Der Betrag „fee_cents“ darf nicht negativ sein (-500 Cent)"),
+        ('{"/": [1250, 0]}', "ergibt bei keiner Beispielantwort eine Zahl"),
+    ],
+)
+def test_settings_refuse_a_fee_rule_that_would_make_the_service_free(client, service, admin, rule, message):
+    url = base(service)
+    data = {"title_de": "Antrag", "title_en": "Application", "fee_rule": rule}
+    resp = client.post(url + "/einstellungen", data=data)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and message in html and 'href="#fee_rule"' in html
+    draft = admin_services.ensure_definition(service).draft
+    assert draft["computed"]["fee_cents"] == json.loads(rule)  # saved as typed: nothing is lost
+    designer_html = client.get(url + "/").get_data(as_text=True)
+    assert "Der Entwurf ist gültig." not in designer_html and message in designer_html
+    assert client.post(url + "/veroeffentlichen", data={"change_note": "x"}).status_code == 400
