@@ -266,6 +266,64 @@ def test_semantic_errors_name_the_exact_path(change, expected):
     assert expected in errors_after(change)
 
 
+def test_semantic_problems_are_reported_together_with_structural_ones():
+    """A malformed setting of one field no longer hides the other fields' problems (reported in rounds)."""
+    doc = good_doc()
+    fields = doc["pages"][0]["fields"]
+    fields[0].update(max_length="abc")  # structural: the text field's own checks are skipped
+    fields[1]["label"].pop("en")  # structural, but no check reads labels: the choice is still checked
+    fields[1]["options"][1]["value"] = "a"
+    fields += [
+        {"key": "zahl", "type": "integer", "label": L("Zahl"), "min": 5, "max": 1},
+        {"key": "wahl", "type": "multichoice", "label": L("Wahl"), "min_selected": 2, "max_selected": 1,
+         "options": [{"value": "x", "label": L("X")}, {"value": "y", "label": L("Y")}]},
+        {"key": "muster", "type": "text", "label": L("Muster"), "pattern": "(a+)+b"},
+        {"key": "tag", "type": "date", "label": L("Tag"), "min": "Morgen!"},
+        {"key": "Kaputt!", "type": "integer", "label": L("K"), "min": 3, "max": 2},
+    ]  # fmt: skip
+    doc["pages"][1]["fields"][0].update(min_items=5, max_items=2)
+    doc["pages"][1]["key"] = "eins"
+    errors = validate_definition(doc)
+    assert ("$.pages[0].fields[0].max_length", "'abc' is not of type 'integer'") in errors
+    assert ("$.pages[0].fields[1].label.en", str(ENGLISH_MISSING)) in errors
+    assert {path for path, _reason in errors} >= {
+        "$.pages[0].fields[1].options[1].value",
+        "$.pages[0].fields[2].min",
+        "$.pages[0].fields[3].min_selected",
+        "$.pages[0].fields[4].pattern",
+        "$.pages[0].fields[5].min",
+        "$.pages[0].fields[6].key",  # the key's format
+        "$.pages[0].fields[6].min",  # and, all the same, min > max
+        "$.pages[1].fields[0].min_items",
+        "$.pages[1].key",
+    }
+    assert not [path for path, _reason in errors if path.startswith("$.pages[0].fields[0].") and
+                not path.endswith("max_length")]  # fmt: skip
+
+
+ODD_VALUES = ["abc", -1, None, [], {}, [None], {"de": 1}, 10**12, True, 1.5]
+
+
+@pytest.mark.parametrize("odd", ODD_VALUES)
+def test_malformed_settings_never_break_validation(odd):
+    """Every setting of every seeded field set to an odd value: problems are listed, never raised."""
+    for document in demo_documents().values():
+        doc = copy.deepcopy(document)
+        for page in doc["pages"]:
+            for field in page["fields"] + [c for f in page["fields"] for c in f.get("fields", [])]:
+                for name in list(field):
+                    if name not in ("key", "type", "label", "fields"):
+                        field[name] = odd
+        doc["computed"] = {"fee_cents": {"+": [{"var": "_count.x"}, 1]}}
+        assert validate_definition(doc)  # no exception, and the odd values are reported
+        for name in ("key", "type", "fields"):
+            doc = copy.deepcopy(document)
+            for page in doc["pages"]:
+                for field in page["fields"][::2]:
+                    field[name] = odd
+            validate_definition(doc)  # never raises
+
+
 def _fee(rule, **extra_computed):
     doc = good_doc()
     doc["computed"] = {"fee_cents": rule, **extra_computed}
