@@ -13,8 +13,9 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
 from extensions import db
-from forms.dynamic import FormSpec, get_type, max_bytes_of
+from forms.dynamic import FormSpec, get_type, max_bytes_of, type_names
 from models import FormDefinition, FormVersion
+from services.computed_checks import computed_problem, sample_answer_sets
 from services.errors import InvalidDefinition
 from services.formatting import format_size
 from services.jsonlogic import check_rule, referenced_vars
@@ -52,16 +53,23 @@ def checksum(document: dict) -> str:
 
 
 def validate_definition(doc) -> list[tuple[str, str]]:
-    """Problems of a definition document as (JSON path, reason); [] when it can be published."""
-    errors = _schema_errors(doc)
-    if errors:  # the semantic checks need a well-formed document; missing English is listed at once
+    """Problems of a definition document as (JSON path, reason); [] when it can be published.
+
+    All at once: with structural (JSON Schema) problems, the semantic checks still run on every
+    part they can read; only a field whose own settings are malformed skips its type's checks.
+    """
+    raw = list(_validator().iter_errors(doc))
+    if not raw:
+        return _semantic_errors(doc)
+    errors = _schema_errors(raw)
+    if not isinstance(doc, dict):
         return sorted(set(errors + _untranslated_texts(doc)))
-    return _semantic_errors(doc)
+    return sorted(set(errors + _semantic_errors(doc, _broken_fields(raw))))
 
 
-def _schema_errors(doc) -> list[tuple[str, str]]:
+def _schema_errors(raw) -> list[tuple[str, str]]:
     errors = []
-    for error in _validator().iter_errors(doc):
+    for error in raw:
         path = json_path(error.absolute_path)
         if _english_missing(error):
             path = path if path.endswith(".en") else f"{path}.en"
@@ -108,46 +116,152 @@ def _reason(error) -> str:
     return error.message[:300]
 
 
-def _semantic_errors(doc: dict) -> list[tuple[str, str]]:
+# Field properties holding texts or flags that no semantic check reads: a schema problem there
+# (say, the English label is missing) does not keep the field's other settings from being checked.
+_UNREAD_PROPERTIES = frozenset(
+    {"key", "label", "help", "required", "privacy", "condition", "text", "pattern_message",
+     "prefix_message", "item_label"}
+)  # fmt: skip
+
+
+def _broken_fields(raw) -> set[str]:
+    """JSON paths of the fields whose own settings break the schema: their type's checks
+    (min ≤ max, patterns, date bounds, options …) would read malformed values and are skipped."""
+    broken = set()
+    for error in raw:
+        if error.validator in ("unevaluatedProperties", "additionalProperties"):
+            continue  # unknown properties are read by no check (the wrong values are reported at them)
+        parts = list(error.absolute_path)
+        starts = [k for k in range(2, len(parts) - 1) if parts[k] == "fields" and type(parts[k + 1]) is int]
+        owner = max(starts, default=None)  # the innermost field ("pages", p, "fields", i[, "fields", c])
+        if owner is None:
+            continue  # the document or a page: their checks guard themselves
+        rest = parts[owner + 2 :]
+        if rest and (rest[0] in _UNREAD_PROPERTIES or (rest[:1] == ["options"] and rest[2:3] == ["label"])):
+            continue
+        if not rest and error.validator == "required":
+            missing = set(error.validator_value) - set(error.instance)
+            if missing <= _UNREAD_PROPERTIES:
+                continue
+        broken.add(json_path(parts[: owner + 2]))
+    return broken
+
+
+def _pages(doc: dict):
+    """(index, page) of the pages that are objects."""
+    pages = doc.get("pages")
+    if not isinstance(pages, list):
+        return []
+    return [(p, page) for p, page in enumerate(pages) if isinstance(page, dict)]
+
+
+def _registered_type(field):
+    """The field's registered type, or None (not a field object, or the type is unknown)."""
+    name = field.get("type") if isinstance(field, dict) else None
+    return get_type(name) if isinstance(name, str) and name in type_names() else None
+
+
+def _checkable(field, path: str, broken) -> bool:
+    return _registered_type(field) is not None and isinstance(field.get("key"), str) and path not in broken
+
+
+def _fields_of(page: dict, page_path: str, broken=frozenset()):
+    """(path, field, group) of the page's checkable fields and group children (group None at the top);
+    a malformed group's children are left out with it (its max_items etc. are unknown)."""
+    fields = page.get("fields")
+    for i, field in enumerate(fields if isinstance(fields, list) else ()):
+        path = f"{page_path}.fields[{i}]"
+        if not _checkable(field, path, broken):
+            continue
+        yield path, field, None
+        children = field.get("fields") if "fields" in _registered_type(field).options else None
+        for c, child in enumerate(children if isinstance(children, list) else ()):
+            if _checkable(child, f"{path}.fields[{c}]", broken):
+                yield f"{path}.fields[{c}]", child, field
+
+
+def _checkable_document(doc: dict, broken) -> dict:
+    """The pages with only their checkable fields (for the sample answers of computed values)."""
+    pages = []
+    for p, page in _pages(doc):
+        fields: list = []
+        for _path, field, group in _fields_of(page, f"$.pages[{p}]", broken):
+            if group is not None:
+                fields[-1]["fields"].append(dict(field))
+                continue
+            fields.append(dict(field, fields=[]) if "fields" in field else dict(field))
+        pages.append({"key": page.get("key"), "condition": page.get("condition"), "fields": fields})
+    return {"pages": pages}
+
+
+def _semantic_errors(doc: dict, broken=frozenset()) -> list[tuple[str, str]]:
+    """The checks beyond the schema; `broken`: fields whose own settings are malformed (skipped)."""
     errors: list[tuple[str, str]] = []
     seen_pages: set[str] = set()
     known: dict[str, str] = {}  # top-level field key → type, declared so far (document order)
     taken: set[str] = set()  # every field key, group children included (keys are form-wide unique)
-    for p, page in enumerate(doc["pages"]):
+    for p, page in _pages(doc):
         page_path = f"$.pages[{p}]"
-        if page["key"] in seen_pages:
-            message = _("Der Seitenschlüssel „%(a)s“ kommt mehrfach vor.", a=page["key"])
+        key = page.get("key")
+        if isinstance(key, str) and key in seen_pages:
+            message = _("Der Seitenschlüssel „%(a)s“ kommt mehrfach vor.", a=key)
             errors.append((f"{page_path}.key", message))
-        seen_pages.add(page["key"])
+        seen_pages.add(key if isinstance(key, str) else None)
         errors += _rule_errors(page.get("condition"), f"{page_path}.condition", known, None)
-        for i, field in enumerate(page["fields"]):
-            errors += _field_errors(field, f"{page_path}.fields[{i}]", known, taken, None)
-            known[field["key"]] = field["type"]
-    for name, rule in doc.get("computed", {}).items():
-        errors += _rule_errors(rule, f"$.computed.{name}", known, None)
-    return errors + _untranslated_texts(doc) + _upload_errors(doc) + _applicant_address_errors(doc)
+        fields = page.get("fields")
+        for i, field in enumerate(fields if isinstance(fields, list) else ()):
+            if not isinstance(field, dict):
+                continue
+            errors += _field_errors(field, f"{page_path}.fields[{i}]", known, taken, None, broken)
+            if isinstance(field.get("key"), str) and isinstance(field.get("type"), str):
+                known[field["key"]] = field["type"]
+    errors += _computed_errors(doc, known, broken)
+    errors += _untranslated_texts(doc) + _upload_errors(doc, broken)
+    return errors + _applicant_address_errors(doc, broken)
 
 
-def _applicant_address_errors(doc: dict) -> list[tuple[str, str]]:
-    """Notices are posted to the one address marked as the applicant's: never two, never a group item's."""
-    errors, marked = [], 0
-    for p, page in enumerate(doc["pages"]):
-        for i, field in enumerate(page["fields"]):
-            path = f"$.pages[{p}].fields[{i}]"
-            if field.get("applicant_address"):
-                marked += 1
-                if marked > 1:
-                    reason = _("Nur eine Anschrift kann die Postanschrift der antragstellenden Person sein.")
-                    errors.append((f"{path}.applicant_address", reason))
-            for c, child in enumerate(field.get("fields", ())):
-                if child.get("applicant_address"):
-                    reason = _("Die Postanschrift der antragstellenden Person kann nicht in einer "
-                               "wiederholbaren Gruppe stehen.")
-                    errors.append((f"{path}.fields[{c}].applicant_address", reason))
+def _computed_errors(doc: dict, known: dict, broken) -> list[tuple[str, str]]:
+    """JsonLogic problems of the computed values, else what they give on sample answers (a fee rule
+    that gives no usable number would make the service free: services.computed_checks)."""
+    computed = doc.get("computed", {})
+    if not isinstance(computed, dict):
+        return []
+    samples: list = []
+
+    def sample_sets():
+        if not samples:
+            samples.extend(sample_answer_sets(_checkable_document(doc, broken), computed.values()))
+        return samples
+
+    errors = []
+    for name, rule in computed.items():
+        path = f"$.computed.{name}"
+        problems = _rule_errors(rule, path, known, None)
+        problem = None if problems else computed_problem(name, rule, sample_sets)
+        errors += problems + ([(path, problem)] if problem else [])
     return errors
 
 
-def _upload_errors(doc: dict) -> list[tuple[str, str]]:
+def _applicant_address_errors(doc: dict, broken=frozenset()) -> list[tuple[str, str]]:
+    """Notices are posted to the one address marked as the applicant's: never two, never a group item's."""
+    errors, marked = [], 0
+    for p, page in _pages(doc):
+        for path, field, group in _fields_of(page, f"$.pages[{p}]", broken):
+            if not field.get("applicant_address"):
+                continue
+            if group is not None:
+                reason = _("Die Postanschrift der antragstellenden Person kann nicht in einer "
+                           "wiederholbaren Gruppe stehen.")
+                errors.append((f"{path}.applicant_address", reason))
+                continue
+            marked += 1
+            if marked > 1:
+                reason = _("Nur eine Anschrift kann die Postanschrift der antragstellenden Person sein.")
+                errors.append((f"{path}.applicant_address", reason))
+    return errors
+
+
+def _upload_errors(doc: dict, broken=frozenset()) -> list[tuple[str, str]]:
     """File fields must keep their promise under this installation's limits: each file within
     MAX_UPLOAD_BYTES, one page's files within one post (MAX_CONTENT_LENGTH, less a reserve for the
     other inputs) and all files of the form together within MAX_REQUEST_UPLOAD_BYTES (otherwise a
@@ -158,9 +272,9 @@ def _upload_errors(doc: dict) -> list[tuple[str, str]]:
     per_post = current_app.config["MAX_CONTENT_LENGTH"] - UPLOAD_FORM_RESERVE_BYTES
     per_request = current_app.config["MAX_REQUEST_UPLOAD_BYTES"]
     errors, total, over_at = [], 0, None
-    for p, page in enumerate(doc["pages"]):
+    for p, page in _pages(doc):
         page_total, page_over_at = 0, None
-        for path, field, items in _file_fields(page, f"$.pages[{p}]"):
+        for path, field, items in _file_fields(page, f"$.pages[{p}]", broken):
             size = max_bytes_of(field)
             if size > per_file:
                 limit = format_size(per_file)
@@ -173,7 +287,7 @@ def _upload_errors(doc: dict) -> list[tuple[str, str]]:
             if total > per_request and over_at is None:
                 over_at = f"{path}.max_files"
         if page_over_at is not None:
-            errors.append((page_over_at, _page_upload_reason(page["key"], page_total, per_post)))
+            errors.append((page_over_at, _page_upload_reason(page.get("key"), page_total, per_post)))
     if over_at is not None:
         reason = _(
             "Die Dateien des Formulars können zusammen %(total)s groß werden, je Antrag sind höchstens "
@@ -193,37 +307,39 @@ def _page_upload_reason(page_key: str, page_total: int, per_post: int) -> str:
     )
 
 
-def _file_fields(page: dict, page_path: str):
+def _file_fields(page: dict, page_path: str, broken=frozenset()):
     """(path, field, items) for the file fields of a page: items is a group's max_items for a child
     (one post carries every item), 1 for a top-level field."""
-    for i, field in enumerate(page["fields"]):
-        path = f"{page_path}.fields[{i}]"
+    for path, field, group in _fields_of(page, page_path, broken):
         if get_type(field["type"]).holds_files:
-            yield path, field, 1
-        for c, child in enumerate(field.get("fields", ())):
-            if get_type(child["type"]).holds_files:
-                yield f"{path}.fields[{c}]", child, field.get("max_items", 10)
+            yield path, field, 1 if group is None else group.get("max_items", 10)
 
 
-def _field_errors(field: dict, path: str, known: dict, taken: set, item: dict | None) -> list:
+def _field_errors(field: dict, path: str, known: dict, taken: set, item: dict | None, broken) -> list:
+    """A field's problems; its type's checks only when its type is known and its settings well-formed."""
     errors = _rule_errors(field.get("condition"), f"{path}.condition", known, item)
-    ftype = get_type(field["type"])
-    errors += _reference_errors(ftype, field, path, known, item)
-    if item is not None and not ftype.allowed_in_group:
+    ftype = _registered_type(field)
+    if ftype is not None and path not in broken:
+        errors += _reference_errors(ftype, field, path, known, item)
+    if ftype is not None and item is not None and not ftype.allowed_in_group:
         message = _("Felder vom Typ „%(t)s“ sind in wiederholbaren Gruppen nicht möglich.", t=field["type"])
         errors.append((f"{path}.type", message))
     if item is not None and "prefill" in field:  # the account has one name, a group many entries
         errors.append((f"{path}.prefill", _("Felder in wiederholbaren Gruppen werden nicht vorausgefüllt.")))
-    errors += ftype.definition_errors(field, path)
-    if field["key"] in taken:
-        errors.append((f"{path}.key", _("Der Feldschlüssel „%(a)s“ kommt mehrfach vor.", a=field["key"])))
-    taken.add(field["key"])
+    if ftype is not None and path not in broken:
+        errors += ftype.definition_errors(field, path)
+    key = field.get("key") if isinstance(field.get("key"), str) else None
+    if key is not None and key in taken:
+        errors.append((f"{path}.key", _("Der Feldschlüssel „%(a)s“ kommt mehrfach vor.", a=key)))
+    taken.add(key)
     if item is not None:
-        item[field["key"]] = field["type"]
-    elif "fields" in field:  # a repeating group: children see earlier children as item.<key>
-        children: dict[str, str] = {}
+        if key is not None:
+            item[key] = field.get("type")
+    elif ftype is not None and "fields" in ftype.options and isinstance(field.get("fields"), list):
+        children: dict[str, str] = {}  # a repeating group: children see earlier children as item.<key>
         for c, child in enumerate(field["fields"]):
-            errors += _field_errors(child, f"{path}.fields[{c}]", known, taken, children)
+            if isinstance(child, dict):
+                errors += _field_errors(child, f"{path}.fields[{c}]", known, taken, children, broken)
     return errors
 
 

@@ -47,7 +47,7 @@ def outcome(service, document: dict, answers: dict) -> Outcome:
     """What the form and the routing rules make of `answers` (document must be valid)."""
     spec = load_spec(document)
     answers = prune_hidden(spec, answers or {})
-    computed = compute_values(spec, answers)
+    computed = compute_values(spec, answers, service.id)
     fee = computed["fee_cents"] if "fee_cents" in spec.computed else service.fee_cents
     department = test_routing(service, answers).department
     return Outcome([p.key for p in visible_pages(spec, answers)], int(fee or 0), department.slug)

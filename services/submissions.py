@@ -431,4 +431,4 @@ def _checked_answers(draft, locked: _Locked, stamp: str | None) -> tuple[dict, d
     if errors:
         message = _("Einige Angaben fehlen oder sind ungültig. Bitte vervollständigen Sie sie.")
         raise ValidationFailed(message, errors=errors)
-    return answers, compute_values(spec, answers)
+    return answers, compute_values(spec, answers, draft.service_id)

@@ -440,7 +440,7 @@ def _render_review(draft, form, status=200):
     locale = _locale()
     problems = validate_answers(spec, draft.answers)
     stamp = None if problems else review_stamp.stamp_for(draft, draft.form_version.checksum)
-    computed = compute_values(spec, draft.answers)
+    computed = compute_values(spec, draft.answers, draft.service_id)
     fee = computed.get("fee_cents", draft.service.fee_cents) or 0
     review_url = url_for(".review", draft_id=draft.public_id)
     return render_template(

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -288,22 +289,48 @@ def _dotted(name: str) -> str:
     return name.replace("-", ".")
 
 
-def compute_values(spec: FormSpec, answers: dict) -> dict:
-    """Computed values (JsonLogic over the answers); "*_cents" values are whole cents (≥ 0)."""
+def computed_data(answers: dict) -> dict:
+    """What computed rules see: the answers plus `_count` (the items of each list answer)."""
+    return {**answers, "_count": {k: len(v) for k, v in answers.items() if isinstance(v, list)}}
+
+
+def cents_of(value) -> int | None:
+    """A "*_cents" result as whole cents; None when it is no number (text, true/false, null) or negative."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    cents = round(value)
+    return cents if cents >= 0 else None
+
+
+def compute_values(spec: FormSpec, answers: dict, service_id: int | None = None) -> dict:
+    """Computed values (JsonLogic over the answers); "*_cents" values are whole cents (≥ 0).
+
+    Never fails a submission: a rule that cannot be evaluated gives None, a "*_cents" rule without
+    a usable result gives 0. Either is logged as a warning (service, form, rule; not the value, which
+    may be an answer) so that operators notice a fee that silently became 0.
+    """
     values = {}
-    data = {**answers, "_count": {k: len(v) for k, v in answers.items() if isinstance(v, list)}}
+    data = computed_data(answers)
     for name, rule in spec.computed.items():
         try:
-            value = evaluate(rule, data)
-        except (JsonLogicError, RecursionError):
-            log.warning("computed value %s could not be evaluated", name)
-            value = None
+            value, problem = evaluate(rule, data), None
+        except (JsonLogicError, RecursionError) as exc:
+            value, problem = None, f"could not be evaluated ({type(exc).__name__})"
         if name.endswith("_cents"):
-            value = (
-                max(0, round(value)) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-            )
+            cents = cents_of(value)
+            if cents is None and problem is None:
+                problem = "gave a negative number" if _is_number(value) else f"gave {type(value).__name__}"
+            value = 0 if cents is None else cents
+        if problem is not None:
+            fallback = "counted as 0" if name.endswith("_cents") else "left empty"
+            log.warning("computed value %s of service %s (form %s) %s: %s",
+                        name, service_id, spec.cache_key, problem, fallback)
         values[name] = value
     return values
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def format_answers(

@@ -117,6 +117,11 @@ class FieldType:
     def rename_reference(self, doc: dict, old: str, new: str) -> None:
         """Make the options naming field `old` (field_references) name `new` (the designer renames)."""
 
+    def sample_answers(self, doc: dict) -> list:
+        """A few stored answers this field accepts, the first a typical one: validate_definition tries
+        the form's computed values on them (a group's items are built from its children)."""
+        return ["Beispiel"]
+
     # --- form building ---
     def wtforms_field(self, spec, locale: str):
         return TextInputField(spec.label(locale), description=spec.help(locale))

@@ -1,6 +1,7 @@
 """Every field type of the registry: valid and invalid input, normalisation, prefill, formatting."""
 
 import io
+import logging
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -654,6 +655,36 @@ def test_compute_values_rounds_cents_and_defaults():
     assert compute_values(spec, {"anzahl": 3}) == {"fee_cents": 3001, "label": "n=3"}
     assert compute_values(spec, {}) == {"fee_cents": 1000, "label": "n="}
     assert compute_values(spec, {"anzahl": "x"})["fee_cents"] == 0
+
+
+@pytest.mark.parametrize(
+    ("rule", "answers", "problem"),
+    [
+        ("abc", {}, "gave str"),
+        (-500, {}, "gave a negative number"),
+        ({"-": [{"var": "anzahl"}, 10]}, {"anzahl": 3}, "gave a negative number"),
+        ({"var": "anzahl"}, {"anzahl": "geheim"}, "gave str"),
+        ({"/": [1, 0]}, {}, "gave NoneType"),
+        ({"nope": [1]}, {}, "could not be evaluated (JsonLogicError)"),
+    ],
+)
+def test_compute_values_logs_a_fee_that_falls_back_to_zero(caplog, rule, answers, problem):
+    """A broken fee rule must never fail a submission, but operators must learn that the fee became 0."""
+    spec = make_spec(field("anzahl", "text", required=False))
+    spec.doc["computed"] = {"fee_cents": rule}
+    with caplog.at_level(logging.WARNING, logger="forms.dynamic.engine"):
+        assert compute_values(spec, answers, service_id=7) == {"fee_cents": 0}
+    [record] = caplog.records
+    assert "fee_cents of service 7" in record.getMessage() and problem in record.getMessage()
+    assert "geheim" not in record.getMessage()  # an answer is no log content
+
+
+def test_compute_values_does_not_log_good_results(caplog):
+    spec = make_spec(field("anzahl", "integer", required=False))
+    spec.doc["computed"] = {"fee_cents": {"*": [{"var": ["anzahl", 1]}, 12.5]}, "label": "x"}
+    with caplog.at_level(logging.WARNING, logger="forms.dynamic.engine"):
+        assert compute_values(spec, {"anzahl": 3}, service_id=7) == {"fee_cents": 38, "label": "x"}
+    assert caplog.records == []
 
 
 def test_seeded_dog_tax_counts_dogs():

@@ -266,6 +266,145 @@ def test_semantic_errors_name_the_exact_path(change, expected):
     assert expected in errors_after(change)
 
 
+def test_semantic_problems_are_reported_together_with_structural_ones():
+    """A malformed setting of one field no longer hides the other fields' problems (reported in rounds)."""
+    doc = good_doc()
+    fields = doc["pages"][0]["fields"]
+    fields[0].update(max_length="abc")  # structural: the text field's own checks are skipped
+    fields[1]["label"].pop("en")  # structural, but no check reads labels: the choice is still checked
+    fields[1]["options"][1]["value"] = "a"
+    fields += [
+        {"key": "zahl", "type": "integer", "label": L("Zahl"), "min": 5, "max": 1},
+        {"key": "wahl", "type": "multichoice", "label": L("Wahl"), "min_selected": 2, "max_selected": 1,
+         "options": [{"value": "x", "label": L("X")}, {"value": "y", "label": L("Y")}]},
+        {"key": "muster", "type": "text", "label": L("Muster"), "pattern": "(a+)+b"},
+        {"key": "tag", "type": "date", "label": L("Tag"), "min": "Morgen!"},
+        {"key": "Kaputt!", "type": "integer", "label": L("K"), "min": 3, "max": 2},
+    ]  # fmt: skip
+    doc["pages"][1]["fields"][0].update(min_items=5, max_items=2)
+    doc["pages"][1]["key"] = "eins"
+    errors = validate_definition(doc)
+    assert ("$.pages[0].fields[0].max_length", "'abc' is not of type 'integer'") in errors
+    assert ("$.pages[0].fields[1].label.en", str(ENGLISH_MISSING)) in errors
+    assert {path for path, _reason in errors} >= {
+        "$.pages[0].fields[1].options[1].value",
+        "$.pages[0].fields[2].min",
+        "$.pages[0].fields[3].min_selected",
+        "$.pages[0].fields[4].pattern",
+        "$.pages[0].fields[5].min",
+        "$.pages[0].fields[6].key",  # the key's format
+        "$.pages[0].fields[6].min",  # and, all the same, min > max
+        "$.pages[1].fields[0].min_items",
+        "$.pages[1].key",
+    }
+    assert not [path for path, _reason in errors if path.startswith("$.pages[0].fields[0].") and
+                not path.endswith("max_length")]  # fmt: skip
+
+
+ODD_VALUES = ["abc", -1, None, [], {}, [None], {"de": 1}, 10**12, True, 1.5]
+
+
+@pytest.mark.parametrize("odd", ODD_VALUES)
+def test_malformed_settings_never_break_validation(odd):
+    """Every setting of every seeded field set to an odd value: problems are listed, never raised."""
+    for document in demo_documents().values():
+        doc = copy.deepcopy(document)
+        for page in doc["pages"]:
+            for field in page["fields"] + [c for f in page["fields"] for c in f.get("fields", [])]:
+                for name in list(field):
+                    if name not in ("key", "type", "label", "fields"):
+                        field[name] = odd
+        doc["computed"] = {"fee_cents": {"+": [{"var": "_count.x"}, 1]}}
+        assert validate_definition(doc)  # no exception, and the odd values are reported
+        for name in ("key", "type", "fields"):
+            doc = copy.deepcopy(document)
+            for page in doc["pages"]:
+                for field in page["fields"][::2]:
+                    field[name] = odd
+            validate_definition(doc)  # never raises
+
+
+def _fee(rule, **extra_computed):
+    doc = good_doc()
+    doc["computed"] = {"fee_cents": rule, **extra_computed}
+    return validate_definition(doc)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("abc", "Der Betrag „fee_cents“ muss eine Zahl in Cent ab 0 sein (ohne Anführungszeichen); "
+                "mit „abc“ wäre er immer 0 €."),
+        ("1250", "Der Betrag „fee_cents“ muss eine Zahl in Cent ab 0 sein (ohne Anführungszeichen); "
+                 "mit „1250“ wäre er immer 0 €."),
+        (True, "Der Betrag „fee_cents“ muss eine Zahl in Cent ab 0 sein (ohne Anführungszeichen); "
+               "mit „true“ wäre er immer 0 €."),
+        (-500, "Der Betrag „fee_cents“ darf nicht negativ sein (-500 Cent); er wäre sonst immer 0 €."),
+        ({"var": "name"}, "Die Regel für „fee_cents“ ergibt mit Beispielantworten in allen Feldern "
+                          "„Beispiel“ statt einer Zahl in Cent; der Betrag wäre dann 0 €."),
+        ({"if": [{"==": [{"var": "art"}, "b"]}, -100, 500]},
+         "Die Regel für „fee_cents“ ergibt wenn „art“ den Wert „b“ hat einen negativen Betrag "
+         "(-100 Cent); er wäre dann 0 €."),
+        ({"/": [1250, 0]}, "Die Regel für „fee_cents“ ergibt bei keiner Beispielantwort eine Zahl (etwa "
+                           "wegen einer Division durch 0 oder eines Textes); der Betrag wäre immer 0 €."),
+        # the dogs' page is shown only for art = "b": the ten-dog sample is combined with that answer
+        ({"-": [5000, {"*": [{"var": "_count.hunde"}, 600]}]},
+         "Die Regel für „fee_cents“ ergibt wenn „art“ den Wert „b“ hat und mit 10 Einträgen in „hunde“ "
+         "einen negativen Betrag (-1000 Cent); er wäre dann 0 €."),
+    ],
+)
+def test_fee_rule_without_a_usable_amount_is_refused(rule, message):
+    """compute_values would count such a fee as 0: the service would be free without anyone noticing."""
+    assert _fee(rule) == [("$.computed.fee_cents", message)]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        0,
+        1250,
+        12.5,
+        {"*": [{"var": "_count.hunde"}, 1000]},  # null while the dogs' page is hidden: counts as 0
+        {"if": [{"==": [{"var": "art"}, "b"]}, 6140, 3070]},
+        {"*": [{"var": ["_count.hunde", 0]}, 1000]},
+    ],
+)
+def test_fee_rules_giving_amounts_pass(rule):
+    assert _fee(rule) == []
+
+
+def test_other_computed_values_may_give_anything_but_other_cents_are_checked():
+    assert _fee(1000, label={"cat": ["Hunde: ", {"var": "_count.hunde"}]}, flag=True) == []
+    assert _fee(1000, tax_cents="viel") == [
+        (
+            "$.computed.tax_cents",
+            "Der Betrag „tax_cents“ muss eine Zahl in Cent ab 0 sein (ohne Anführungszeichen); "
+            "mit „viel“ wäre er immer 0 €.",
+        )
+    ]
+
+
+def _field_at(spec, answer_path: str):
+    """The field of a validate_answers path ("hunde.0.name" → the group child "hunde.name")."""
+    return spec.field(".".join(part for part in answer_path.split(".") if not part.isdigit()))
+
+
+def test_sample_answers_are_answers_the_forms_accept(app_ctx):
+    """The samples a fee rule is tried on are realistic: every seeded form (together they use every
+    field type) accepts each sample answer set but the empty one (a text with a pattern aside)."""
+    from forms.dynamic import validate_answers
+    from services.computed_checks import sample_answer_sets
+
+    for slug, document in demo_documents().items():
+        spec = load_spec(document)
+        samples = sample_answer_sets(document, document.get("computed", {}).values())
+        assert samples[0].answers == {} and len(samples) > 3, slug
+        for sample in samples[1:]:
+            problems = [pair for found in validate_answers(spec, sample.answers).values() for pair in found]
+            refused = [(k, m) for k, m in problems if not _field_at(spec, k).get("pattern")]
+            assert refused == [], (slug, sample.about)
+
+
 def _dates_doc(first_page, second_page):
     doc = good_doc()
     doc["pages"][0]["fields"] += first_page

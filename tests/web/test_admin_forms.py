@@ -438,3 +438,45 @@ def test_publish_page_lists_each_problem_with_a_link_to_its_field(client, servic
     client.post(url + "/seiten/angaben/felder/neu", data=data)
     html = client.get(url + "/veroeffentlichen").get_data(as_text=True)
     assert f'href="{url}/#feld-abbau">Feld „abbau“</a> (<code>label.en</code>)' in html
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ('"abc"', "Der Betrag „fee_cents“ muss eine Zahl in Cent ab 0 sein"),
+        ("-500", "Der Betrag „fee_cents“ darf nicht negativ sein (-500 Cent)"),
+        ('{"/": [1250, 0]}', "ergibt bei keiner Beispielantwort eine Zahl"),
+    ],
+)
+def test_settings_refuse_a_fee_rule_that_would_make_the_service_free(client, service, admin, rule, message):
+    url = base(service)
+    data = {"title_de": "Antrag", "title_en": "Application", "fee_rule": rule}
+    resp = client.post(url + "/einstellungen", data=data)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and message in html and 'href="#fee_rule"' in html
+    draft = admin_services.ensure_definition(service).draft
+    assert draft["computed"]["fee_cents"] == json.loads(rule)  # saved as typed: nothing is lost
+    designer_html = client.get(url + "/").get_data(as_text=True)
+    assert "Der Entwurf ist gültig." not in designer_html and message in designer_html
+    assert client.post(url + "/veroeffentlichen", data={"change_note": "x"}).status_code == 400
+
+
+def test_field_editor_shows_the_fields_own_problems_while_another_field_is_malformed(client, service, admin):
+    """Another field's structural problem (max_length "abc") no longer hides this field's min > max:
+    the editor stays on the field with the error at its input instead of saying "ist gespeichert"."""
+    url = base(service)
+    anzahl = field_data(key="anzahl", type="integer", label_de="Anzahl")
+    client.post(url + "/seiten/angaben/felder/neu", data=anzahl)
+    client.get(url + "/")  # shows (and so clears) the "ist gespeichert" message of the new field
+    definition = admin_services.ensure_definition(service)
+    draft = json.loads(json.dumps(definition.draft))
+    draft["pages"][0]["fields"][0]["max_length"] = "abc"  # e.g. from an import
+    definition.draft = draft
+    db.session.flush()
+    resp = client.post(url + "/felder/anzahl", data=dict(anzahl, min="5", max="1"))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "ist gespeichert." not in html
+    assert "Der Mindestwert darf nicht größer als der Höchstwert sein." in html and 'href="#min"' in html
+    assert "hat aber noch Fehler" in html
+    saved = designer.find_field(admin_services.ensure_definition(service).draft, "anzahl")[1]
+    assert (saved["min"], saved["max"]) == (5, 1)  # saved as typed: nothing is lost

@@ -66,6 +66,9 @@ class SingleChoice(FieldType):
     def definition_errors(self, doc, path):
         return _option_errors(doc, path)
 
+    def sample_answers(self, doc):
+        return [o["value"] for o in doc.get("options", ())]
+
     def macro_for(self, spec):
         return "select" if spec.get("widget") == "select" else "radios"
 
@@ -110,6 +113,11 @@ class MultipleChoice(FieldType):
             errors.append((f"{path}.max_selected", message))
         return errors
 
+    def sample_answers(self, doc):
+        values = [o["value"] for o in doc.get("options", ())]
+        most = values[: doc.get("max_selected", len(values))]
+        return [values[: max(1, doc.get("min_selected", 0))], most] if values else []
+
     def anchor_suffix(self, spec):
         return "-0"
 
@@ -153,6 +161,9 @@ class YesNo(FieldType):
     name = "yesno"
     macro = "radios"
     options = frozenset({"inline"})
+
+    def sample_answers(self, doc):
+        return [True, False]
 
     def anchor_suffix(self, spec):
         return "-0"

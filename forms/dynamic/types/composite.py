@@ -43,6 +43,11 @@ class Address(FieldType):
     def anchor_suffix(self, spec):
         return "-street"
 
+    def sample_answers(self, doc):
+        postcode = ((doc.get("postcode_prefixes") or ["47051"])[0] + "051")[:5]
+        city = doc.get("city", "Duisburg")
+        return [{"street": "Musterstraße", "number": "1", "postcode": postcode, "city": city}]
+
     def wtforms_field(self, spec, locale):
         return AddressInputsField(spec.label(locale), description=spec.help(locale))
 
@@ -92,6 +97,9 @@ class InfoText(FieldType):
     def wtforms_field(self, spec, locale):
         return None
 
+    def sample_answers(self, doc):
+        return []
+
     def text(self, spec, locale):
         return pick(spec.get("text"), locale)
 
@@ -112,6 +120,9 @@ class RepeatingGroup(FieldType):
             message = _("Die Mindestanzahl darf nicht größer als die Höchstanzahl sein.")
             errors.append((f"{path}.min_items", message))
         return errors
+
+    def sample_answers(self, doc):
+        return []  # items are built from the children (services.computed_checks)
 
     def wtforms_field(self, spec, locale):
         return None  # the builder adds one field per child and item

@@ -83,6 +83,9 @@ class DateType(FieldType):
     def definition_errors(self, doc, path):
         return _bound_errors(doc, path)
 
+    def sample_answers(self, doc):
+        return [example_date(doc).isoformat()]
+
     def field_references(self, doc):
         return [(key, field_bound(doc.get(key))[0]) for key in ("min", "max") if field_bound(doc.get(key))]
 

@@ -22,6 +22,16 @@ def _min_max_errors(doc, path, low_key="min", high_key="max"):
     return []
 
 
+def _samples_in_range(typical, low, high) -> list:
+    """`typical`, the bounds that are set, each only once and only when within the bounds."""
+    found = []
+    for value in (typical, low, high):
+        inside = (low is None or value >= low) and (high is None or value <= high)
+        if value is not None and inside and value not in found:
+            found.append(value)
+    return found or [low if low is not None else high]
+
+
 def _check_range(value, low, high, shown_low, shown_high):
     if low is not None and value < low:
         raise FieldError(_("Der Wert muss mindestens %(min)s sein.", min=shown_low))
@@ -40,6 +50,9 @@ class Integer(FieldType):
 
     def definition_errors(self, doc, path):
         return _min_max_errors(doc, path)
+
+    def sample_answers(self, doc):
+        return _samples_in_range(1, doc.get("min"), doc.get("max"))
 
     def parse(self, spec, raw, locale):
         value = check_text(raw).replace(" ", "")
@@ -67,6 +80,11 @@ class DecimalNumber(FieldType):
 
     def definition_errors(self, doc, path):
         return _min_max_errors(doc, path)
+
+    def sample_answers(self, doc):
+        step = Decimal(1).scaleb(-doc.get("decimal_places", 2))
+        numbers = _samples_in_range(1, doc.get("min"), doc.get("max"))
+        return [str(Decimal(str(n)).quantize(step, rounding=ROUND_HALF_UP)) for n in numbers]
 
     def parse(self, spec, raw, locale):
         value = check_text(raw).replace(" ", "")
@@ -123,6 +141,9 @@ class Money(FieldType):
 
     def definition_errors(self, doc, path):
         return _min_max_errors(doc, path, "min_cents", "max_cents")
+
+    def sample_answers(self, doc):
+        return _samples_in_range(1000, doc.get("min_cents"), doc.get("max_cents"))
 
     def parse(self, spec, raw, locale):
         cents = parse_euros(check_text(raw))

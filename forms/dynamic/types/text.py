@@ -54,6 +54,10 @@ class ShortText(FieldType):
                 errors.append((f"{path}.pattern", problem))
         return errors
 
+    def sample_answers(self, doc):
+        length = max(8, doc.get("min_length", 0))
+        return [("Beispiel " * length)[:length].strip().ljust(length, "x")]
+
     def parse(self, spec, raw, locale):
         value = check_text(raw)
         value = value if self.multiline else " ".join(value.split())
@@ -106,6 +110,9 @@ class Email(FieldType):
     options = frozenset({"autocomplete", "prefill"})
     prefill_sources = ("account.email",)
 
+    def sample_answers(self, doc):
+        return ["name@beispiel.de"]
+
     def parse(self, spec, raw, locale):
         value = check_text(raw)
         if len(value) > 254 or not _EMAIL.fullmatch(value):
@@ -125,6 +132,9 @@ class Phone(FieldType):
     input_type = "tel"
     autocomplete = "tel"
     options = frozenset({"autocomplete"})
+
+    def sample_answers(self, doc):
+        return ["0203 123456"]
 
     def parse(self, spec, raw, locale):
         value = " ".join(check_text(raw).split())
@@ -159,6 +169,9 @@ class Postcode(FieldType):
     width = "5"
     options = frozenset({"prefixes", "prefix_message", "autocomplete"})
 
+    def sample_answers(self, doc):
+        return [(doc.get("prefixes") or ["47051"])[0].ljust(5, "0")[:5]]
+
     def parse(self, spec, raw, locale):
         return parse_postcode(raw, spec.get("prefixes"), spec.get("prefix_message"), locale)
 
@@ -171,6 +184,9 @@ class Iban(FieldType):
     autocomplete = "off"
     spellcheck = "false"
     options = frozenset({"countries"})
+
+    def sample_answers(self, doc):
+        return ["DE89370400440532013000"]
 
     def parse(self, spec, raw, locale):
         value = stdnum_iban.compact(check_text(raw))
