@@ -62,6 +62,7 @@ class Edit:
     document: dict
     errors: list = field(default_factory=list)  # validator (path, reason) pairs
     problem: str | None = None  # the operation itself was refused (nothing changed)
+    renamed: tuple[str, str] | None = None  # (old key, new key) when the operation renamed a field
 
     @property
     def ok(self) -> bool:
@@ -301,7 +302,19 @@ def update_field(doc: dict, field_key: str, data: dict) -> Edit:
     if new["key"] != field_key and new["key"]:
         _rename_vars(doc, field_key, new["key"])
         _rename_references(doc, field_key, new["key"])
+        edit = _result(doc)
+        edit.renamed = (field_key, new["key"])
+        return edit
     return _result(doc)
+
+
+def renamed_vars(rule, old: str, new: str):
+    """A copy of JsonLogic `rule` reading `new` wherever it read the field `old` (same rules as the
+    form's own conditions follow a rename; used for the service's routing rules)."""
+    rule = copy.deepcopy(rule)
+    holder = {"rule": rule}
+    _rename_vars(holder, old, new)
+    return holder["rule"]
 
 
 def _rename_vars(node, old: str, new: str) -> None:

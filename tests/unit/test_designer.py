@@ -298,3 +298,21 @@ def test_designer_condition_builder_refuses_reversed_ranges(app_ctx):
     assert exc.value.index == 0 and "3-5" in exc.value.message
     same = designer.condition_from_rows(_doc(), [{"field": "plz", "op": "between", "value": "5-5"}])
     assert same == {"<=": [5, {"var": "plz"}, 5]}
+
+
+def test_designer_update_field_reports_the_rename(app_ctx):
+    data = designer.field_to_data(designer.find_field(_doc(), "name")[1])
+    assert designer.update_field(_doc(), "name", data).renamed is None
+    assert designer.update_field(_doc(), "name", {**data, "key": "vollname"}).renamed == ("name", "vollname")
+
+
+def test_designer_renamed_vars_follows_a_field_in_any_rule(app_ctx):
+    rule = {"or": [{"<=": [47051, {"var": "plz"}, 47139]}, {"==": [{"var": "plz.x"}, 1]}, {"var": "plzz"}]}
+    assert designer.renamed_vars(rule, "plz", "postleitzahl") == {
+        "or": [
+            {"<=": [47051, {"var": "postleitzahl"}, 47139]},
+            {"==": [{"var": "postleitzahl.x"}, 1]},
+            {"var": "plzz"},
+        ]
+    }
+    assert rule["or"][0]["<="][1] == {"var": "plz"}  # the input is not changed
