@@ -19,6 +19,9 @@ class FormDefinition(db.Model):
     draft_updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     # When true, drafts filled on an older version must be moved to the newest before submitting.
     require_latest: Mapped[bool] = mapped_column(default=False)
+    # Fields renamed in the draft since the last publication, {key then: key now}. Publishing the
+    # draft makes the service's routing rules follow them (services.admin_services.publish_definition).
+    draft_renames = mapped_column(JSONType, nullable=False, default=dict, server_default="{}")
 
     service = relationship("Service", backref=db.backref("form_definition", uselist=False))
     versions: Mapped[list["FormVersion"]] = relationship(

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from extensions import db
-from models import Department, NoticeTemplate, RoutingRule, WorkflowDefinition
-from services import jsonlogic
+from models import Department, FormDefinition, NoticeTemplate, RoutingRule, WorkflowDefinition
+from services import designer, jsonlogic
 from services.config_log import N_, record_change
 from services.errors import InvalidDefinition, ValidationFailed
 from services.json_text import parse_json_text
@@ -48,6 +48,16 @@ def save_rule(service, rule: RoutingRule | None, label: str, condition, departme
             _(
                 "Die Bedingung ist ungültig: %(problems)s",
                 problems=" ".join(dict.fromkeys(reason for _path, reason in problems)),
+            ),
+            field="rule",
+        )
+    missing = missing_fields(condition, *form_documents(service))
+    if missing:
+        raise ValidationFailed(
+            _(
+                "Die Bedingung bezieht sich auf %(fields)s, aber das Formular der Leistung hat kein solches "
+                "Feld (weder in der veröffentlichten Version noch im Entwurf). Die Regel träfe nie zu.",
+                fields=", ".join(f"„{name}“" for name in missing),
             ),
             field="rule",
         )
@@ -120,6 +130,88 @@ def _renumber(service) -> None:
     for position, item in enumerate(routing_rules(service)):
         item.position = position
     db.session.flush()
+
+
+def form_documents(service) -> list[dict]:
+    """The service's published form document (if any) and its draft."""
+    definition = db.session.scalar(select(FormDefinition).where(FormDefinition.service_id == service.id))
+    if definition is None:
+        return []
+    latest = definition.latest
+    return [latest.document, definition.draft] if latest else [definition.draft]
+
+
+def answer_keys(document: dict) -> set[str]:
+    """Top-level keys a request's answers can have under this form (info texts give no answer)."""
+    return {
+        f.get("key")
+        for _page, f, group in designer.iter_fields(document)
+        if group is None and isinstance(f.get("key"), str) and f.get("type") != "info"
+    }
+
+
+def missing_fields(condition, *documents: dict) -> list[str]:
+    """Field names `condition` reads that none of `documents` has (`anschrift.postcode` needs
+    `anschrift`), sorted. No documents: nothing can be checked, nothing is missing."""
+    if not documents:
+        return []
+    known = set().union(*(answer_keys(doc) for doc in documents))
+    return sorted(name for name in jsonlogic.referenced_vars(condition) if name.split(".")[0] not in known)
+
+
+def follow_renames(condition, renames: dict) -> tuple:
+    """(condition reading the new keys, {old: new} that applied) for renames {old: new}; all at once,
+    so swapped keys (a → b, b → a) stay swapped."""
+    read = {name.split(".")[0] for name in jsonlogic.referenced_vars(condition)}
+    applied = {old: new for old, new in (renames or {}).items() if old in read and old != new}
+    for i, old in enumerate(applied):
+        condition = designer.renamed_vars(condition, old, f"\0{i}")
+    for i, new in enumerate(applied.values()):
+        condition = designer.renamed_vars(condition, f"\0{i}", new)
+    return condition, applied
+
+
+def rules_missing_fields(service, document: dict, renames: dict | None = None) -> list[tuple]:
+    """[(rule, missing field names)] for the service's routing rules that read a field `document`
+    lacks, after the pending `renames` {old: new} are applied (they are, at publication)."""
+    found = []
+    for rule in routing_rules(service):
+        missing = missing_fields(follow_renames(rule.condition, renames)[0], document)
+        if missing:
+            found.append((rule, missing))
+    return found
+
+
+def rules_to_rename(service, renames: dict) -> list[tuple]:
+    """[(rule, new condition, {old: new} applied)] for the rules that `renames` change."""
+    changed = []
+    for rule in routing_rules(service):
+        condition, applied = follow_renames(rule.condition, renames)
+        if applied:
+            changed.append((rule, condition, applied))
+    return changed
+
+
+def apply_field_renames(service, renames: dict, actor) -> list[RoutingRule]:
+    """Make the routing rules read the renamed fields (called when the renaming form is published)."""
+    changed = rules_to_rename(service, renames)
+    for rule, condition, applied in changed:
+        rule.condition = condition  # a new object: the JSON column sees the change
+        db.session.flush()
+        record_change(
+            service.department,
+            actor,
+            "routing",
+            service.slug,
+            "rename_field",
+            N_(
+                "Zuständigkeitsregel „%(label)s“ folgt umbenannten Feldern: %(renames)s",
+                label=rule.label or rule.id,
+                renames=", ".join(f"{old} → {new}" for old, new in applied.items()),
+            ),
+            {"rule_id": rule.id, "condition": condition, "renames": applied},
+        )
+    return [rule for rule, _condition, _applied in changed]
 
 
 def routing_fields(document: dict) -> list[tuple[str, str]]:

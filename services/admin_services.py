@@ -13,7 +13,7 @@ from sqlalchemy import select
 from extensions import db
 from models import Department, FormDefinition, MembershipRole, Service
 from models.base import utcnow
-from services import designer, scenarios
+from services import admin_config, designer, scenarios
 from services.config_log import N_, LogText, record_change
 from services.errors import InvalidDefinition, ValidationFailed
 from services.formdefs import publish_form
@@ -143,8 +143,20 @@ def ensure_definition(service) -> FormDefinition:
     return definition
 
 
-def save_draft(definition, document: dict, actor, summary: LogText, action: str = "edit") -> FormDefinition:
-    """Store an edited draft (valid or not: nothing typed is lost) and log the change."""
+def save_draft(
+    definition,
+    document: dict,
+    actor,
+    summary: LogText,
+    action: str = "edit",
+    renamed: tuple[str, str] | None = None,
+) -> FormDefinition:
+    """Store an edited draft (valid or not: nothing typed is lost) and log the change.
+
+    `renamed` (old key, new key): the edit renamed a field. It is remembered until the draft is
+    published; then the routing rules follow it (they read the published form until then)."""
+    if renamed is not None:
+        _remember_rename(definition, *renamed)
     definition.draft = document
     definition.draft_updated_at = utcnow()
     definition.draft_updated_by_id = actor.id if actor is not None else None
@@ -152,6 +164,19 @@ def save_draft(definition, document: dict, actor, summary: LogText, action: str 
     service = definition.service
     record_change(service.department, actor, "form", service.slug, action, summary)
     return definition
+
+
+def _remember_rename(definition, old: str, new: str) -> None:
+    """Chain renames in draft_renames {key when published: key now}; a rename back drops the entry."""
+    renames = dict(definition.draft_renames or {})
+    origin = next((first for first, now in renames.items() if now == old), None)
+    if origin is None and old in renames:
+        return  # a field added after `old` was renamed away, under its old key: nothing to follow
+    origin = origin or old
+    renames.pop(origin, None)
+    if origin != new:
+        renames[origin] = new
+    definition.draft_renames = renames
 
 
 def set_require_latest(definition, value: bool, actor) -> None:
@@ -203,6 +228,10 @@ def publish_definition(definition, actor, change_note: str):
         )
         raise ValidationFailed(message)
     service = definition.service
+    present = admin_config.answer_keys(version.document)
+    renames = {old: new for old, new in (definition.draft_renames or {}).items() if new in present}
+    admin_config.apply_field_renames(service, renames, actor)
+    definition.draft_renames = {}
     record_change(
         service.department,
         actor,

@@ -62,6 +62,7 @@ class Edit:
     document: dict
     errors: list = field(default_factory=list)  # validator (path, reason) pairs
     problem: str | None = None  # the operation itself was refused (nothing changed)
+    renamed: tuple[str, str] | None = None  # (old key, new key) when the operation renamed a field
 
     @property
     def ok(self) -> bool:
@@ -302,7 +303,19 @@ def update_field(doc: dict, field_key: str, data: dict) -> Edit:
     if new["key"] != field_key and new["key"]:
         _rename_vars(doc, field_key, new["key"])
         _rename_references(doc, field_key, new["key"])
+        edit = _result(doc)
+        edit.renamed = (field_key, new["key"])
+        return edit
     return _result(doc)
+
+
+def renamed_vars(rule, old: str, new: str):
+    """A copy of JsonLogic `rule` reading `new` wherever it read the field `old` (same rules as the
+    form's own conditions follow a rename; used for the service's routing rules)."""
+    rule = copy.deepcopy(rule)
+    holder = {"rule": rule}
+    _rename_vars(holder, old, new)
+    return holder["rule"]
 
 
 def _rename_vars(node, old: str, new: str) -> None:
@@ -540,13 +553,14 @@ def set_condition(doc: dict, target: tuple[str, str], rule) -> Edit:
 
 def condition_from_rows(doc: dict, rows: list[dict], combinator: str = "and"):
     """Builder rows [{field, op, value}] → JsonLogic (None when no row names a field)."""
-    types = {f.get("key"): f.get("type") for _p, f, _g in iter_fields(doc)}
+    fields = {f.get("key"): f for _p, f, _g in iter_fields(doc)}
     parts = []
     for index, row in enumerate(rows):
         name = (row.get("field") or "").strip()
         if not name:
             continue
-        value = _typed_value(types.get(name.split(".")[0]), row.get("value") or "")
+        field_def = fields.get(name.split(".")[0]) or {}
+        value = _typed_value(field_def.get("type"), row.get("value") or "")
         var = {"var": name}
         op = row.get("op") or "is"
         if op == "between":
@@ -554,8 +568,22 @@ def condition_from_rows(doc: dict, rows: list[dict], combinator: str = "and"):
             if match is None:
                 raise BuilderError(index, _("Bitte geben Sie einen Bereich an, z. B. 47051-47139."))
             low, high = (_number(g) for g in match.groups())
+            if low > high:
+                raise BuilderError(
+                    index,
+                    _(
+                        "Der Bereich „%(value)s“ ist verkehrt herum: der erste Wert muss der kleinere sein, "
+                        "z. B. %(low)s-%(high)s.",
+                        value=row.get("value", "").strip(),
+                        low=match.group(2),
+                        high=match.group(1),
+                    ),
+                )
             parts.append({"<=": [low, var, high]})
-        elif op == "contains":
+            continue
+        if field_def.get("type") in ("choice", "multichoice") and "." not in name:
+            value = _option_value(field_def, value, index)
+        if op == "contains":
             parts.append({"in": [value, var]})
         elif op == "is_not":
             parts.append({"!=": [var, value]})
@@ -566,6 +594,31 @@ def condition_from_rows(doc: dict, rows: list[dict], combinator: str = "and"):
     if len(parts) == 1:
         return parts[0]
     return {"or" if combinator == "or" else "and": parts}
+
+
+def _option_value(field_def: dict, raw: str, index: int) -> str:
+    """The option value `raw` names: the value itself or (any case) its German or English label."""
+    listed = field_def.get("options") if isinstance(field_def.get("options"), list) else []
+    options = [o for o in listed if isinstance(o, dict) and isinstance(o.get("value"), str | int)]
+    if not options:  # a draft without options yet: nothing to compare with
+        return raw
+    for option in options:
+        if raw == str(option["value"]):
+            return option["value"]
+    wanted = raw.casefold()
+    for option in options:
+        labels = option.get("label") if isinstance(option.get("label"), dict) else {}
+        if wanted in {str(option["value"]).casefold(), *(str(t).casefold() for t in labels.values() if t)}:
+            return option["value"]
+    allowed = ", ".join(f"„{o['value']}“ ({_i18n(o.get('label'), 'de')})" for o in options)
+    raise BuilderError(
+        index,
+        _(
+            "„%(value)s“ ist keine Auswahlmöglichkeit dieses Feldes. Möglich sind: %(options)s.",
+            value=raw,
+            options=allowed,
+        ),
+    )
 
 
 def _number(raw: str):

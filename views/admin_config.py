@@ -58,6 +58,13 @@ def _routing_page(service, test_form=None, result=None, status=200):
         action_form=ActionForm(),
         json=json,
         rows_from_condition=designer.rows_from_condition,
+        broken_rules={
+            rule.id: missing
+            for rule, missing in admin_config.rules_missing_fields(service, _form_document(service))
+        },
+        pending_renames=admin_config.rules_to_rename(
+            service, admin_services.ensure_definition(service).draft_renames or {}
+        ),
         current="admin_config.routing",
         has_errors=bool(test_form and test_form.errors),
     ), status

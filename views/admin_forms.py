@@ -45,7 +45,7 @@ def _save(definition, edit: designer.Edit, summary: LogText) -> bool:
         flash(edit.problem, "error")
         return False
     with transaction():
-        admin_services.save_draft(definition, edit.document, actor(), summary)
+        admin_services.save_draft(definition, edit.document, actor(), summary, renamed=edit.renamed)
     return True
 
 

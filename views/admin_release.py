@@ -29,7 +29,7 @@ from forms.dynamic import (
     visible_pages,
 )
 from models import Department, FormScenario
-from services import admin_services, designer, form_versions, scenarios, uploads
+from services import admin_config, admin_services, designer, form_versions, scenarios, uploads
 from services.config_log import N_
 from services.errors import InvalidDefinition, ValidationFailed
 from services.formdefs import load_spec
@@ -234,6 +234,8 @@ def publish(service_id):
         failed=failed,
         latest=latest,
         diff=form_versions.diff_documents(latest.document, doc) if latest else None,
+        renamed_rules=admin_config.rules_to_rename(service, definition.draft_renames or {}),
+        broken_rules=admin_config.rules_missing_fields(service, doc, definition.draft_renames),
         has_errors=bool(form.errors or problem),
         current="admin_release.versions",
     ), 400 if (form.errors or problem) else 200

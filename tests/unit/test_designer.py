@@ -265,3 +265,54 @@ def test_designer_never_copies_german_into_missing_english_texts(app_ctx):
         ("abbau", "help.en", "help_en"),
         ("abbau", "options[0].label.en", "options"),
     }
+
+
+def _choice_doc():
+    doc = _doc()
+    doc["pages"][0]["fields"].append(
+        {"key": "art", "type": "choice", "label": {"de": "Art", "en": "Kind"}, "options": [
+            {"value": "privat", "label": {"de": "Privat", "en": "Private"}},
+            {"value": "sonstiges", "label": {"de": "Sonstiges", "en": "Other"}}]}
+    )  # fmt: skip
+    return doc
+
+
+@pytest.mark.parametrize("typed", ["sonstiges", "Sonstiges", "SONSTIGES", "Other"])
+def test_designer_condition_builder_maps_choice_labels_to_option_values(app_ctx, typed):
+    rule = designer.condition_from_rows(_choice_doc(), [{"field": "art", "op": "is", "value": typed}])
+    assert rule == {"==": [{"var": "art"}, "sonstiges"]}
+
+
+def test_designer_condition_builder_refuses_values_no_option_has(app_ctx):
+    rows = [{"field": "name", "op": "is", "value": "x"}, {"field": "art", "op": "is_not", "value": "Gewerbe"}]
+    with pytest.raises(designer.BuilderError) as exc:
+        designer.condition_from_rows(_choice_doc(), rows)
+    assert exc.value.index == 1
+    assert "„Gewerbe“" in exc.value.message
+    assert "„privat“ (Privat), „sonstiges“ (Sonstiges)" in exc.value.message
+
+
+def test_designer_condition_builder_refuses_reversed_ranges(app_ctx):
+    with pytest.raises(designer.BuilderError) as exc:
+        designer.condition_from_rows(_doc(), [{"field": "plz", "op": "between", "value": "5-3"}])
+    assert exc.value.index == 0 and "3-5" in exc.value.message
+    same = designer.condition_from_rows(_doc(), [{"field": "plz", "op": "between", "value": "5-5"}])
+    assert same == {"<=": [5, {"var": "plz"}, 5]}
+
+
+def test_designer_update_field_reports_the_rename(app_ctx):
+    data = designer.field_to_data(designer.find_field(_doc(), "name")[1])
+    assert designer.update_field(_doc(), "name", data).renamed is None
+    assert designer.update_field(_doc(), "name", {**data, "key": "vollname"}).renamed == ("name", "vollname")
+
+
+def test_designer_renamed_vars_follows_a_field_in_any_rule(app_ctx):
+    rule = {"or": [{"<=": [47051, {"var": "plz"}, 47139]}, {"==": [{"var": "plz.x"}, 1]}, {"var": "plzz"}]}
+    assert designer.renamed_vars(rule, "plz", "postleitzahl") == {
+        "or": [
+            {"<=": [47051, {"var": "postleitzahl"}, 47139]},
+            {"==": [{"var": "postleitzahl.x"}, 1]},
+            {"var": "plzz"},
+        ]
+    }
+    assert rule["or"][0]["<="][1] == {"var": "plz"}  # the input is not changed

@@ -13,7 +13,7 @@ from models import (
     ServiceWorkflow,
     WorkflowDefinition,
 )
-from services import admin_services
+from services import admin_services, designer
 from tests.factories import DepartmentFactory, ServiceFactory, clerk_of, published_workflow
 
 ADDRESS_FORM = {
@@ -310,3 +310,91 @@ def test_admin_routing_rule_postcode_range(client, service, north, admin):
     assert "Zuständig: Bezirksamt Nord" in result.get_data(as_text=True)
     edit = client.get(url(service, f"/zustaendigkeit/regeln/{rule.id}")).get_data(as_text=True)
     assert 'value="47051-47139"' in edit
+
+
+PLZ_FORM = {
+    "schema_version": 1,
+    "title": {"de": "Antrag", "en": "Application"},
+    "pages": [{"key": "angaben", "title": {"de": "Angaben", "en": "Details"}, "fields": [
+        {"key": "plz", "type": "postcode", "label": {"de": "PLZ", "en": "Postcode"}, "required": True,
+         "privacy": "public"},
+        {"key": "name", "type": "text", "label": {"de": "Name", "en": "Name"}, "privacy": "personal"},
+    ]}],
+}  # fmt: skip
+
+
+def _publish_plz_form(service, dept):
+    definition = admin_services.ensure_definition(service)
+    definition.draft = json.loads(json.dumps(PLZ_FORM))
+    admin_services.publish_definition(definition, clerk_of(dept, MembershipRole.ADMIN), "v1")
+    db.session.commit()
+    return definition
+
+
+def _plz_rule(client, service):
+    return client.post(
+        url(service, "/zustaendigkeit/regeln/neu"),
+        data={"label": "Norden", "department": "bezirksamt-nord", "modus": "baukasten", "combinator": "and",
+              "field_0": "plz", "op_0": "between", "value_0": "47051-47139"},
+    )  # fmt: skip
+
+
+def test_admin_routing_rules_follow_a_field_renamed_in_the_designer(client, service, north, dept, admin):
+    definition = _publish_plz_form(service, dept)
+    assert _plz_rule(client, service).status_code == 303
+    page = client.get(url(service, "/zustaendigkeit")).get_data(as_text=True)
+    assert "Wenn" in page and "„plz“ im Bereich 47051-47139 liegt" in page and "Nur sichtbar" not in page
+    field = designer.field_to_data(designer.find_field(definition.draft, "plz")[1])
+    resp = client.post(url(service, "/formular/felder/plz"), data={**field, "key": "postleitzahl"})
+    assert resp.status_code == 303
+    rule = db.session.query(RoutingRule).one()
+    assert rule.condition == {"<=": [47051, {"var": "plz"}, 47139]}  # the published form still asks "plz"
+    page = client.get(url(service, "/zustaendigkeit")).get_data(as_text=True)
+    assert "beim Veröffentlichen umgestellt" in page and "„plz“ → „postleitzahl“" in page
+    publish_page = client.get(url(service, "/formular/veroeffentlichen")).get_data(as_text=True)
+    assert "Norden: „plz“ → „postleitzahl“" in publish_page and "nie zu" not in publish_page
+    resp = client.post(url(service, "/formular/veroeffentlichen"), data={"change_note": "PLZ umbenannt"})
+    assert resp.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(RoutingRule, rule.id).condition == {"<=": [47051, {"var": "postleitzahl"}, 47139]}
+    result = client.post(url(service, "/zustaendigkeit/test"), data={"answers": '{"postleitzahl": "47057"}'})
+    assert "Zuständig: Bezirksamt Nord" in result.get_data(as_text=True)
+
+
+def test_admin_routing_warns_about_rules_on_a_removed_field(client, service, north, dept, admin):
+    _publish_plz_form(service, dept)
+    assert _plz_rule(client, service).status_code == 303
+    client.post(url(service, "/formular/felder/plz/aktion"), data={"aktion": "loeschen"})
+    publish_page = client.get(url(service, "/formular/veroeffentlichen")).get_data(as_text=True)
+    assert "Regel „Norden“: Feld „plz“ fehlt" in publish_page
+    routing_page = client.get(url(service, "/zustaendigkeit")).get_data(as_text=True)
+    assert "Das Formular hat kein Feld" not in routing_page  # the published form still has "plz"
+    client.post(url(service, "/formular/veroeffentlichen"), data={"change_note": "PLZ entfernt"})
+    page = client.get(url(service, "/zustaendigkeit")).get_data(as_text=True)
+    assert "1 Regel bezieht sich auf ein Feld" in page and "Das Formular hat kein Feld „plz“" in page
+
+
+def test_admin_routing_rule_on_an_unknown_field_is_refused(client, service, north, admin):
+    resp = client.post(
+        url(service, "/zustaendigkeit/regeln/neu"),
+        data={"label": "x", "department": "bezirksamt-nord", "modus": "json",
+              "rule": '{"==": [{"var": "gibtsnicht"}, "x"]}'},
+    )  # fmt: skip
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "<title>Fehler: " in html
+    assert "Die Bedingung bezieht sich auf „gibtsnicht“" in html
+    assert db.session.query(RoutingRule).count() == 0
+
+
+def test_admin_routing_builder_maps_labels_and_refuses_reversed_ranges(client, service, north, admin):
+    data = {"label": "Gewerbe", "department": "bezirksamt-nord", "modus": "baukasten", "combinator": "and",
+            "field_0": "art", "op_0": "is", "value_0": "Gewerblich"}  # fmt: skip
+    assert client.post(url(service, "/zustaendigkeit/regeln/neu"), data=data).status_code == 303
+    assert db.session.query(RoutingRule).one().condition == {"==": [{"var": "art"}, "gewerblich"]}
+    for value, expected in (("Sonstiges", "Möglich sind: „privat“ (Privat)"), ("5-3", "verkehrt herum")):
+        op = "between" if "-" in value else "is"
+        resp = client.post(
+            url(service, "/zustaendigkeit/regeln/neu"), data={**data, "op_0": op, "value_0": value}
+        )
+        assert resp.status_code == 400 and expected in resp.get_data(as_text=True), value
+    assert db.session.query(RoutingRule).count() == 1
