@@ -2,17 +2,19 @@
 
 import json
 
+from flask import has_app_context
 from flask_babel import gettext as _
 from jinja2 import TemplateSyntaxError, UndefinedError
 from sqlalchemy import select
 
 from extensions import db
-from models import NoticeKind, NoticeTemplate, NoticeTemplateVersion
+from models import NoticeKind, NoticeTemplate, NoticeTemplateVersion, WorkflowVersion
 from services.errors import InvalidDefinition
 from services.notices import NOTICE_KINDS, notice_title
 from services.notices.render import RenderFailed, qr_svg, render_pdf
 from services.notices.template_errors import describe_syntax_error, describe_undefined
 from services.notices.templates_env import ENV, TemplateRenderError, render_template
+from services.workflow.definitions import default_document
 
 SAMPLE_URL = "https://amtsweg.invalid/verify/ABCD-EFGH-JKMN"
 
@@ -107,6 +109,40 @@ def _template_line(exc: Exception) -> int | None:
     return line
 
 
+# Every decision key docs/notices.md documents, with an example value.
+DOCUMENTED_DECISION = {
+    "text": "Beispieltext der Entscheidung.",
+    "reasons": "Beispielbegründung.",
+    "conditions": ["Beispielauflage."],
+    "documents": ["Meldebescheinigung"],
+    "deadline": "2026-03-16",
+    "valid_until": "2027-03-01",
+    "legal_basis": "Beispielsatzung",
+    "fee_due_date": "2026-04-01",
+}
+_FIELD_SAMPLES = {"lines": ["Beispielzeile"], "checkbox": True}
+
+
+def decision_sample(kind: str) -> dict:
+    """`decision` of the sample data: the documented keys and every public field of a workflow
+    transition that issues a notice of `kind` (the shipped workflows, and with an app context every
+    published version), so a template may print any key a real decision can have, and a misspelled
+    one fails the check."""
+    sample = dict(DOCUMENTED_DECISION)
+    documents = [default_document()]
+    if has_app_context():
+        documents += db.session.scalars(select(WorkflowVersion.document)).all()
+    for document in documents:
+        for transition in document.get("transitions", []):
+            effects = transition.get("effects", [])
+            if not any(e.get("type") == "issue_notice" and e.get("kind") == kind for e in effects):
+                continue
+            for field in transition.get("fields", []):
+                if field.get("public"):
+                    sample.setdefault(field["key"], _FIELD_SAMPLES.get(field.get("type"), "Beispieltext"))
+    return sample
+
+
 def sample_context(kind: str) -> dict:
     """Realistic example data (same shape as services.notices.context.build_context) for previews."""
     return {
@@ -145,12 +181,7 @@ def sample_context(kind: str) -> dict:
         ],
         "relevant_answers": [{"label": "Kennzeichen", "value": "DU-EM 123", "key": "kennzeichen"}],
         "attachments": [{"name": "fahrzeugschein.pdf", "size": 183_204, "sha256": "0" * 64}],
-        "decision": {
-            "text": "Beispieltext der Entscheidung.",
-            "reasons": "Beispielbegründung.",
-            "documents": ["Meldebescheinigung"],
-            "deadline": "2026-03-16",
-        },
+        "decision": decision_sample(kind),
         "fee": {
             "positions": [{"label": "Verwaltungsgebühr", "cents": 3070}],
             "total_cents": 3070,
