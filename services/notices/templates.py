@@ -74,17 +74,22 @@ def render_sample_pdf(kind: str, html: str, css: str = "", title: str = "") -> b
     try:
         page = render_template(html, context)
         return render_pdf(page, css, json.dumps({"sample": True}), title=title)
-    except TemplateSyntaxError as exc:
-        reason = describe_syntax_error(exc, ENV.filters, ENV.tests)
-    except UndefinedError as exc:
-        reason = describe_undefined(exc, _template_line(exc), context)
-    except TemplateRenderError as exc:
-        reason = _("Vorlage nicht erlaubt oder fehlerhaft: %(reason)s", reason=exc)
-    except (RenderFailed, ValueError) as exc:
-        reason = str(exc)
     except Exception as exc:  # any error of an admin's template is a validation message, never a 500
-        reason = _python_error(exc)
-    raise InvalidDefinition([("html", reason)])
+        raise InvalidDefinition([("html", describe_template_error(exc, context))]) from exc
+
+
+def describe_template_error(exc: Exception, context: dict) -> str:
+    """What is wrong with a template that failed to render with `context`, in the admin's words
+    ("Zeile 3: „nmae“ gibt es bei diesem Wert nicht."). Publish, preview and the worker share it."""
+    if isinstance(exc, TemplateSyntaxError):
+        return describe_syntax_error(exc, ENV.filters, ENV.tests)
+    if isinstance(exc, UndefinedError):
+        return describe_undefined(exc, _template_line(exc), context)
+    if isinstance(exc, TemplateRenderError):
+        return _("Vorlage nicht erlaubt oder fehlerhaft: %(reason)s", reason=exc)
+    if isinstance(exc, (RenderFailed, ValueError)):
+        return str(exc)
+    return _python_error(exc)
 
 
 def _python_error(exc: Exception) -> str:
