@@ -37,6 +37,10 @@ class ClaimForm(VersionedForm):
     pass
 
 
+class NoticeRetryForm(BaseForm):
+    """"Bescheid erneut erzeugen": CSRF only (the notice's state guards against a double click)."""
+
+
 class AssignForm(VersionedForm):
     assignee = SelectField(_l("Zuweisen an"), coerce=int, validate_choice=True)
 

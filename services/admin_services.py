@@ -9,9 +9,10 @@ import unicodedata
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import Department, FormDefinition, MembershipRole, Service
+from models import Department, FormDefinition, MembershipRole, Notice, NoticeState, Service, ServiceRequest
 from models.base import utcnow
 from services import admin_config, designer, scenarios
 from services.config_log import N_, LogText, record_change
@@ -41,6 +42,28 @@ def services_of(departments) -> list[Service]:
     if not ids:
         return []
     query = select(Service).where(Service.department_id.in_(ids)).order_by(Service.title_de)
+    return list(db.session.scalars(query))
+
+
+FAILED_NOTICES_SHOWN = 50
+
+
+def failed_notices_of(departments) -> list[Notice]:
+    """Notices of the departments' services that could not be created (newest first, at most
+    FAILED_NOTICES_SHOWN), with request and service loaded: the admin overview points at them,
+    as a broken notice template is usually the cause and the admin is who fixes it."""
+    ids = [d.id for d in departments]
+    if not ids:
+        return []
+    query = (
+        select(Notice)
+        .join(ServiceRequest, Notice.request_id == ServiceRequest.id)
+        .where(ServiceRequest.service_id.in_(select(Service.id).where(Service.department_id.in_(ids))))
+        .where(Notice.state == NoticeState.FAILED)
+        .options(joinedload(Notice.request).joinedload(ServiceRequest.service))
+        .order_by(Notice.id.desc())
+        .limit(FAILED_NOTICES_SHOWN)
+    )
     return list(db.session.scalars(query))
 
 

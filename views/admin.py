@@ -18,6 +18,7 @@ from models import Membership, MembershipRole, Service
 from services import access, accounts, admin_services, config_log
 from services.catalog import FALLBACK_TOPIC, TOPICS
 from services.errors import PermissionDenied, ValidationFailed
+from services.notices import notice_title
 from services.tx import transaction
 from views.access import get_or_404, load_department_for_admin
 
@@ -70,7 +71,13 @@ def index():
     departments = admin_services.departments_for_admin(current_user)
     services = admin_services.services_of(departments)
     by_department = {d.id: [s for s in services if s.department_id == d.id] for d in departments}
-    return render_template("admin/index.html", departments=departments, by_department=by_department)
+    failed = admin_services.failed_notices_of(departments)
+    return render_template("admin/index.html", departments=departments, by_department=by_department,
+                           failed_by_department={
+                               d.id: [n for n in failed if n.request.service.department_id == d.id]
+                               for d in departments
+                           }, notice_title=notice_title,
+                           may_view=lambda req: access.staff_may_view(current_user, req))
 
 
 @bp.route("/aemter/<int:department_id>/leistungen/neu", methods=["GET", "POST"])

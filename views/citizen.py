@@ -29,12 +29,11 @@ from forms.dynamic import (
     validate_answers,
     visible_pages,
 )
-from models import NoticeState
 from services import access, anonymous, drafts, review_stamp, submissions, uploads
 from services.catalog import find_active_service
 from services.errors import AlreadySubmitted, EmailNotConfirmed, NotFound, PermissionDenied, ValidationFailed
 from services.formdefs import latest_version, load_spec
-from services.notices import notice_title
+from services.notices import notice_title, notices_for_applicant
 from services.tx import transaction
 from views.access import (
     load_draft_for_citizen,
@@ -318,9 +317,10 @@ def request_detail(request_id):
         return url_for(".attachment_download", request_id=req.public_id, attachment_id=file.get("id", ""))
 
     sections = format_answers(load_spec(req.form_version), req.answers, _locale(), "html", file_url=file_url)
-    notices = [n for n in req.notices if n.state == NoticeState.ISSUED]
+    notices = notices_for_applicant(req)
     return render_template("citizen/request_detail.html", req=req, sections=sections,
-                           state_label=_state_label(req), notices=sorted(notices, key=lambda n: n.id),
+                           state_label=_state_label(req), notices=notices["issued"],
+                           pending_notices=notices["pending"], failed_notices=notices["failed"],
                            notice_title=notice_title, status_url=_status_url(req))
 
 

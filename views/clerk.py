@@ -7,11 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from extensions import db
-from forms.clerk import ClaimForm, NoteForm, transition_data
+from forms.clerk import ClaimForm, NoteForm, NoticeRetryForm, transition_data
 from models import Department, MembershipRole, User
 from services import approvals as approval_service
 from services import assignment, dashboard, export, messages, queue
 from services.errors import DomainError, StaleObject, ValidationFailed
+from services.notices import retry_notice
 from services.tx import transaction
 from services.workflow import forward_request
 from views import clerk_detail
@@ -135,6 +136,15 @@ def _act(req, form, action, success, target=None):
         return clerk_detail.render_detail(req, status=exc.status)
     flash(success, "success")
     return redirect(target or url_for(".request_detail", public_id=req.public_id), 303)
+
+
+@bp.post("/antraege/<public_id>/bescheide/<notice_id>/erneut-erzeugen")
+@staff_required
+def notice_retry(public_id, notice_id):
+    req, form = load_request_for_staff(public_id), NoticeRetryForm(prefix="retry")
+    return _act(req, form, lambda: retry_notice(req, notice_id, current_user),
+                _("Der Bescheid wird erneut erzeugt, mit der aktuell veröffentlichten Vorlage."),
+                target=url_for(".request_detail", public_id=req.public_id, _anchor="bescheide"))
 
 
 @bp.post("/antraege/<public_id>/uebernehmen")

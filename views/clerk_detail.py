@@ -11,10 +11,10 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from extensions import db
-from forms.clerk import AssignForm, ClaimForm, ForwardForm, NoteForm, transition_form_class
+from forms.clerk import AssignForm, ClaimForm, ForwardForm, NoteForm, NoticeRetryForm, transition_form_class
 from models import Department, NoticeState, RoutingRule, Service, User, WorkflowVersion
 from services import approvals, assignment, messages
-from services.notices import notice_state_label, notice_title
+from services.notices import failure_reason, notice_state_label, notice_title
 from services.workflow import (
     available_transitions,
     deadline_status,
@@ -155,6 +155,7 @@ def _simple_forms(req):
         "release": ClaimForm(prefix="release"),
         "assign": assign_form(req),
         "note": NoteForm(prefix="note"),
+        "retry": NoticeRetryForm(prefix="retry"),
         "forward": forward_form(req),
     }
 
@@ -183,6 +184,7 @@ def render_detail(req, status=200, forms=None):
     for form in [*simple.values(), *(f for _t, f in transitions)]:
         _with_version(form, req)
     proposal = open_proposal(req)
+    notices = sorted(req.notices, key=lambda n: n.id)
     context = {
         "req": req,
         "forms": simple,
@@ -192,8 +194,8 @@ def render_detail(req, status=200, forms=None):
         "deadline": deadline_status(req),
         "proposal": approvals.describe_proposal(req, proposal, locale()) if proposal is not None else None,
         "forward_blocked": forward_blocked_message() if proposal is not None else "",
-        "failed_notices": [n for n in req.notices if n.state == NoticeState.FAILED],
-        "notices": sorted(req.notices, key=lambda n: n.id),
+        "failed_notices": [(n, failure_reason(n)) for n in notices if n.state == NoticeState.FAILED],
+        "notices": notices,
         "notice_title": notice_title,
         "notice_state_label": notice_state_label,
         "people": _people(req),

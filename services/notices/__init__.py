@@ -5,13 +5,14 @@ Heavy imports (WeasyPrint, pyHanko) live in the submodules so the web process st
 
 import secrets
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Notice, NoticeKind, NoticeState
+from models import Notice, NoticeKind, NoticeState, OutboxJob, OutboxState
 from models.base import new_public_id, utcnow
-from services.errors import ValidationFailed
+from services.errors import NotFound, ValidationFailed
 from services.outbox import insert_job, record_job
 
 # kind → title (German msgid). One registry; templates, views and mails use it.
@@ -39,6 +40,37 @@ NOTICE_EVENT_TITLES = {
 # Unambiguous alphabet for codes typed by hand (no 0/O, 1/I/L).
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_GROUPS, CODE_GROUP_LEN = 3, 4
+
+
+class NoticeTemplateFailed(RuntimeError):
+    """The template does not render with this notice's data; the message says why, for staff."""
+
+
+def failure_reason(notice) -> str | None:
+    """Why a failed notice failed, in plain words, when its template was the cause (else None).
+
+    The failure hook stores the job's traceback text; the template's message is its last exception.
+    """
+    marker = f"{NoticeTemplateFailed.__name__}: "
+    error = notice.error or ""
+    position = error.rfind(marker)
+    return error[position + len(marker) :].strip() or None if position >= 0 else None
+
+
+def notices_for_applicant(req) -> dict[str, list[Notice]]:
+    """The request's notices as the applicant sees them, oldest first: "issued" (downloadable),
+    "pending" (being prepared) and "failed" (delayed; staff have been told). A pending or failed
+    notice that a later issued revision of its kind replaced is left out."""
+    newest_issued: dict[str, int] = {}
+    for notice in req.notices:
+        if notice.state == NoticeState.ISSUED:
+            newest_issued[notice.kind] = max(newest_issued.get(notice.kind, 0), notice.revision)
+    groups: dict[str, list[Notice]] = {"issued": [], "pending": [], "failed": []}
+    for notice in sorted(req.notices, key=lambda n: n.id):
+        replaced = notice.state != NoticeState.ISSUED and newest_issued.get(notice.kind, 0) > notice.revision
+        if str(notice.state) in groups and not replaced:
+            groups[str(notice.state)].append(notice)
+    return groups
 
 
 def new_verification_code() -> str:
@@ -131,6 +163,49 @@ def request_notice(req, kind: str, data: dict | None = None, actor=None) -> Noti
     db.session.add(notice)
     db.session.flush()
     record_job(*render_job_of(notice.id), request=req)
+    return notice
+
+
+def retry_notice(req, notice_public_id: str, actor) -> Notice:
+    """Queue a failed notice of `req` again ("Bescheid erneut erzeugen"), recorded in the audit trail.
+
+    The notice keeps its revision, verification code and decision data; the job renders it with the
+    template version published *now* (template_for reads the latest when the job runs), so a
+    department that fixed its template gets the notice out with the fix. The outbox row that gave
+    up gets fresh attempts (it leaves the ops page's failed list); without one a new row is recorded.
+    """
+    from services.access import check_case_worker
+    from services.events import append_event
+    from services.outbox import retry_job
+
+    check_case_worker(actor, req)
+    notice = db.session.scalar(
+        select(Notice)
+        .where(Notice.request_id == req.id, Notice.public_id == str(notice_public_id))
+        .with_for_update()
+    )
+    if notice is None:
+        raise NotFound()
+    if notice.state != NoticeState.FAILED:
+        raise ValidationFailed(_("Dieser Bescheid wird bereits erstellt oder ist schon ausgestellt."))
+    notice.state, notice.error = NoticeState.PENDING, ""
+    kind, payload = render_job_of(notice.id)
+    open_rows = select(OutboxJob).where(
+        OutboxJob.request_id == req.id, OutboxJob.kind == kind, OutboxJob.state != OutboxState.DONE
+    ).order_by(OutboxJob.id.desc())
+    jobs = [job for job in db.session.scalars(open_rows) if job.payload == payload]
+    if any(job.state != OutboxState.FAILED for job in jobs):
+        pass  # ops retried its row already: that attempt renders it
+    elif jobs:
+        retry_job(jobs[0])
+    else:
+        record_job(kind, payload, request=req)
+    append_event(
+        req,
+        "notice_retried",
+        actor=actor,
+        data={"notice_id": notice.id, "kind": notice.kind, "revision": notice.revision},
+    )
     return notice
 
 

@@ -7,6 +7,7 @@ import secrets
 import time
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -15,9 +16,10 @@ from extensions import db
 from models import Notice, NoticeState, ServiceRequest
 from models.base import utcnow
 from services.events import append_event
+from services.notices import NoticeTemplateFailed, notice_title
 from services.notices.context import attachment_json, build_context, template_for
 from services.notices.files import notice_dir
-from services.notices.render import render_pdf
+from services.notices.render import RenderFailed, render_pdf
 from services.notices.sign import sign_pdf
 from services.notices.templates_env import render_template
 
@@ -26,12 +28,38 @@ MAX_ERROR_CHARS = 2000
 
 
 def render_notice_pdf(notice) -> bytes:
-    """The unsigned PDF/A-3b of a notice (template → HTML → PDF with bescheid.json attached)."""
+    """The unsigned PDF/A-3b of a notice (template → HTML → PDF with bescheid.json attached).
+
+    The template is the latest published version when the job runs (also when a clerk retries a
+    failed notice). Raises NoticeTemplateFailed, in the admin's words, when it does not render with
+    this notice's data.
+    """
     source, css, version = template_for(notice)
     notice.template_version_id = version.id if version is not None else None
     context = build_context(notice)
-    html = render_template(source, context)
-    return render_pdf(html, css, attachment_json(notice, context), title=context["notice"]["title"])
+    try:  # the context is plain data: whatever goes wrong while the template runs is the template's
+        html = render_template(source, context)
+    except Exception as exc:
+        raise NoticeTemplateFailed(_template_failure(notice, version, exc, context)) from exc
+    try:
+        return render_pdf(html, css, attachment_json(notice, context), title=context["notice"]["title"])
+    except RenderFailed as exc:  # a resource the template refers to is refused
+        raise NoticeTemplateFailed(_template_failure(notice, version, exc, context)) from exc
+
+
+def _template_failure(notice, version, exc: Exception, context: dict) -> str:
+    """Which template and what is wrong with it, for staff: „Vorlage „…“ (…), Version 3: Zeile 2: …“."""
+    from services.notices.templates import describe_template_error
+
+    reason = describe_template_error(exc, context)
+    if version is None:
+        return _("Mitgelieferte Vorlage: %(reason)s", reason=reason)
+    template = version.template  # the request's service's own, or the city-wide one
+    owner = notice.request.service.title("de") if template.service_id is not None else _("stadtweit")
+    return _(
+        "Vorlage „%(title)s“ (%(owner)s), Version %(number)s: %(reason)s",
+        title=notice_title(template.kind), owner=owner, number=version.number, reason=reason,
+    )
 
 
 def seal_notice_pdf(notice, pdf: bytes) -> bytes:
@@ -147,7 +175,7 @@ def mark_notice_failed(notice_id: int, error: str) -> Notice | None:
     if notice is None or notice.state == NoticeState.ISSUED:
         return notice
     notice.state = NoticeState.FAILED
-    notice.error = (error or "")[:MAX_ERROR_CHARS]
+    notice.error = (error or "")[-MAX_ERROR_CHARS:]  # a traceback's end names the exception
     append_event(
         notice.request,
         "notice_failed",

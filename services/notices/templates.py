@@ -2,17 +2,19 @@
 
 import json
 
+from flask import has_app_context
 from flask_babel import gettext as _
 from jinja2 import TemplateSyntaxError, UndefinedError
 from sqlalchemy import select
 
 from extensions import db
-from models import NoticeKind, NoticeTemplate, NoticeTemplateVersion
+from models import NoticeKind, NoticeTemplate, NoticeTemplateVersion, WorkflowVersion
 from services.errors import InvalidDefinition
 from services.notices import NOTICE_KINDS, notice_title
 from services.notices.render import RenderFailed, qr_svg, render_pdf
 from services.notices.template_errors import describe_syntax_error, describe_undefined
 from services.notices.templates_env import ENV, TemplateRenderError, render_template
+from services.workflow.definitions import default_document
 
 SAMPLE_URL = "https://amtsweg.invalid/verify/ABCD-EFGH-JKMN"
 
@@ -72,17 +74,22 @@ def render_sample_pdf(kind: str, html: str, css: str = "", title: str = "") -> b
     try:
         page = render_template(html, context)
         return render_pdf(page, css, json.dumps({"sample": True}), title=title)
-    except TemplateSyntaxError as exc:
-        reason = describe_syntax_error(exc, ENV.filters, ENV.tests)
-    except UndefinedError as exc:
-        reason = describe_undefined(exc, _template_line(exc), context)
-    except TemplateRenderError as exc:
-        reason = _("Vorlage nicht erlaubt oder fehlerhaft: %(reason)s", reason=exc)
-    except (RenderFailed, ValueError) as exc:
-        reason = str(exc)
     except Exception as exc:  # any error of an admin's template is a validation message, never a 500
-        reason = _python_error(exc)
-    raise InvalidDefinition([("html", reason)])
+        raise InvalidDefinition([("html", describe_template_error(exc, context))]) from exc
+
+
+def describe_template_error(exc: Exception, context: dict) -> str:
+    """What is wrong with a template that failed to render with `context`, in the admin's words
+    ("Zeile 3: „nmae“ gibt es bei diesem Wert nicht."). Publish, preview and the worker share it."""
+    if isinstance(exc, TemplateSyntaxError):
+        return describe_syntax_error(exc, ENV.filters, ENV.tests)
+    if isinstance(exc, UndefinedError):
+        return describe_undefined(exc, _template_line(exc), context)
+    if isinstance(exc, TemplateRenderError):
+        return _("Vorlage nicht erlaubt oder fehlerhaft: %(reason)s", reason=exc)
+    if isinstance(exc, (RenderFailed, ValueError)):
+        return str(exc)
+    return _python_error(exc)
 
 
 def _python_error(exc: Exception) -> str:
@@ -105,6 +112,40 @@ def _template_line(exc: Exception) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
+
+
+# Every decision key docs/notices.md documents, with an example value.
+DOCUMENTED_DECISION = {
+    "text": "Beispieltext der Entscheidung.",
+    "reasons": "Beispielbegründung.",
+    "conditions": ["Beispielauflage."],
+    "documents": ["Meldebescheinigung"],
+    "deadline": "2026-03-16",
+    "valid_until": "2027-03-01",
+    "legal_basis": "Beispielsatzung",
+    "fee_due_date": "2026-04-01",
+}
+_FIELD_SAMPLES = {"lines": ["Beispielzeile"], "checkbox": True}
+
+
+def decision_sample(kind: str) -> dict:
+    """`decision` of the sample data: the documented keys and every public field of a workflow
+    transition that issues a notice of `kind` (the shipped workflows, and with an app context every
+    published version), so a template may print any key a real decision can have, and a misspelled
+    one fails the check."""
+    sample = dict(DOCUMENTED_DECISION)
+    documents = [default_document()]
+    if has_app_context():
+        documents += db.session.scalars(select(WorkflowVersion.document)).all()
+    for document in documents:
+        for transition in document.get("transitions", []):
+            effects = transition.get("effects", [])
+            if not any(e.get("type") == "issue_notice" and e.get("kind") == kind for e in effects):
+                continue
+            for field in transition.get("fields", []):
+                if field.get("public"):
+                    sample.setdefault(field["key"], _FIELD_SAMPLES.get(field.get("type"), "Beispieltext"))
+    return sample
 
 
 def sample_context(kind: str) -> dict:
@@ -145,12 +186,7 @@ def sample_context(kind: str) -> dict:
         ],
         "relevant_answers": [{"label": "Kennzeichen", "value": "DU-EM 123", "key": "kennzeichen"}],
         "attachments": [{"name": "fahrzeugschein.pdf", "size": 183_204, "sha256": "0" * 64}],
-        "decision": {
-            "text": "Beispieltext der Entscheidung.",
-            "reasons": "Beispielbegründung.",
-            "documents": ["Meldebescheinigung"],
-            "deadline": "2026-03-16",
-        },
+        "decision": decision_sample(kind),
         "fee": {
             "positions": [{"label": "Verwaltungsgebühr", "cents": 3070}],
             "total_cents": 3070,

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask_babel import gettext as _
-from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, nodes
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup, escape
 
@@ -57,8 +57,14 @@ class RefusedAttribute(SecurityError, AttributeError):
     """Underscore attribute on undefined data (`lipsum.__globals__`): refused; hasattr() stays False."""
 
 
-class NoticeUndefined(ChainableUndefined):
-    """Missing optional data renders as nothing; an attribute the sandbox refused raises SecurityError."""
+class NoticeUndefined(StrictUndefined):
+    """A name or attribute the data does not have.
+
+    Printing, iterating, comparing or calculating with it fails the render with the name
+    ("„nmae“ gibt es bei diesem Wert nicht"), so a misspelling cannot publish as a blank. Only
+    asking about it works: `{% if decision.valid_until %}` (false), `is defined`, `| default(…)`.
+    An attribute the sandbox refused raises SecurityError even there.
+    """
 
     __slots__ = ()
 
@@ -67,17 +73,12 @@ class NoticeUndefined(ChainableUndefined):
             raise RefusedAttribute(
                 _("Zugriff auf %(name)s ist in Bescheidvorlagen nicht erlaubt.", name=repr(name))
             )
-        return self
+        return self._fail_with_undefined_error()
 
     __getitem__ = __getattr__
 
     def _refused(self) -> bool:
         return self._undefined_exception is SecurityError
-
-    def __str__(self) -> str:
-        if self._refused():
-            self._fail_with_undefined_error()
-        return super().__str__()
 
     def __html__(self) -> str:
         return str(self)

@@ -6,6 +6,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from jinja2 import UndefinedError
 
 from services.notices.context import bundled_source
 from services.notices.render import RenderFailed, render_pdf
@@ -98,6 +99,16 @@ def test_template_python_errors_become_messages(source, expected):
         ("{{ notice.date | datum }}", "Zeile 1: Unbekannter Filter „datum“. Erlaubt sind: abs,"),
         ("<p>\n{{ reqest.submitted_at | date }}", "Zeile 2: „reqest“ ist nicht definiert. Verfügbar sind:"),
         ("{{ notice.title.shout() }}", "Zeile 1: „shout“ gibt es bei diesem Wert nicht."),
+        # a misspelled name or attribute is an error wherever its value is used, not a blank
+        ("<p>\n\nName: {{ applicant.nmae }}.</p>", "Zeile 3: „nmae“ gibt es bei diesem Wert nicht."),
+        ("{{ foo.bar.baz }}", "Zeile 1: „foo“ ist nicht definiert. Verfügbar sind: answers, applicant,"),
+        ("{% for c in decision.condtions %}{{ c }}{% endfor %}", "Zeile 1: „condtions“ gibt es bei"),
+        ("{{ decision.text ~ decision.txet }}", "Zeile 1: „txet“ gibt es bei diesem Wert nicht."),
+        ("{% if decision.dedline == '2026' %}x{% endif %}", "Zeile 1: „dedline“ gibt es bei"),
+        (
+            "{% extends '_brief.html' %}{% block inhalt %}\n{{ service.titel }}{% endblock %}",
+            "Zeile 2: „titel“ gibt es bei diesem Wert nicht.",
+        ),
         ("{{ 1 + }}", "Zeile 1: unexpected 'end of print statement'"),  # rare kinds keep Jinja's text
     ],
 )
@@ -108,11 +119,13 @@ def test_template_jinja_errors_are_explained_with_line_and_name(app_ctx, source,
     assert "Jinja" not in errors[0][1] and "is undefined" not in errors[0][1]
 
 
-def test_app_globals_are_not_reachable_from_templates():
-    source = (
-        "[{{ config }}|{{ session }}|{{ g }}|{{ url_for }}|{{ current_user }}|{{ get_flashed_messages }}]"
-    )
-    assert render_template(source, sample_context("fee")) == "[|||||]"
+@pytest.mark.parametrize(
+    "name", ["config", "session", "g", "url_for", "current_user", "get_flashed_messages"]
+)
+def test_app_globals_are_not_reachable_from_templates(name):
+    with pytest.raises(UndefinedError, match=f"'{name}' is undefined"):
+        render_template(f"[{{{{ {name} }}}}]", sample_context("fee"))
+    assert render_template(f"[{{% if {name} %}}x{{% endif %}}]", sample_context("fee")) == "[]"
 
 
 def test_template_output_escapes_data():
@@ -172,3 +185,32 @@ def test_answers_with_payloads_are_printed_literally_and_fetch_nothing(db, bait_
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "{{ 7*7 }}" in text and f'<img src="{base}/answer.svg">' in text.replace("\n", " ")
     assert hits == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% if decision.nope %}{{ decision.nope.deeper }}{% endif %}",
+        "{% if decision.valid_until %}gültig bis {{ decision.valid_until | date }}{% endif %}",
+        "{{ decision.nope | default('–') }} {{ nope | default('–') }} {{ decision.nope | d('–') }}",
+        "{% if nope is defined %}{{ nope }}{% endif %}{% if decision.nope is undefined %}ok{% endif %}",
+        "{{ decision.text if decision.nope else 'ok' }} {{ 'ja' if not applicant.nmae }}",
+    ],
+)
+def test_optional_values_may_be_asked_about(app_ctx, source):
+    """Testing, `is defined` and `default` keep working for values a notice may not have."""
+    assert check_template("approval", source) == []
+
+
+@pytest.mark.parametrize("kind", ["approval", "rejection", "information_request", "fee"])
+def test_sample_decision_has_every_public_field_of_a_workflow_issuing_the_kind(db, kind):
+    """A template may print any key a real decision can carry (the shipped rejection's `reason`)."""
+    from services.workflow.definitions import default_document
+
+    decision = sample_context(kind)["decision"]
+    for transition in default_document()["transitions"]:
+        if {"type": "issue_notice", "kind": kind} in transition.get("effects", []):
+            for field in transition.get("fields", []):
+                assert not field.get("public") or field["key"] in decision
+    source = "{{ decision.valid_until | date }} {{ decision.conditions | join(', ') }}"
+    assert check_template(kind, source) == []

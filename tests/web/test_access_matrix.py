@@ -121,6 +121,9 @@ MATRIX = {
         "GET", "/sachbearbeitung/antraege/{req}/dateien/{attachment}", CLERK_REQUEST,
     ),
     "clerk.notice_download": ("GET", "/sachbearbeitung/antraege/{req}/bescheide/{notice}", CLERK_REQUEST),
+    "clerk.notice_retry": (  # the notice is issued: the allowed roles get "already issued" (400)
+        "POST", "/sachbearbeitung/antraege/{req}/bescheide/{notice}/erneut-erzeugen", CLERK_REQUEST,
+    ),
     "clerk.request_claim": ("POST", "/sachbearbeitung/antraege/{req}/uebernehmen", CLERK_REQUEST),
     "clerk.request_release": ("POST", "/sachbearbeitung/antraege/{req}/zurueckgeben", CLERK_REQUEST),
     "clerk.request_assign": ("POST", "/sachbearbeitung/antraege/{req}/zuweisen", CLERK_REQUEST),
