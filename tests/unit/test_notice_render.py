@@ -178,6 +178,19 @@ def test_decisions_carry_fee_table_and_legal_remedy(db, tmp_path):
     assert "Rechtsbehelfsbelehrung" in text and "Verwaltungsgericht Düsseldorf" in text
 
 
+@pytest.mark.parametrize(
+    ("kind", "data", "printed"),
+    [
+        ("rejection", {"reason": "Der Stellplatz liegt außerhalb der Bewohnerparkzone."}, "außerhalb der"),
+        ("information_request", {"message": "Bitte reichen Sie den Fahrzeugschein nach."}, "Fahrzeugschein"),
+    ],
+)
+def test_shipped_templates_print_what_the_shipped_workflow_asks_the_clerk(db, tmp_path, kind, data, printed):
+    """"ablehnen" asks for `reason`, "rueckfrage_stellen" for `message`: the clerk's words reach the notice."""
+    _notice, pdf = _issue(_request_with_form(), kind, data=data)
+    assert printed in " ".join(_pdf_text(pdf, tmp_path).split())
+
+
 def test_pdf_is_pdf_a_3b_with_bundled_fonts_and_json_attachment(db, tmp_path):
     notice, pdf = _issue(_request_with_form(), "rejection", data={"reasons": "Fehlende Unterlagen."})
     path = tmp_path / "n.pdf"
