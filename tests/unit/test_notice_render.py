@@ -186,7 +186,7 @@ def test_decisions_carry_fee_table_and_legal_remedy(db, tmp_path):
     ],
 )
 def test_shipped_templates_print_what_the_shipped_workflow_asks_the_clerk(db, tmp_path, kind, data, printed):
-    """"ablehnen" asks for `reason`, "rueckfrage_stellen" for `message`: the clerk's words reach the notice."""
+    """The shipped "ablehnen" asks for `reason`, "rueckfrage_stellen" for `message`: both reach the PDF."""
     _notice, pdf = _issue(_request_with_form(), kind, data=data)
     assert printed in " ".join(_pdf_text(pdf, tmp_path).split())
 
