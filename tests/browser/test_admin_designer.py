@@ -38,6 +38,7 @@ def test_admin_builds_publishes_and_citizen_submits(page, browser_login, assert_
     page.fill("#title_en", "Tree felling permit")
     page.fill("#leika_key", "99050012104000")
     page.fill("#fee", "25,00")
+    page.check("#active")  # new services start inactive; this one goes live with its first form
     _click(page, "Speichern")
     assert page.locator("h1").inner_text() == "Formular gestalten"
     assert_no_axe_violations(page)

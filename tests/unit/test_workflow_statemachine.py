@@ -118,7 +118,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         legal = m["dept"] in actor.department_ids() and dept.id != m["dept"] and m["proposal"] is None
         try:
             forward_request(req, dept, actor, "Zuständigkeit", req.row_version)
-        except (PermissionDenied, ValidationFailed) as exc:
+        except (PermissionDenied, ValidationFailed, TransitionNotAllowed) as exc:
             assert not legal, exc
             return
         assert legal
