@@ -220,6 +220,9 @@ def publish(service_id):
                 ),
                 "success",
             )
+            if not service.active:  # new services start inactive (docs/contracts/README.md)
+                flash(_("Die Leistung ist noch nicht aktiv: Im Katalog erscheint sie erst, wenn Sie in den "
+                        "Einstellungen der Leistung „Leistung ist aktiv“ ankreuzen."), "info")
             return redirect(url_for(".versions", service_id=service.id), 303)
     latest = definition.latest
     doc = definition.draft

@@ -398,3 +398,21 @@ def test_admin_routing_builder_maps_labels_and_refuses_reversed_ranges(client, s
         )
         assert resp.status_code == 400 and expected in resp.get_data(as_text=True), value
     assert db.session.query(RoutingRule).count() == 1
+
+
+def test_publishing_the_form_of_an_inactive_service_says_how_it_goes_live(client, service, dept, admin):
+    definition = admin_services.ensure_definition(service)
+    definition.draft = json.loads(json.dumps(PLZ_FORM))
+    service.active = False
+    db.session.commit()
+    resp = client.post(url(service, "/formular/veroeffentlichen"), data={"change_note": "Erste Fassung"})
+    assert resp.status_code == 303, resp.get_data(as_text=True)[-2000:]
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "ist veröffentlicht" in page and "noch nicht aktiv" in page
+    definition.draft = {**definition.draft, "title": {"de": "Neu", "en": "New"}}
+    service.active = True
+    db.session.commit()
+    resp = client.post(url(service, "/formular/veroeffentlichen"), data={"change_note": "Zweite Fassung"})
+    assert resp.status_code == 303, resp.get_data(as_text=True)[-2000:]
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "ist veröffentlicht" in page and "noch nicht aktiv" not in page
