@@ -48,13 +48,15 @@ def services_of(departments) -> list[Service]:
 FAILED_NOTICES_SHOWN = 50
 
 
-def failed_notices_of(departments) -> list[Notice]:
+def failed_notices_of(departments) -> dict[int, list[Notice]]:
     """Notices of the departments' services that could not be created (newest first, at most
     FAILED_NOTICES_SHOWN), with request and service loaded: the admin overview points at them,
-    as a broken notice template is usually the cause and the admin is who fixes it."""
+    as a broken notice template is usually the cause and the admin is who fixes it.
+    Grouped by department id; every department of `departments` has an entry."""
     ids = [d.id for d in departments]
+    grouped: dict[int, list[Notice]] = {department_id: [] for department_id in ids}
     if not ids:
-        return []
+        return grouped
     query = (
         select(Notice)
         .join(ServiceRequest, Notice.request_id == ServiceRequest.id)
@@ -64,7 +66,9 @@ def failed_notices_of(departments) -> list[Notice]:
         .order_by(Notice.id.desc())
         .limit(FAILED_NOTICES_SHOWN)
     )
-    return list(db.session.scalars(query))
+    for notice in db.session.scalars(query):
+        grouped[notice.request.service.department_id].append(notice)
+    return grouped
 
 
 def validate_leika(value: str | None) -> str | None:

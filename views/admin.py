@@ -71,12 +71,9 @@ def index():
     departments = admin_services.departments_for_admin(current_user)
     services = admin_services.services_of(departments)
     by_department = {d.id: [s for s in services if s.department_id == d.id] for d in departments}
-    failed = admin_services.failed_notices_of(departments)
     return render_template("admin/index.html", departments=departments, by_department=by_department,
-                           failed_by_department={
-                               d.id: [n for n in failed if n.request.service.department_id == d.id]
-                               for d in departments
-                           }, notice_title=notice_title,
+                           failed_by_department=admin_services.failed_notices_of(departments),
+                           notice_title=notice_title,
                            may_view=lambda req: access.staff_may_view(current_user, req))
 
 
