@@ -49,6 +49,10 @@ class FormVersion(db.Model):
     change_note: Mapped[str] = mapped_column(Text, default="")
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     published_at = mapped_column(UTCDateTime, default=utcnow)
+    # Field renames published with this version, {key in the previous version: key in this one}:
+    # answers of older versions are read through them where rules expect the latest keys
+    # (services.field_renames; routing).
+    renamed_fields = mapped_column(JSONType, nullable=True)
 
     definition: Mapped[FormDefinition] = relationship(back_populates="versions")
     published_by = relationship("User")

@@ -257,6 +257,7 @@ def publish_definition(definition, actor, change_note: str):
     service = definition.service
     present = admin_config.answer_keys(version.document)
     renames = {old: new for old, new in (definition.draft_renames or {}).items() if new in present}
+    version.renamed_fields = renames or None  # older versions' answers are routed through them
     admin_config.apply_field_renames(service, renames, actor)
     definition.draft_renames = {}
     record_change(

@@ -3,8 +3,8 @@
 Submitting reads the service's workflow and routing rules. They change rarely, so each process
 caches them (services.workflow.start_plan) under the token current when it read them, and checks
 the token with the draft's lock query (no extra round trip). Every flush that adds, changes or
-deletes a workflow, workflow link, routing rule, service or department sets a new random token in
-the same transaction: other transactions see the new configuration and the new token together.
+deletes a workflow, workflow link, routing rule, service, department or form version sets a new
+random token in the same transaction: other transactions see the new configuration and the new token together.
 """
 
 import secrets
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from models import (
     ConfigGeneration,
     Department,
+    FormVersion,
     RoutingRule,
     Service,
     ServiceWorkflow,
@@ -23,7 +24,9 @@ from models import (
 )
 from models.base import upsert_insert
 
-WATCHED = (Department, RoutingRule, Service, ServiceWorkflow, WorkflowDefinition, WorkflowVersion)
+WATCHED = (
+    Department, FormVersion, RoutingRule, Service, ServiceWorkflow, WorkflowDefinition, WorkflowVersion
+)
 ROW_ID = 1
 
 

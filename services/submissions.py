@@ -81,7 +81,7 @@ def submit_draft(
     answers, computed = _checked_answers(draft, locked, review_stamp)
     service_id = draft.service_id
     plan = start_plan(service_id, locked.config_token)
-    department_id, rule = plan.route(answers, locked.department_id)
+    department_id, rule = plan.route(answers, locked.department_id, draft.form_version_id)
     now, actor_id = utcnow(), (actor.id if actor is not None else None)
 
     request = {

@@ -9,6 +9,7 @@ from models.base import utcnow
 from services.access import RequestHolder, is_applicant
 from services.errors import TransitionNotAllowed, ValidationFailed
 from services.events import append_event
+from services.field_renames import answers_with_latest_keys
 from services.queue import not_own
 from services.tx import check_row_version, stale_as_changed
 from services.workflow import deadlines
@@ -57,7 +58,7 @@ def prepare_start(req) -> dict:
     """
     version = workflow_for_service(req.service)
     spec = load_spec(version)
-    routing = test_routing(req.service, req.answers)
+    routing = test_routing(req.service, answers_with_latest_keys(req.answers, req.form_version_id))
     req.workflow_version = version
     req.workflow_version_id = version.id
     req.state = spec.initial

@@ -7,10 +7,11 @@ configuration token it was read under (services.config_generation) is still curr
 reads that token with its draft lock, so a valid plan costs no round trip.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from extensions import db
 from models import Service
+from services.field_renames import renames_after, with_latest_keys
 from services.workflow.definitions import load_spec, workflow_for_service
 from services.workflow.routing import routing_rules, rule_matches
 
@@ -30,9 +31,18 @@ class StartPlan:
     initial_state: str
     initial_kind: str
     rules: tuple[PlannedRule, ...]
+    # {form version id: later versions' field renames}: the rules read the latest form's keys
+    renames: dict = field(default_factory=dict)
 
-    def route(self, answers: dict, default_department_id: int) -> tuple[int, PlannedRule | None]:
-        """(department id, rule): the first matching rule of an active department, else the default."""
+    def route(
+        self, answers: dict, default_department_id: int, form_version_id: int | None = None
+    ) -> tuple[int, PlannedRule | None]:
+        """(department id, rule): the first matching rule of an active department, else the default.
+
+        Answers given on an older form version are read with the latest version's field keys."""
+        chain = self.renames.get(form_version_id)
+        if chain:
+            answers = with_latest_keys(answers, chain)
         for rule in self.rules:
             if rule.department_active and rule_matches(rule.condition, answers)[0]:
                 return rule.department_id, rule
@@ -71,7 +81,9 @@ def start_plan(service_id: int, config_token: str | None) -> StartPlan:
         PlannedRule(r.id, r.label, r.condition, r.department_id, r.department.active)
         for r in routing_rules(service)
     )
-    plan = StartPlan(version.id, spec.initial, spec.kind(spec.initial), rules)
+    definition = service.form_definition
+    renames = renames_after(definition.id) if definition is not None else {}
+    plan = StartPlan(version.id, spec.initial, spec.kind(spec.initial), rules, renames)
     if config_token is not None:
         _plans[service_id] = (config_token, plan)
     return plan

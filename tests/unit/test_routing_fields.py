@@ -5,9 +5,19 @@ import copy
 import pytest
 
 from models import ConfigChange, RoutingRule
-from services import admin_config, admin_services, designer
+from services import admin_config, admin_services, designer, drafts
 from services.errors import ValidationFailed
-from tests.factories import DepartmentFactory, ServiceFactory, StaffFactory
+from services.field_renames import rename_keys, with_latest_keys
+from services.submissions import submit_draft
+from services.workflow import link_service
+from tests.factories import (
+    CitizenFactory,
+    DepartmentFactory,
+    ServiceFactory,
+    StaffFactory,
+    published_workflow,
+    started_request,
+)
 
 PLZ_FORM = {
     "schema_version": 1,
@@ -92,3 +102,53 @@ def test_routing_rules_missing_a_removed_field_are_listed(setup):
     edit = designer.delete_field(definition.draft, "plz")
     assert admin_config.rules_missing_fields(service, edit.document) == [(rule, ["plz"])]
     assert admin_config.rules_missing_fields(service, definition.draft) == []
+
+
+# --- requests filled in on an older version, submitted after the renaming publication ---------
+
+
+def test_answer_keys_are_renamed_at_once_and_inside_repeating_groups():
+    answers = {"a": 1, "b": 2, "anschrift": {"postcode": "47051"}, "hunde": [{"a": "x"}, "y"], "c": 3}
+    renames = {"a": "b", "b": "a", "postcode": "plz"}  # a swap; an address part is no field key
+    assert rename_keys(answers, renames) == {
+        "a": 2, "b": 1, "anschrift": {"postcode": "47051"}, "hunde": [{"b": "x"}, "y"], "c": 3,
+    }
+    assert rename_keys({"alt": 1, "neu": "veraltet"}, {"alt": "neu"}) == {"neu": 1}  # the renamed one wins
+    assert with_latest_keys({"a": 1}, ({"a": "b"}, {"b": "c"})) == {"c": 1}
+
+
+def _published_with_rule(setup):
+    service, north, definition, actor = setup
+    link_service(service, published_workflow().definition)
+    admin_config.save_rule(service, None, "Nord", NORTH_RULE, north, actor)
+    return service, north, definition, actor
+
+
+def test_a_draft_on_the_version_before_a_rename_is_routed_by_the_rewritten_rule(setup, db):
+    service, north, definition, actor = _published_with_rule(setup)
+    citizen = CitizenFactory()
+    draft = drafts.start_draft(service, citizen)  # on version 1: answers carry "plz"
+    drafts.save_answers(draft, {"plz": "47058"}, "angaben")
+    _rename(definition, actor, "plz", "postleitzahl")
+    version = admin_services.publish_definition(definition, actor, "umbenannt")
+    assert version.renamed_fields == {"plz": "postleitzahl"}
+    _rename(definition, actor, "postleitzahl", "plz_wohnort")  # and once more: the chain is followed
+    admin_services.publish_definition(definition, actor, "nochmal")
+
+    submitted = submit_draft(draft, citizen)
+
+    req = submitted.request
+    assert req.answers == {"plz": "47058"}  # stored as given, on the version it was given on
+    assert req.department_id == north.id
+    new_draft = drafts.start_draft(service, citizen)  # on the latest version: read as they are
+    drafts.save_answers(new_draft, {"plz_wohnort": "47058"}, "angaben")
+    assert submit_draft(new_draft, citizen).request.department_id == north.id
+
+
+def test_the_orm_start_path_reads_older_answers_with_the_latest_keys(setup, db):
+    service, north, definition, actor = _published_with_rule(setup)
+    old_version = definition.latest
+    _rename(definition, actor, "plz", "postleitzahl")
+    admin_services.publish_definition(definition, actor, "umbenannt")
+    req = started_request(service, answers={"plz": "47058"}, form_version=old_version)
+    assert req.department_id == north.id
