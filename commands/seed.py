@@ -4,14 +4,16 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from models import Department, User
+from models import Department, Service, User
+from services.notices.shipped import refresh_unedited_copies
 from services.seed import DemoLogin, seed_demo
 from services.seed.users import DEMO_USERS
 from services.tx import transaction
 
-cli = AppGroup("seed", help="Demo data.")
+cli = AppGroup("seed", help="Demo data and the shipped notice templates.")
 
 
 @cli.command("demo")
@@ -37,6 +39,28 @@ def demo(if_empty: bool, allow_production: bool) -> None:
     for line in report.lines():
         click.echo(f"  {line}")
     _print_logins(report.logins)
+
+
+@cli.command("shipped-templates")
+def shipped_templates() -> None:
+    """Republish stored notice templates that are unedited copies of an earlier shipped release."""
+    try:
+        with transaction():
+            report = refresh_unedited_copies()
+            refreshed = [_template_name(t) for t in report.refreshed]
+            edited = [_template_name(t) for t in report.edited]
+    except IntegrityError:  # another process (a second container starting) published them first
+        click.echo("Shipped notice templates: refreshed by another process.")
+        return
+    listed = f" ({', '.join(refreshed)})" if refreshed else ""
+    click.echo(f"Shipped notice templates: {len(refreshed)} refreshed{listed}.")
+    if edited:
+        click.echo(f"  left as edited by their department: {', '.join(edited)}")
+
+
+def _template_name(template) -> str:
+    owner = db.session.get(Service, template.service_id).slug if template.service_id else "city-wide"
+    return f"{owner}:{template.kind}"
 
 
 def _existing_demo_logins() -> list[DemoLogin]:

@@ -18,6 +18,7 @@ from services.errors import InvalidDefinition, ValidationFailed
 from services.json_text import parse_json_text
 from services.notices import NOTICE_KINDS
 from services.notices import templates as notice_templates
+from services.notices.context import bundled_source
 from services.workflow import link_service, publish_workflow, validate_workflow
 from services.workflow.routing import routing_rules
 
@@ -403,7 +404,7 @@ def notice_template_for_edit(service, kind: str, actor) -> NoticeTemplate:
     if template is None:
         default = notice_templates.get_template(None, kind)
         source = default.latest if default is not None and default.latest else None
-        html = source.html if source else (default.draft_html if default else "<h1>{{ notice.title }}</h1>")
+        html = source.html if source else (default.draft_html if default else bundled_source(kind))
         css = source.css if source else (default.draft_css if default else "")
         template = NoticeTemplate(service_id=service.id, kind=kind, draft_html=html, draft_css=css or "")
         db.session.add(template)

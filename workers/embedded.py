@@ -52,6 +52,7 @@ def prepare(app, env) -> None:
     _flask(env, "db", "upgrade")
     _flask(env, "pki", "init")
     _flask(env, "seed", "demo", "--if-empty")
+    _flask(env, "seed", "shipped-templates")  # unedited copies of earlier shipped templates follow
 
 
 def _start_redis(app):
