@@ -5,6 +5,7 @@ the renaming version is published (docs/decisions/0012). A draft may stay on its
 so its answers still carry the old key. Publishing records its renames on the new version
 (`FormVersion.renamed_fields`, {key in the previous version: key in this one}); before the rules
 read the answers of an older version, they are translated through every later version's renames.
+The same holds for the answer keys a workflow names for a notice's "relevant answers".
 """
 
 from sqlalchemy import select
@@ -56,14 +57,26 @@ def with_latest_keys(answers: dict, chain: tuple[dict, ...]) -> dict:
     return answers
 
 
-def answers_with_latest_keys(answers: dict, form_version_id: int | None) -> dict:
-    """The answers of a request or draft on `form_version_id`, with the field keys of its form's
-    latest version (for rules written against that: routing)."""
+def chain_for(form_version_id: int | None) -> tuple[dict, ...]:
+    """The renames published after `form_version_id`, oldest first (empty for the latest version)."""
     if form_version_id is None:
-        return answers
+        return ()
     definition_id = db.session.scalar(
         select(FormVersion.definition_id).where(FormVersion.id == form_version_id)
     )
     if definition_id is None:
-        return answers
-    return with_latest_keys(answers or {}, renames_after(definition_id).get(form_version_id, ()))
+        return ()
+    return renames_after(definition_id).get(form_version_id, ())
+
+
+def latest_key(key: str, chain: tuple[dict, ...]) -> str:
+    """What the field `key` of an older version is called in the latest one."""
+    for renames in chain:
+        key = renames.get(key, key)
+    return key
+
+
+def answers_with_latest_keys(answers: dict, form_version_id: int | None) -> dict:
+    """The answers of a request or draft on `form_version_id`, with the field keys of its form's
+    latest version (for rules written against that: routing)."""
+    return with_latest_keys(answers or {}, chain_for(form_version_id))

@@ -7,6 +7,7 @@ from sqlalchemy import or_, select
 
 from extensions import db
 from models import NoticeKind, NoticeTemplate, NoticeTemplateVersion
+from services.field_renames import chain_for, latest_key
 from services.notices import notice_title
 from services.notices.templates_env import LAYOUT_DIR
 
@@ -46,6 +47,7 @@ def build_context(notice) -> dict:
     locale = "de"  # notices are official documents in German
     department, service = req.department, req.service
     sections = answer_sections(req, locale)
+    keys = notice.data.get("answer_keys")  # the workflow's choice, in the latest form's field keys
     from services.notices.render import qr_svg
 
     return {
@@ -76,7 +78,7 @@ def build_context(notice) -> dict:
         },
         "request": {"reference": req.reference, "submitted_at": req.submitted_at.isoformat()},
         "answers": sections,
-        "relevant_answers": relevant_rows(sections, notice.data.get("answer_keys")),
+        "relevant_answers": relevant_rows(sections, keys, chain_for(req.form_version_id) if keys else ()),
         "attachments": attachment_rows(req),
         "decision": dict(notice.data),
         "fee": fee_table(notice, req),
@@ -102,10 +104,13 @@ def answer_sections(req, locale: str) -> list[dict]:
     ]
 
 
-def relevant_rows(sections: list[dict], keys) -> list[dict]:
+def relevant_rows(sections: list[dict], keys, chain: tuple[dict, ...] = ()) -> list[dict]:
+    """The rows of the answers a workflow names (`keys`, the latest form's field keys: `chain` maps an
+    older version's keys to them), else the first few."""
     rows = [row for section in sections for row in section["rows"]]
     if keys:
-        return [row for row in rows if row["key"] in set(keys)]
+        wanted = set(keys)
+        return [row for row in rows if latest_key(row["key"], chain) in wanted]
     return rows[:MAX_RELEVANT_ROWS]
 
 

@@ -8,12 +8,15 @@ from models import ConfigChange, RoutingRule
 from services import admin_config, admin_services, designer, drafts
 from services.errors import ValidationFailed
 from services.field_renames import rename_keys, with_latest_keys
+from services.notices import request_notice
+from services.notices.context import build_context
 from services.submissions import submit_draft
 from services.workflow import link_service
 from tests.factories import (
     CitizenFactory,
     DepartmentFactory,
     ServiceFactory,
+    ServiceRequestFactory,
     StaffFactory,
     published_workflow,
     started_request,
@@ -152,3 +155,13 @@ def test_the_orm_start_path_reads_older_answers_with_the_latest_keys(setup, db):
     admin_services.publish_definition(definition, actor, "umbenannt")
     req = started_request(service, answers={"plz": "47058"}, form_version=old_version)
     assert req.department_id == north.id
+
+
+def test_a_notice_quotes_an_older_requests_answer_the_workflow_names_by_its_new_key(setup, db):
+    service, _north, definition, actor = setup
+    old_version = definition.latest
+    _rename(definition, actor, "plz", "postleitzahl")
+    admin_services.publish_definition(definition, actor, "umbenannt")
+    req = ServiceRequestFactory(service=service, form_version=old_version, answers={"plz": "47058"})
+    notice = request_notice(req, "approval", data={"answer_keys": ["postleitzahl"]})
+    assert [(r["key"], r["value"]) for r in build_context(notice)["relevant_answers"]] == [("plz", "47058")]
