@@ -19,6 +19,7 @@ from services.json_text import parse_json_text
 from services.notices import NOTICE_KINDS
 from services.notices import templates as notice_templates
 from services.notices.context import bundled_source
+from services.notices.preview import preview_context
 from services.workflow import link_service, publish_workflow, validate_workflow
 from services.workflow.routing import routing_rules
 
@@ -451,6 +452,8 @@ def publish_notice_template(service, template: NoticeTemplate, actor, change_not
     return version
 
 
-def preview_notice_pdf(kind: str, html: str, css: str) -> bytes:
-    """Render `html`/`css` with sample data in the notices sandbox; raises InvalidDefinition."""
-    return notice_templates.render_sample_pdf(kind, html, css, title=_("Vorschau"))
+def preview_notice_pdf(kind: str, html: str, css: str, service=None) -> bytes:
+    """Render `html`/`css` in the notices sandbox with sample data: `service`'s department, title and
+    form answers where given (services.notices.preview); raises InvalidDefinition."""
+    context = preview_context(kind, service) if kind in NOTICE_KINDS else None
+    return notice_templates.render_sample_pdf(kind, html, css, title=_("Vorschau"), context=context)

@@ -24,7 +24,9 @@ from services import admin_config, admin_services, designer, scenarios
 from services.errors import InvalidDefinition, ValidationFailed
 from services.json_text import parse_json_text
 from services.notices import NOTICE_KINDS, notice_title
-from services.notices.templates import get_template, sample_context
+from services.notices.context import bundled_source
+from services.notices.preview import preview_context
+from services.notices.templates import get_template
 from services.tx import transaction
 from services.workflow import describe_path, test_routing, validate_workflow
 from services.workflow.routing import routing_rules
@@ -354,7 +356,7 @@ def notice_edit(service_id, kind):
     problem = None
     if request.method == "GET":
         source = template or get_template(None, kind)
-        form.html.data = source.draft_html if source else ""
+        form.html.data = source.draft_html if source else bundled_source(kind)
         form.css.data = source.draft_css if source else ""
     elif form.validate():
         mode = request.form.get("modus")
@@ -365,7 +367,9 @@ def notice_edit(service_id, kind):
             )
         if mode == "vorschau":
             try:
-                pdf = admin_config.preview_notice_pdf(kind, form.html.data or "", form.css.data or "")
+                pdf = admin_config.preview_notice_pdf(
+                    kind, form.html.data or "", form.css.data or "", service
+                )
             except InvalidDefinition as exc:
                 problem = "; ".join(reason for _part, reason in exc.errors)
             else:
@@ -404,7 +408,7 @@ def notice_edit(service_id, kind):
         form=form,
         publish_form=publish_form,
         problem=problem,
-        variables=_variables(sample_context(kind)),
+        variables=_variables(preview_context(kind, service)),
         has_errors=has_errors,
         current="admin_config.notices",
     ), 400 if has_errors else 200

@@ -88,10 +88,15 @@ def build_context(notice) -> dict:
 
 def answer_sections(req, locale: str) -> list[dict]:
     """All answers as submitted, formatted by field type (form engine), as plain text rows."""
-    from forms.dynamic import format_answers
     from services.formdefs import load_spec
 
-    spec = load_spec(req.form_version)
+    return format_sections(load_spec(req.form_version), req.answers, locale)
+
+
+def format_sections(spec, answers: dict, locale: str) -> list[dict]:
+    """`answers` of the form `spec` as the template's `answers`: sections of plain text rows."""
+    from forms.dynamic import format_answers
+
     return [
         {
             "title": str(section.title),
@@ -100,7 +105,7 @@ def answer_sections(req, locale: str) -> list[dict]:
                 for row in section.rows
             ],
         }
-        for section in format_answers(spec, req.answers, locale, fmt="text")
+        for section in format_answers(spec, answers, locale, fmt="text")
     ]
 
 

@@ -62,7 +62,7 @@ def check_template(kind: str, html: str, css: str = "") -> list[tuple[str, str]]
     return []
 
 
-def render_sample_pdf(kind: str, html: str, css: str = "", title: str = "") -> bytes:
+def render_sample_pdf(kind: str, html: str, css: str = "", title: str = "", context=None) -> bytes:
     """The PDF of `html`/`css` with sample data; raises InvalidDefinition naming what went wrong.
 
     Preview and publish share this check, so both turn every error of an admin's template
@@ -70,7 +70,7 @@ def render_sample_pdf(kind: str, html: str, css: str = "", title: str = "") -> b
     """
     if kind not in NOTICE_KINDS:
         raise InvalidDefinition([("kind", _("Unbekannte Bescheidart."))])
-    context = sample_context(kind)
+    context = context or sample_context(kind)  # a service's preview brings its own (notices.preview)
     try:
         page = render_template(html, context)
         return render_pdf(page, css, json.dumps({"sample": True}), title=title)

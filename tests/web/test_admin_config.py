@@ -1,6 +1,7 @@
 """Routing rules editor + tester, workflow choice/copy/edit/publish, notice template editor (web)."""
 
 import json
+import subprocess
 
 import pytest
 
@@ -416,3 +417,24 @@ def test_publishing_the_form_of_an_inactive_service_says_how_it_goes_live(client
     assert resp.status_code == 303, resp.get_data(as_text=True)[-2000:]
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "ist veröffentlicht" in page and "noch nicht aktiv" not in page
+
+
+def test_a_services_notice_preview_shows_its_department_and_its_own_form(client, service, dept, admin,
+                                                                         tmp_path):
+    dept.address = "Sonnenwall 73\n47051 Duisburg"
+    admin_services.publish_definition(admin_services.ensure_definition(service), None, "v1")
+    db.session.commit()
+    page = client.get(url(service, "/bescheide/rejection")).get_data(as_text=True)
+    assert "Sonnenwall 73" in page  # the editor's variable list shows the service's own data
+    html = (
+        "<p>{{ department.name }} · {{ service.title }}</p>"
+        "{% for row in relevant_answers %}<p>{{ row.label }}: {{ row.value }}</p>{% endfor %}"
+    )
+    data = {"html": html, "css": "", "modus": "vorschau"}
+    resp = client.post(url(service, "/bescheide/rejection"), data=data)
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    (tmp_path / "v.pdf").write_bytes(resp.data)
+    text = subprocess.run(["pdftotext", str(tmp_path / "v.pdf"), "-"], capture_output=True, text=True).stdout
+    assert dept.name("de") in text and service.title("de") in text
+    assert "Art: Privat" in text  # a typical answer of this service's form, not the parking permit's
+    assert "Kennzeichen" not in text
