@@ -2,7 +2,7 @@
 
 import functools
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -92,22 +92,24 @@ def _user_by_id():
 
 
 def select_locale() -> str:
-    """Explicit choice (?lang or session) first, then the browser's preference, default German."""
-    langs = ("de", "en")
+    """Explicit choice (?lang or session) first, then the browser's preference, default German.
+
+    This is the page language of the browser session only; the language of an account's mail is
+    a setting of its own (the account page, services.accounts.set_mail_locale): see docs/languages.md.
+    """
     if not has_request_context():  # workers and CLI: the default (jobs use force_locale per user)
         return None
+    langs = current_app.config["LANGUAGES"]
     chosen = request.args.get("lang") if request else None
     if chosen in langs:
         session["lang"] = chosen
         return chosen
     if session.get("lang") in langs:
         return session["lang"]
-    return request.accept_languages.best_match(langs) or "de"
+    return request.accept_languages.best_match(langs) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _template_globals():
-    from flask import current_app
-
     return {
         "current_locale": str(get_locale()),
         "url_endpoints": current_app.view_functions.keys(),

@@ -1,8 +1,11 @@
 """Static forms for accounts: shape and field-level checks only (rules live in services.accounts)."""
 
+from babel import Locale
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
 from services.accounts import MAX_PASSWORD_LENGTH
@@ -96,6 +99,25 @@ class ChangePasswordForm(BaseForm):
         validators=[InputRequired(message=_l("Bitte geben Sie Ihr aktuelles Passwort ein."))],
     )
     password, password_confirm = _new_password_fields(_l("Neues Passwort"))
+
+
+def language_name(code: str) -> str:
+    """A language named in itself (Deutsch, English), as language menus do."""
+    return Locale.parse(code).get_display_name(code)
+
+
+class MailLanguageForm(BaseForm):
+    """The language of the account's e-mails: one of the configured LANGUAGES."""
+
+    language = RadioField(
+        _l("In welcher Sprache möchten Sie unsere E-Mails erhalten?"),
+        validators=[InputRequired(message=_l("Bitte wählen Sie eine Sprache."))],
+        invalid_choice_message=_l("Bitte wählen Sie eine der angebotenen Sprachen."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.language.choices = [SelectChoice(c, language_name(c)) for c in current_app.config["LANGUAGES"]]
 
 
 class ActionForm(BaseForm):

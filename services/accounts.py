@@ -2,6 +2,7 @@
 
 import secrets
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -10,7 +11,7 @@ from models import ConfigChange, Department, Membership, MembershipRole, User, U
 from models.base import utcnow
 from services import access
 from services.errors import EmailNotConfirmed, PermissionDenied, ValidationFailed
-from services.mail import external_url, mail_context, queue_mail
+from services.mail import external_url, mail_context, queue_mail, supported_locale
 from services.passwords import (
     MIN_PASSWORD_LENGTH,
     dummy_verify,
@@ -63,7 +64,7 @@ def register_citizen(email: str, password: str, full_name: str = "", locale: str
             password_hash=password_hash,
             full_name=full_name.strip(),
             kind=UserKind.CITIZEN,
-            locale=locale if locale in ("de", "en") else "de",
+            locale=supported_locale(locale),
         )
         db.session.add(user)
         db.session.flush()
@@ -153,6 +154,23 @@ def reset_password(user: User, new_password: str) -> None:
     """
     set_password(user, new_password)
     confirm_email(user)
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def set_mail_locale(user: User, locale: str) -> bool:
+    """Set the language of the mail the user gets from now on (one of LANGUAGES); True if it changed.
+
+    Mail already queued is rendered at send time, so it follows the new setting too. The page
+    language (the switcher in the header) is separate and does not change this.
+    """
+    if locale not in current_app.config["LANGUAGES"]:
+        raise ValidationFailed(_("Bitte wählen Sie eine der angebotenen Sprachen."), field="language")
+    changed = user.locale != locale
+    user.locale = locale
+    db.session.flush()
+    return changed
 
 
 # --- staff ----------------------------------------------------------------------------------

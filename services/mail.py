@@ -46,15 +46,30 @@ class Contact:
 
     email: str
     full_name: str
-    locale: str
+    locale: str | None  # the language the request was submitted in
     is_contact = True
+
+
+def supported_locale(locale: str | None) -> str:
+    """`locale` if it is one of the configured LANGUAGES, else the default language."""
+    config = current_app.config
+    return locale if locale in config["LANGUAGES"] else config["BABEL_DEFAULT_LOCALE"]
+
+
+def mail_locale(recipient) -> str:
+    """The language mail to `recipient` (a User or a Contact) is written in, read at send time.
+
+    An account's mail follows its current setting (services.accounts.set_mail_locale); a request
+    without an account keeps the language it was submitted in (`ServiceRequest.locale`).
+    """
+    return supported_locale(recipient.locale)
 
 
 def request_contact(request) -> Contact | None:
     """The contact of an anonymous request, or None (a request of an account, or no address)."""
     if request is None or request.applicant_id is not None or not request.contact_email:
         return None
-    return Contact(request.contact_email, request.applicant_name or "", request.locale or "de")
+    return Contact(request.contact_email, request.applicant_name or "", request.locale)
 
 
 def queue_mail(user: User | None, template: str, request=None, notice=None, **params) -> None:
@@ -91,11 +106,14 @@ def deliver_outbox_mail(payload: dict) -> None:
 
 
 def render_mail(template: str, user, request=None, notice=None, params=None):
-    """Render (subject, text, html or None, attachments) for `user` (a User or a Contact) in their locale."""
+    """Render (subject, text, html or None, attachments) for `user` (a User or a Contact) in their
+    language (`mail_locale`); templates get it as `locale`."""
     base_url = current_app.config["BASE_URL"]
+    locale = mail_locale(user)
     # A request context so url_for builds absolute links to BASE_URL, also inside a worker.
-    with current_app.test_request_context("/", base_url=base_url), force_locale(user.locale or "de"):
+    with current_app.test_request_context("/", base_url=base_url), force_locale(locale):
         context = {"user": user, "request": request, "notice": notice, "params": params or {}}
+        context["locale"] = locale
         for module in BUILDER_MODULES:
             importlib.import_module(module)
         builder = CONTEXT_BUILDERS.get(template)

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from extensions import db
 from models import InboxItem
-from services.mail import mail_context
+from services.mail import mail_context, mail_locale
 
 # kind -> inbox text (German msgid; %(reference)s is the request's reference number).
 # Each kind has an email template templates/email/request_<kind>.txt (first line = subject).
@@ -71,7 +71,7 @@ def _request_mail_context(user, request, notice, params) -> dict:
     context = {"state_label": "", "state_hint": "", "request_url": "", "anonymous": False}
     if request is None:
         return context
-    locale = user.locale or "de"
+    locale = mail_locale(user)
     context["anonymous"] = request.applicant_id is None  # no account: the status link is the way in
     if request.workflow_version is not None:
         state = load_spec(request.workflow_version).state(request.state)

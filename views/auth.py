@@ -15,11 +15,14 @@ from forms.auth import (
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
+    MailLanguageForm,
     RegisterForm,
     ResetPasswordForm,
+    language_name,
 )
 from services import accounts, drafts, tokens
 from services.errors import InvalidToken, ValidationFailed
+from services.mail import mail_locale
 from services.tx import transaction
 from views.access import DRAFT_TOKEN_KEY, STATUS_TOKENS_KEY
 
@@ -208,10 +211,23 @@ def confirmation_resend():
 # --- account and passwords ------------------------------------------------------------------
 
 
+def _account_page(form=None, language_form=None, status=200):
+    """The account page; the form that was sent comes back with its errors, the other one fresh."""
+    current = mail_locale(current_user)  # what mail is written in now, also for an outdated value
+    if form is None:
+        form = ChangePasswordForm(formdata=None)
+    if language_form is None:
+        language_form = MailLanguageForm(formdata=None, language=current)
+    return render_template(
+        "auth/account.html", form=form, language_form=language_form, resend_form=ActionForm(),
+        mail_language=language_name(current),
+    ), status  # fmt: skip
+
+
 @bp.get("/konto")
 @login_required
 def account():
-    return render_template("auth/account.html", form=ChangePasswordForm(), resend_form=ActionForm())
+    return _account_page()
 
 
 @bp.post("/konto/passwort")
@@ -229,7 +245,25 @@ def password_change():
             _start_session(user)  # this session continues with the new session version
             flash(_("Ihr Passwort wurde geändert. Alle anderen Sitzungen wurden beendet."), "success")
             return redirect(url_for("auth.account"), 303)
-    return render_template("auth/account.html", form=form, resend_form=ActionForm())
+    return _account_page(form=form)
+
+
+@bp.post("/konto/sprache")
+@login_required
+def mail_language_change():
+    """The language of the account's e-mails; the page language (header switcher) stays as it is."""
+    form = MailLanguageForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                accounts.set_mail_locale(current_user._get_current_object(), form.language.data)
+        except ValidationFailed as exc:
+            _field_error(form, exc, "language")
+        else:
+            language = language_name(form.language.data)
+            flash(_("Ihre Sprache für E-Mails ist gespeichert: %(language)s.", language=language), "success")
+            return redirect(url_for("auth.account"), 303)
+    return _account_page(language_form=form, status=400)
 
 
 @bp.route("/passwort-vergessen", methods=["GET", "POST"])

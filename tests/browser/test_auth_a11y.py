@@ -65,6 +65,24 @@ def test_account_page_unconfirmed_has_no_axe_violations(page, assert_no_axe_viol
     assert_no_axe_violations(page)
 
 
+def test_mail_language_form_saves_and_shows_errors_without_axe_violations(page, assert_no_axe_violations):
+    user = CitizenFactory(locale="de")
+    _login_in_browser(page, user)
+    page.goto("/konto?lang=en")  # the page in English does not change the mail language
+    expect(page.get_by_label("Deutsch")).to_be_checked()
+    page.get_by_label("English").check()
+    page.locator("#language-heading ~ form button[type=submit]").click()
+    expect(page.locator("main .kern-alert--success")).to_contain_text("English")
+    expect(page.get_by_label("English")).to_be_checked()
+    assert_no_axe_violations(page)
+    # No radio chosen (only possible by tampering): the error summary and the field's error
+    page.evaluate("document.querySelectorAll('input[name=language]').forEach(r => { r.checked = false; })")
+    page.locator("#language-heading ~ form button[type=submit]").click()
+    expect(page).to_have_title(re.compile(r"^Error: "))  # the pages are still in English
+    assert page.locator(".aw-error-summary a[href='#language']").count() == 1
+    assert_no_axe_violations(page)
+
+
 def test_ops_pages_have_no_axe_violations(page, assert_no_axe_violations):
     dept = DepartmentFactory(name_de="Bürgeramt")
     clerk = clerk_of(dept)

@@ -40,6 +40,39 @@ def test_register_citizen_rejects_bad_password_length(db, password):
     assert exc.value.details["field"] == "password"
 
 
+@pytest.mark.parametrize(("asked", "stored"), [("en", "en"), ("de", "de"), ("fr", "de"), ("", "de")])
+def test_register_citizen_keeps_only_an_offered_language(db, asked, stored):
+    user = accounts.register_citizen(f"{asked or 'leer'}@example.org", "lang genug 123", locale=asked)
+    assert user.locale == stored
+
+
+def test_set_mail_locale_stores_an_offered_language_and_says_whether_it_changed(db):
+    user = CitizenFactory(locale="de")
+    assert accounts.set_mail_locale(user, "en") is True
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locale == "en"
+    assert accounts.set_mail_locale(user, "en") is False
+    assert _mail_templates(db) == []  # a setting, not an event anyone is told about
+
+
+@pytest.mark.parametrize("asked", ["fr", "", "EN", "en_GB", " en", None])
+def test_set_mail_locale_refuses_what_is_not_offered(db, asked):
+    user = StaffFactory(locale="de")
+    with pytest.raises(ValidationFailed) as exc:
+        accounts.set_mail_locale(user, asked)
+    assert exc.value.details["field"] == "language" and user.locale == "de"
+
+
+def test_set_mail_locale_checks_the_configured_languages(app, db, monkeypatch):
+    user = CitizenFactory(locale="de")
+    monkeypatch.setitem(app.config, "LANGUAGES", ("de", "en", "tr"))
+    accounts.set_mail_locale(user, "tr")
+    monkeypatch.setitem(app.config, "LANGUAGES", ("de",))
+    with pytest.raises(ValidationFailed):
+        accounts.set_mail_locale(user, "en")
+    assert user.locale == "tr"
+
+
 def test_authenticate(db, app, monkeypatch):
     user = CitizenFactory(email="a@example.org")
     assert accounts.authenticate("A@example.org ", PASSWORD) is user and user.last_login_at is not None

@@ -130,3 +130,21 @@ def test_mail_is_rendered_in_the_users_language(app, db, monkeypatch):
 def test_deliver_skips_deleted_user(db, mailbox):
     mail.deliver_outbox_mail({"template": "auth_confirm", "user_id": 987654, "params": {}})
     assert mailbox.messages() == []
+
+
+def test_mail_locale_is_the_stored_language_while_it_is_offered(app, db, monkeypatch):
+    assert mail.mail_locale(CitizenFactory(locale="en")) == "en"
+    assert mail.mail_locale(mail.Contact("a@example.org", "", "en")) == "en"
+    assert mail.mail_locale(mail.Contact("a@example.org", "", None)) == "de"  # rows from before the column
+    assert mail.mail_locale(CitizenFactory(locale="fr")) == "de"
+    monkeypatch.setitem(app.config, "LANGUAGES", ("de",))  # a language taken off the list
+    assert mail.mail_locale(CitizenFactory(locale="en")) == "de"
+
+
+def test_mail_templates_get_the_mail_language(db):
+    from tests.factories import ServiceFactory, ServiceRequestFactory
+
+    req = ServiceRequestFactory(service=ServiceFactory(title_de="Hundesteuer", title_en="Dog tax"))
+    req.applicant_id, req.contact_email, req.locale = None, "anonym@example.org", "en"
+    _subject, body, _html, _ = mail.render_mail("request_access_link", mail.request_contact(req), request=req)
+    assert "“Dog tax”" in body and "Hundesteuer" not in body

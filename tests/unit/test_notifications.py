@@ -105,3 +105,46 @@ def test_mark_read_keeps_the_first_reading_time_and_only_for_the_owner(db):
         mark_read(item, CitizenFactory())
     first = mark_read(item, req.applicant).read_at
     assert mark_read(item, req.applicant).read_at == first and unread_count(req.applicant) == 0
+
+
+def _subjects(mailbox, to):
+    from extensions import db as _db
+
+    _db.session.commit()
+    return [m["Subject"] for m in mailbox.deliver(to)]
+
+
+def test_request_mail_follows_the_accounts_language_at_send_time(app, db):
+    from services.accounts import set_mail_locale
+    from tests.support import Mailbox
+
+    mailbox = Mailbox(app)
+    req = started_request(locale="de")  # filled in on German pages
+    req.applicant.locale = "de"
+    notify_citizen(req, "information_requested")
+    set_mail_locale(req.applicant, "en")  # before the worker got to it: the mail is written now
+    assert _subjects(mailbox, req.applicant.email) == [
+        f"Request for information about your application {req.reference}"
+    ]
+    set_mail_locale(req.applicant, "de")
+    notify_citizen(req, "approved")
+    assert _subjects(mailbox, req.applicant.email)[-1] == f"Ihr Antrag {req.reference} wurde genehmigt"
+
+
+def test_request_mail_without_account_keeps_the_requests_language_until_taken_into_one(app, db):
+    from services.anonymous import claim_request
+    from tests.factories import CitizenFactory
+    from tests.support import Mailbox
+
+    mailbox = Mailbox(app)
+    req = started_request(locale="en")
+    req.applicant_id, req.contact_email = None, "anonym@example.org"
+    notify_citizen(req, "information_requested")
+    assert _subjects(mailbox, "anonym@example.org") == [
+        f"Request for information about your application {req.reference}"
+    ]
+    owner = CitizenFactory(email="anonym@example.org", locale="de")
+    claim_request(owner, req.public_id)
+    mailbox.clear()
+    notify_citizen(req, "information_requested")
+    assert _subjects(mailbox, "anonym@example.org") == [f"Rückfrage zu Ihrem Antrag {req.reference}"]

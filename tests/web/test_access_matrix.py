@@ -88,6 +88,7 @@ MATRIX = {
     "auth.account": ("GET", "/konto", LOGGED_IN),
     "auth.confirmation_resend": ("POST", "/konto/bestaetigung", LOGGED_IN),
     "auth.password_change": ("POST", "/konto/passwort", LOGGED_IN),
+    "auth.mail_language_change": ("POST", "/konto/sprache", LOGGED_IN),
     "auth.logout": ("POST", "/abmelden", _rule(rest=OPEN)),
     "citizen.start": ("GET", "/antrag/{service_slug}/starten", PUBLIC),
     "citizen.page": ("GET", "/antrag/{draft}/angaben", OWN_REQUEST),

@@ -93,6 +93,19 @@ def test_logout_and_password_change_need_the_token(client):
     assert client.get("/konto").status_code == 302
 
 
+def test_mail_language_change_needs_the_token(client):
+    user = CitizenFactory(locale="de")
+    _db.session.commit()
+    _logged_in(client, user)
+    _assert_rejected(client.post("/konto/sprache", data={"language": "en"}))
+    _db.session.expire_all()
+    assert _db.session.get(User, user.id).locale == "de"
+    token = csrf_token_from(client.get("/konto"))
+    assert client.post("/konto/sprache", data={"language": "en", "csrf_token": token}).status_code == 303
+    _db.session.expire_all()
+    assert _db.session.get(User, user.id).locale == "en"
+
+
 def test_registration_without_token_creates_nothing(client):
     data = {"full_name": "A", "email": "a@example.org", "password": "p" * 12, "password_confirm": "p" * 12}
     _assert_rejected(client.post("/registrieren", data=data))
