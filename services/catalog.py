@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload
 
 from extensions import db
@@ -64,24 +64,26 @@ def normalise_query(raw: str | None) -> str:
     return " ".join((raw or "").split())[:MAX_QUERY_LENGTH]
 
 
+# A service is offered online while it and its department are active: only then is it public, can
+# a draft be started, continued or submitted. The same rule in SQL (for queries joining services
+# and departments) and in Python (is_offered).
+OFFERED = and_(Service.active.is_(True), Department.active.is_(True))
+
+
+def is_offered(service: Service) -> bool:
+    """True while `service` is offered online (it and its department are active)."""
+    return bool(service.active and service.department.active)
+
+
 def active_services() -> list[Service]:
     """All active services of active departments, with their department loaded."""
-    stmt = (
-        select(Service)
-        .join(Service.department)
-        .where(Service.active.is_(True), Department.active.is_(True))
-        .options(joinedload(Service.department))
-    )
+    stmt = select(Service).join(Service.department).where(OFFERED).options(joinedload(Service.department))
     return list(db.session.scalars(stmt))
 
 
 def find_active_service(slug: str) -> Service | None:
     """The active service with this slug, or None (inactive services are not public)."""
-    stmt = (
-        select(Service)
-        .join(Service.department)
-        .where(Service.slug == slug, Service.active.is_(True), Department.active.is_(True))
-    )
+    stmt = select(Service).join(Service.department).where(Service.slug == slug, OFFERED)
     return db.session.scalars(stmt).first()
 
 

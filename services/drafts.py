@@ -5,14 +5,16 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from forms.dynamic import FieldError, validate_answers
-from models import Attachment, Draft, ServiceRequest
+from models import Attachment, Department, Draft, Service, ServiceRequest
 from models.base import utcnow
 from services.access import anonymous_draft_expired
-from services.errors import AlreadySubmitted, NotFound
+from services.catalog import OFFERED, is_offered
+from services.errors import AlreadySubmitted, NotFound, ServiceNotOffered
 from services.formdefs import latest_version, latest_version_of, load_spec
 from services.tokens import token_digest
 from services.uploads import draft_attachments, drop_unreferenced, remove_attachment
@@ -27,7 +29,7 @@ def start_draft(service, user, session_token: str | None = None) -> Draft:
     (only the token's hash is stored); it is listed nowhere and expires (see services.sweeper).
     """
     version = latest_version(service)
-    if version is None or not service.active:
+    if version is None or not is_offered(service):
         raise NotFound()
     if user is None and not session_token:
         raise ValueError("an anonymous draft needs the session's token")
@@ -218,12 +220,33 @@ def _lock_unsubmitted(draft) -> None:
     """Row-lock the draft and re-read submitted_at, as the submit does (services.submissions).
 
     A submit holding the lock finishes first; one that won meanwhile raises AlreadySubmitted, so
-    a change from a second tab never touches what already belongs to the request.
+    a change from a second tab never touches what already belongs to the request. A draft whose
+    service is no longer offered online raises ServiceNotOffered: it stays as it was saved.
     """
-    stmt = select(Draft.submitted_at).where(Draft.id == draft.id).with_for_update()
-    if db.session.scalar(stmt) is not None:
+    stmt = (
+        select(Draft.submitted_at, OFFERED)
+        .join(Service, Service.id == Draft.service_id)
+        .join(Department, Department.id == Service.department_id)
+        .where(Draft.id == draft.id)
+        .with_for_update(of=Draft)
+    )
+    row = db.session.execute(stmt).one_or_none()
+    if row is None:
+        return  # a draft not yet written: nothing to lock or re-read
+    submitted_at, offered = row
+    if submitted_at is not None:
         message = _("Dieser Antrag wurde bereits abgesendet. Ihre Änderung wurde nicht gespeichert.")
         raise AlreadySubmitted(message)
+    if not offered:
+        message = _("Diese Leistung wird derzeit nicht online angeboten. Ihre Änderung wurde nicht "
+                    "gespeichert; was Sie vorher gespeichert hatten, bleibt erhalten.")
+        raise ServiceNotOffered(message)
+
+
+def count_open_drafts(service) -> int:
+    """How many unsubmitted drafts (with or without an account) there are for `service`."""
+    query = select(func.count(Draft.id)).where(Draft.service_id == service.id, Draft.submitted_at.is_(None))
+    return db.session.scalar(query)
 
 
 def discard_draft(draft) -> None:
@@ -235,8 +258,9 @@ def discard_draft(draft) -> None:
 
 
 def drafts_of(user) -> list[Draft]:
-    """The user's unsubmitted drafts, most recently changed first."""
+    """The user's unsubmitted drafts, most recently changed first, with service and department loaded."""
     query = select(Draft).where(Draft.user_id == user.id, Draft.submitted_at.is_(None))
+    query = query.options(joinedload(Draft.service).joinedload(Service.department))
     return list(db.session.scalars(query.order_by(Draft.updated_at.desc(), Draft.id.desc())))
 
 

@@ -66,6 +66,15 @@ class AlreadySubmitted(DomainError):
     default_message = _l("Dieser Antrag wurde bereits abgeschickt.")
 
 
+class ServiceNotOffered(DomainError):
+    """The draft's service is not offered online at the moment (it or its department is inactive)."""
+
+    status = 409
+    default_message = _l(
+        "Diese Leistung wird derzeit nicht online angeboten. Ihr angefangener Antrag bleibt gespeichert."
+    )
+
+
 class EmailNotConfirmed(DomainError):
     """The email address must be confirmed first."""
 

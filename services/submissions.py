@@ -19,6 +19,7 @@ from extensions import db
 from forms.dynamic import compute_values, validate_answers
 from models import (
     Attachment,
+    Department,
     Draft,
     FormDefinition,
     FormVersion,
@@ -33,8 +34,9 @@ from models import (
 from models.base import city_time, new_public_id, utcnow
 from services import config_generation, review_stamp
 from services.accounts import require_confirmed
+from services.catalog import OFFERED
 from services.drafts import needs_upgrade
-from services.errors import AlreadySubmitted, PermissionDenied, ValidationFailed
+from services.errors import AlreadySubmitted, PermissionDenied, ServiceNotOffered, ValidationFailed
 from services.events import GENESIS, first_event_rows
 from services.formdefs import load_spec_for
 from services.notices import first_notice_row, insert_first_notice, render_job_of
@@ -76,6 +78,9 @@ def submit_draft(
     locked = _lock_draft(draft)
     if draft.submitted_at is not None:
         raise AlreadySubmitted(request=request_for_draft(draft))
+    if not locked.offered:
+        raise ServiceNotOffered(_("Diese Leistung wird derzeit nicht online angeboten. Ihr Antrag wurde "
+                                  "nicht abgesendet; Ihre Angaben bleiben gespeichert."))
     if actor is None and (locked.login_required or not contact_email):
         raise PermissionDenied(_("Bitte melden Sie sich an, um diesen Antrag abzusenden."))
     answers, computed = _checked_answers(draft, locked, review_stamp)
@@ -328,6 +333,7 @@ class _Locked:
 
     config_token: str | None  # services.config_generation
     has_attachments: bool
+    offered: bool  # the service is offered online (it and its department are active)
     login_required: bool  # the service's
     department_id: int  # the service's own department (routing's default)
     processing_days: int
@@ -340,9 +346,9 @@ class _Locked:
 
     @classmethod
     def of(cls, row) -> "_Locked":
-        """From a lock query row: the draft, its owner's account, the seven columns above, on
+        """From a lock query row: the draft, its owner's account, the eight columns above, on
         PostgreSQL the new ids."""
-        return cls(*row[2:9], new_ids=tuple(row[9:]) or None, owner=row[1])
+        return cls(*row[2:10], new_ids=tuple(row[10:]) or None, owner=row[1])
 
 
 def lock_draft(public_id: str) -> Draft | None:
@@ -368,8 +374,9 @@ def _lock_draft(draft) -> _Locked:
     """Serialise concurrent submits of one draft (row lock on PostgreSQL; SQLite serialises writers).
 
     Re-reads the row (a submit that waited sees the winner's submitted_at) and, in the same query,
-    the form version, its definition, the service, the configuration token and whether files are
-    attached. Skipped when lock_draft already did exactly that in the current transaction.
+    the form version, its definition, the service (and whether it is offered), the configuration
+    token and whether files are attached. Skipped when lock_draft already did exactly that in the
+    current transaction.
     """
     locked = db.session.info.get(_LOCKED_KEY)
     current = (db.session().get_transaction(), draft.id)
@@ -396,6 +403,7 @@ def _lock_query(where, new_ids: bool):
             User,  # the owner's account (None for a draft of a browser session); not locked
             config_generation.token_column(),
             exists().where(Attachment.draft_id == Draft.id).label("has_attachments"),
+            OFFERED.label("offered"),
             Service.login_required,
             Service.department_id,
             Service.processing_days,
@@ -404,6 +412,7 @@ def _lock_query(where, new_ids: bool):
             *(_NEXT_IDS.selected_columns if new_ids else ()),
         )
         .join(Service, Service.id == Draft.service_id)
+        .join(Department, Department.id == Service.department_id)
         .join(FormVersion, FormVersion.id == Draft.form_version_id)
         .join(FormDefinition, FormDefinition.id == FormVersion.definition_id)
         .outerjoin(User, User.id == Draft.user_id)

@@ -6,7 +6,7 @@ workflow and notice template editors live in views/admin_forms.py and views/admi
 """
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from extensions import db
 from forms.admin import ActionForm, ServiceForm, StaffAddForm, StaffRoleForm, choice_list
 from forms.staff import ROLE_LABELS
 from models import Membership, MembershipRole, Service
-from services import access, accounts, admin_services, config_log
+from services import access, accounts, admin_services, config_log, drafts
 from services.catalog import FALLBACK_TOPIC, TOPICS
 from services.errors import PermissionDenied, ValidationFailed
 from services.notices import notice_title
@@ -105,7 +105,8 @@ def service(service_id):
     service = load_service_for_admin(service_id)
     with transaction():  # a service created elsewhere (seed, ops) gets its starter definition once
         definition = admin_services.ensure_definition(service)
-    return render_template("admin/service.html", service=service, definition=definition)
+    return render_template("admin/service.html", service=service, definition=definition,
+                           open_drafts=drafts.count_open_drafts(service))
 
 
 @bp.route("/leistungen/<int:service_id>/bearbeiten", methods=["GET", "POST"])
@@ -115,7 +116,9 @@ def service_edit(service_id):
     set_topic_choices(form)
     if not form.is_submitted():
         form.fee.data = service.fee_cents / 100
+    open_drafts = drafts.count_open_drafts(service)
     if form.validate_on_submit():
+        was_active = service.active
         try:
             with transaction():
                 admin_services.update_service(service, form.service_data(), actor())
@@ -123,10 +126,25 @@ def service_edit(service_id):
             apply_error(form, exc, "title_de")
         else:
             flash(_("Die Angaben zur Leistung sind gespeichert."), "success")
+            if was_active and not service.active and open_drafts:
+                flash(_waiting_drafts_text(open_drafts), "warning")
             return redirect(url_for(".service", service_id=service.id), 303)
     return render_template(
-        "admin/service_form.html", form=form, department=service.department, service=service
+        "admin/service_form.html", form=form, department=service.department, service=service,
+        deactivation_hint=_waiting_drafts_text(open_drafts) if service.active and open_drafts else None,
     ), 400 if form.errors else 200
+
+
+def _waiting_drafts_text(count: int) -> str:
+    return ngettext(
+        "%(num)d angefangener Antrag dieser Leistung kann nicht fortgesetzt oder abgesendet werden, "
+        "solange die Leistung inaktiv ist. Er bleibt gespeichert; die Antragstellenden sehen einen "
+        "Hinweis mit den Kontaktdaten des Amts.",
+        "%(num)d angefangene Anträge dieser Leistung können nicht fortgesetzt oder abgesendet werden, "
+        "solange die Leistung inaktiv ist. Sie bleiben gespeichert; die Antragstellenden sehen einen "
+        "Hinweis mit den Kontaktdaten des Amts.",
+        count,
+    )
 
 
 # --- staff -------------------------------------------------------------------------------------

@@ -30,8 +30,15 @@ from forms.dynamic import (
     visible_pages,
 )
 from services import access, anonymous, drafts, review_stamp, submissions, uploads
-from services.catalog import find_active_service
-from services.errors import AlreadySubmitted, EmailNotConfirmed, NotFound, PermissionDenied, ValidationFailed
+from services.catalog import find_active_service, is_offered
+from services.errors import (
+    AlreadySubmitted,
+    EmailNotConfirmed,
+    NotFound,
+    PermissionDenied,
+    ServiceNotOffered,
+    ValidationFailed,
+)
 from services.formdefs import latest_version, load_spec
 from services.notices import notice_title, notices_for_applicant
 from services.tx import transaction
@@ -115,6 +122,8 @@ def page(draft_id, page_key):
     draft = load_draft_for_citizen(draft_id, submitted_too=True)
     if draft.submitted_at is not None:  # e.g. the browser's back button after submitting
         return _to_existing_request(draft)
+    if not is_offered(draft.service):
+        return _not_offered(draft, not_saved=request.method == "POST")
     ctx = _PageContext(draft, page_key)
     if request.method == "GET":
         return ctx.render(ctx.form())
@@ -123,6 +132,8 @@ def page(draft_id, page_key):
     except AlreadySubmitted as exc:  # submitted in another tab meanwhile: this post changed nothing
         flash(exc.message, "warning")
         return _to_existing_request(draft)
+    except ServiceNotOffered:  # switched off while the page was open: this post changed nothing
+        return _not_offered(draft, not_saved=True)
 
 
 def _post_page(ctx):
@@ -211,6 +222,8 @@ def submit(draft_id):
         return _submit_refused(draft, exc)
     except (EmailNotConfirmed, PermissionDenied) as exc:
         return _submit_refused(draft, exc)
+    except ServiceNotOffered:  # checked by the submit's lock query: no extra statement per submit
+        return _not_offered(draft, not_submitted=True)
     if token is not None:
         remember_status_token(public_id, token)  # this browser may open the request right away
     return redirect(url_for(".confirmation", request_id=public_id))
@@ -289,7 +302,7 @@ def my_requests():
     requests = drafts.requests_of(current_user)
     return render_template(
         "citizen/my_requests.html", drafts=open_drafts, requests=requests, form=ActionForm(),
-        resume_url=_resume_url, state_label=_state_label,
+        resume_url=_resume_url, state_label=_state_label, is_offered=is_offered,
         claimable=anonymous.claimable_requests(current_user),  # submitted without an account to their address
     )
 
@@ -345,6 +358,8 @@ def too_large(exc):
     if draft is None or not access.citizen_may_view_draft(current_user, draft, session_draft_token()):
         return render_template("errors/error.html", status=413, title=_("Datei zu groß"),
                                text=_("Die gesendeten Daten sind zu groß.")), 413
+    if not is_offered(draft.service):
+        return _not_offered(draft, not_saved=True)
     ctx = _PageContext(draft, args["page_key"])
     message = _("Die ausgewählten Dateien sind zusammen zu groß. Es wurde nichts gespeichert. "
                 "Wählen Sie kleinere Dateien aus.")
@@ -436,6 +451,8 @@ def _resume_url(draft):
 
 
 def _render_review(draft, form, status=200):
+    if not is_offered(draft.service):
+        return _not_offered(draft)
     spec = load_spec(draft.form_version)
     locale = _locale()
     problems = validate_answers(spec, draft.answers)
@@ -462,6 +479,19 @@ def _submit_refused(draft, exc):
         return redirect(url_for(".page", draft_id=draft.public_id, page_key=_first_page(draft).key))
     flash(exc.message, "error")
     return redirect(url_for(".review", draft_id=draft.public_id))
+
+
+def _not_offered(draft, not_saved=False, not_submitted=False):
+    """The draft's service is not offered online now: the page says so, shows what stays saved and
+    whom to ask; continuing and submitting wait until the department offers it again."""
+    db.session.rollback()  # nothing of a refused post is kept; the draft stays as it was saved
+    review_url = url_for(".review", draft_id=draft.public_id)
+    sections = format_answers(load_spec(draft.form_version), draft.answers, _locale(), "html")
+    return render_template(
+        "citizen/service_not_offered.html", draft=draft, service=draft.service, sections=sections,
+        not_saved=not_saved, not_submitted=not_submitted, is_anonymous=draft.user_id is None,
+        login_url=_login_url(review_url), ttl_hours=_anonymous_ttl_hours(),
+    ), 409
 
 
 def _anonymous_may_submit(draft) -> bool:

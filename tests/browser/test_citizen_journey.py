@@ -211,3 +211,23 @@ def test_status_link_page_and_its_renewal_without_axe_violations(page, citizen, 
     assert "bisheriger persönlicher Link gilt nicht mehr" in page.content()
     assert request_access_token(req.public_id, 1) in page.content()
     assert_no_axe_violations(page)
+
+
+def test_draft_of_a_service_not_offered_without_axe_violations(
+    page, citizen, browser_login, db, assert_no_axe_violations
+):
+    """A draft whose service was switched off: the note on "Meine Anträge" and the refusal page."""
+    browser_login(page, citizen)
+    page.goto("/antrag/bewohnerparkausweis/starten")
+    page.get_by_role("button", name="Antrag starten").click()
+    page.wait_for_url(re.compile(r"/antragsteller$"))
+    draft_page = page.url
+    service = db.session.scalar(select(Service).where(Service.slug == "bewohnerparkausweis"))
+    service.active = False
+    db.session.commit()
+    page.goto("/meine-antraege")
+    assert "wird derzeit nicht online angeboten" in page.content()
+    assert_no_axe_violations(page)
+    page.goto(draft_page)
+    assert page.get_by_role("heading", name="Diese Leistung wird derzeit nicht online angeboten").count() == 1
+    assert_no_axe_violations(page)
