@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 
 from extensions import db
 from models import Department, FormDefinition, NoticeTemplate, RoutingRule, WorkflowDefinition
-from services import designer, jsonlogic
+from services import designer, jsonlogic, option_values
 from services.config_log import N_, record_change
 from services.errors import InvalidDefinition, ValidationFailed
 from services.json_text import parse_json_text
@@ -63,6 +63,16 @@ def save_rule(service, rule: RoutingRule | None, label: str, condition, departme
             ),
             field="rule",
         )
+    choices: dict = {}  # a value any of the documents offers is fine (an option being prepared)
+    for document in form_documents(service):
+        for key, options in option_values.choice_fields(document).items():
+            choices.setdefault(key, []).extend(o for o in options if o not in choices.get(key, []))
+    unknown = [
+        option_values.describe(key, value, options)
+        for key, value, options in option_values.unknown_values(condition, choices)
+    ]
+    if unknown:
+        raise ValidationFailed(" ".join(dict.fromkeys(unknown)), field="rule")
     if department is None or not department.active:
         raise ValidationFailed(_("Bitte wählen Sie ein aktives Amt."), field="department")
     action = "update"

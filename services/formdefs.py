@@ -15,6 +15,7 @@ from sqlalchemy import select
 from extensions import db
 from forms.dynamic import FormSpec, get_type, max_bytes_of, type_names
 from models import FormDefinition, FormVersion
+from services import option_values
 from services.computed_checks import computed_problem, sample_answer_sets
 from services.errors import InvalidDefinition
 from services.formatting import format_size
@@ -216,8 +217,37 @@ def _semantic_errors(doc: dict, broken=frozenset()) -> list[tuple[str, str]]:
             if isinstance(field.get("key"), str) and isinstance(field.get("type"), str):
                 known[field["key"]] = field["type"]
     errors += _computed_errors(doc, known, broken)
-    errors += _untranslated_texts(doc) + _upload_errors(doc, broken)
+    errors += _untranslated_texts(doc) + _upload_errors(doc, broken) + _option_value_errors(doc)
     return errors + _applicant_address_errors(doc, broken)
+
+
+def _option_value_errors(doc: dict) -> list[tuple[str, str]]:
+    """Conditions and computed values comparing a choice field with a value it never stores (an
+    option's label instead of its value, a removed option): services.option_values."""
+    choices = option_values.choice_fields(doc)
+    if not choices:
+        return []
+    rules = []
+    for p, page in _pages(doc):
+        rules.append((f"$.pages[{p}].condition", page.get("condition")))
+        fields = page.get("fields")
+        for i, field in enumerate(fields if isinstance(fields, list) else ()):
+            if not isinstance(field, dict):
+                continue
+            rules.append((f"$.pages[{p}].fields[{i}].condition", field.get("condition")))
+            children = field.get("fields")
+            for c, child in enumerate(children if isinstance(children, list) else ()):
+                if isinstance(child, dict):
+                    rules.append((f"$.pages[{p}].fields[{i}].fields[{c}].condition", child.get("condition")))
+    computed = doc.get("computed")
+    if isinstance(computed, dict):
+        rules += [(f"$.computed.{name}", rule) for name, rule in computed.items()]
+    return [
+        (path, option_values.describe(key, value, options))
+        for path, rule in rules
+        if isinstance(rule, (dict, list))
+        for key, value, options in option_values.unknown_values(rule, choices)
+    ]
 
 
 def _computed_errors(doc: dict, known: dict, broken) -> list[tuple[str, str]]:

@@ -646,3 +646,37 @@ def test_prefill_is_checked_when_the_definition_is_validated():
     assert "$.pages[0].fields[0].prefill" in dict(with_prefill("account.password"))
     in_group = with_prefill("account.full_name", group=True)
     assert [path for path, _reason in in_group] == ["$.pages[1].fields[0].fields[0].prefill"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (  # the label instead of the value (saved before the condition builder mapped labels)
+            lambda d: d["pages"][1].update(condition={"==": [{"var": "art"}, "B"]}),
+            ("$.pages[1].condition",
+             "„B“ ist die Beschriftung einer Option von „art“; Bedingungen vergleichen mit ihrem Wert „b“."),
+        ),
+        (  # a removed option, in a list of values
+            lambda d: d["pages"][1].update(condition={"in": [{"var": "art"}, ["a", "c"]]}),
+            ("$.pages[1].condition",
+             "„art“ hat keine Option mit dem Wert „c“; die Bedingung träfe nie zu. "
+             "Mögliche Werte: „a“, „b“."),
+        ),
+        (  # inside a fee rule, written the other way round
+            lambda d: d["computed"].update(fee_cents={"if": [{"!=": ["x", {"var": "art"}]}, 500, 0]}),
+            ("$.computed.fee_cents",
+             "„art“ hat keine Option mit dem Wert „x“; die Bedingung träfe nie zu. "
+             "Mögliche Werte: „a“, „b“."),
+        ),
+    ],
+)
+def test_conditions_comparing_a_choice_with_a_value_it_never_stores_are_refused(change, expected):
+    assert expected in errors_after(change)
+
+
+def test_conditions_with_option_values_pass():
+    def change(d):
+        both = [{"in": [{"var": "art"}, ["a", "b"]]}, {"!=": [{"var": "art"}, "a"]}]
+        d["pages"][1]["condition"] = {"and": both}
+
+    assert errors_after(change) == []

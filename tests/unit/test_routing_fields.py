@@ -165,3 +165,15 @@ def test_a_notice_quotes_an_older_requests_answer_the_workflow_names_by_its_new_
     req = ServiceRequestFactory(service=service, form_version=old_version, answers={"plz": "47058"})
     notice = request_notice(req, "approval", data={"answer_keys": ["postleitzahl"]})
     assert [(r["key"], r["value"]) for r in build_context(notice)["relevant_answers"]] == [("plz", "47058")]
+
+
+def test_a_routing_rule_comparing_a_choice_with_its_label_is_refused(setup):
+    service, north, definition, actor = setup
+    definition.draft["pages"][0]["fields"].append(
+        {"key": "art", "type": "choice", "label": {"de": "Art", "en": "Kind"}, "privacy": "public",
+         "options": [{"value": "privat", "label": {"de": "Privat", "en": "Private"}}]}
+    )
+    with pytest.raises(ValidationFailed) as exc:
+        admin_config.save_rule(service, None, "x", {"==": [{"var": "art"}, "Privat"]}, north, actor)
+    assert exc.value.details["field"] == "rule" and "ihrem Wert „privat“" in exc.value.message
+    admin_config.save_rule(service, None, "ok", {"==": [{"var": "art"}, "privat"]}, north, actor)
