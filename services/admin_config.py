@@ -63,14 +63,7 @@ def save_rule(service, rule: RoutingRule | None, label: str, condition, departme
             ),
             field="rule",
         )
-    choices: dict = {}  # a value any of the documents offers is fine (an option being prepared)
-    for document in form_documents(service):
-        for key, options in option_values.choice_fields(document).items():
-            choices.setdefault(key, []).extend(o for o in options if o not in choices.get(key, []))
-    unknown = [
-        option_values.describe(key, value, options)
-        for key, value, options in option_values.unknown_values(condition, choices)
-    ]
+    unknown = unknown_option_values(condition, *form_documents(service))
     if unknown:
         raise ValidationFailed(" ".join(dict.fromkeys(unknown)), field="rule")
     if department is None or not department.active:
@@ -169,6 +162,29 @@ def missing_fields(condition, *documents: dict) -> list[str]:
         return []
     known = set().union(*(answer_keys(doc) for doc in documents))
     return sorted(name for name in jsonlogic.referenced_vars(condition) if name.split(".")[0] not in known)
+
+
+def unknown_option_values(condition, *documents: dict) -> list[str]:
+    """Why `condition` never matches where it compares a choice field with a value no option of it
+    has in any of `documents` (an option only the draft has is fine: a rule may be prepared)."""
+    choices: dict = {}
+    for document in documents:
+        for key, options in option_values.choice_fields(document).items():
+            known = choices.setdefault(key, [])
+            known.extend(o for o in options if o not in known)
+    found = option_values.unknown_values(condition, choices)
+    return list(dict.fromkeys(option_values.describe(key, value, options) for key, value, options in found))
+
+
+def rules_with_unknown_option_values(service, document: dict) -> dict[int, list[str]]:
+    """{rule id: reasons} for the service's routing rules comparing a choice of `document` with a
+    value it never stores (saved before the editor refused them, or an option removed since)."""
+    found = {}
+    for rule in routing_rules(service):
+        reasons = unknown_option_values(rule.condition, document)
+        if reasons:
+            found[rule.id] = reasons
+    return found
 
 
 def follow_renames(condition, renames: dict) -> tuple:

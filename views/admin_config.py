@@ -64,6 +64,7 @@ def _routing_page(service, test_form=None, result=None, status=200):
             rule.id: missing
             for rule, missing in admin_config.rules_missing_fields(service, _form_document(service))
         },
+        value_problems=admin_config.rules_with_unknown_option_values(service, _form_document(service)),
         pending_renames=admin_config.rules_to_rename(
             service, admin_services.ensure_definition(service).draft_renames or {}
         ),

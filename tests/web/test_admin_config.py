@@ -438,3 +438,13 @@ def test_a_services_notice_preview_shows_its_department_and_its_own_form(client,
     assert dept.name("de") in text and service.title("de") in text
     assert "Art: Privat" in text  # a typical answer of this service's form, not the parking permit's
     assert "Kennzeichen" not in text
+
+
+def test_the_routing_page_warns_about_a_rule_comparing_a_choice_with_its_label(client, service, north, admin):
+    admin_services.publish_definition(admin_services.ensure_definition(service), None, "v1")
+    db.session.add(RoutingRule(service_id=service.id, position=0, label="alt", department_id=north.id,
+                               condition={"==": [{"var": "art"}, "Gewerblich"]}))  # saved before the check
+    db.session.commit()
+    page = client.get(url(service, "/zustaendigkeit")).get_data(as_text=True)
+    assert "1 Regel vergleicht ein Auswahlfeld mit einem Wert" in page
+    assert "Bedingungen vergleichen mit ihrem Wert „gewerblich“" in page
