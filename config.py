@@ -88,6 +88,8 @@ def load_config(overrides=None) -> dict:
         "ANONYMOUS_SUBMIT_RATE_LIMIT": _env("ANONYMOUS_SUBMIT_RATE_LIMIT", "5 per minute;30 per hour"),
         "STATUS_LINK_RATE_LIMIT": _env("STATUS_LINK_RATE_LIMIT", "20 per minute"),
         "STATUS_LINK_RESEND_RATE_LIMIT": _env("STATUS_LINK_RESEND_RATE_LIMIT", "5 per hour"),
+        # Downloads of "Meine Daten" per account (each one reads all of the account's requests).
+        "DATA_EXPORT_RATE_LIMIT": _env("DATA_EXPORT_RATE_LIMIT", "10 per hour"),
         # Anonymous drafts untouched for this long are deleted with their files (sweeper).
         "ANONYMOUS_DRAFT_TTL_MINUTES": _env_int("ANONYMOUS_DRAFT_TTL_MINUTES", 4 * 60),
         # Files in UPLOAD_DIR that no attachment references are deleted once older than this.

@@ -4,7 +4,7 @@ from babel import Locale
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
@@ -118,6 +118,16 @@ class MailLanguageForm(BaseForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.language.choices = [SelectChoice(c, language_name(c)) for c in current_app.config["LANGUAGES"]]
+
+
+class DeleteAccountForm(BaseForm):
+    password = PasswordField(
+        _l("Ihr Passwort"), validators=[InputRequired(message=_l("Bitte geben Sie Ihr Passwort ein."))]
+    )
+    confirm = BooleanField(
+        _l("Ja, ich möchte mein Benutzerkonto endgültig löschen."),
+        validators=[DataRequired(message=_l("Bestätigen Sie, dass Sie Ihr Benutzerkonto löschen möchten."))],
+    )
 
 
 class ActionForm(BaseForm):

@@ -35,6 +35,9 @@ class User(db.Model):
     locale: Mapped[str] = mapped_column(String(5), default="de")
     created_at = mapped_column(UTCDateTime, default=utcnow)
     last_login_at = mapped_column(UTCDateTime, nullable=True)
+    # Set when the citizen deleted the account (services.privacy.delete_account): the row stays,
+    # anonymised, because requests and their tamper-evident history refer to it.
+    deleted_at = mapped_column(UTCDateTime, nullable=True)
 
     memberships: Mapped[list["Membership"]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

@@ -28,6 +28,7 @@ ACCESS_MAIL = "request_access_link"
 ACCESS_MAIL_AGAIN = "request_access_link_again"
 ACCESS_MAIL_RENEWED = "request_access_link_renewed"
 ACCESS_MAIL_IN_ACCOUNT = "request_access_link_in_account"  # no link: the request is in an account
+ACCESS_MAIL_ACCOUNT_DELETED = "request_access_link_account_deleted"  # the account went, the request stays
 
 
 def submit_anonymously(draft, contact_email: str, locale: str = "de", review_stamp: str | None = None):
@@ -152,3 +153,25 @@ def claim_request(user, public_id: str) -> ServiceRequest:
     append_event(req, "applicant_linked", actor=user, visible_to_citizen=True)
     db.session.flush()
     return req
+
+
+def release_request(req, user) -> str:
+    """Turn `user`'s request into one without an account (flushes; the caller commits).
+
+    The inverse of claim_request, for an account being deleted while the request is still being
+    handled: the account's address becomes the contact address, the request gets a personal status
+    link of a new generation (a link retired by an earlier claim stays dead) and the link is mailed
+    there, so the applicant can still follow the request and answer questions. An
+    `applicant_unlinked` event enters the history. Returns the new token.
+    """
+    if req.applicant_id != user.id:
+        raise NotFound()
+    req.applicant_id, req.contact_email = None, normalise_email(user.email)
+    req.access_link_generation = (req.access_link_generation or 0) + 1
+    token = request_access_token(req.public_id, req.access_link_generation)
+    req.access_token_hash = token_digest(token)
+    append_event(req, "applicant_unlinked", actor=user, data={"reason": "account_deleted"},
+                 visible_to_citizen=True)
+    queue_mail(None, ACCESS_MAIL_ACCOUNT_DELETED, request=req)
+    db.session.flush()
+    return token

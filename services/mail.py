@@ -96,8 +96,8 @@ def deliver_outbox_mail(payload: dict) -> None:
         user = request_contact(request)  # a request submitted without an account: its contact address
     else:
         user = db.session.get(User, payload["user_id"])
-    if user is None:  # account deleted since (or no address): nothing to send
-        return
+    if user is None or getattr(user, "deleted_at", None) is not None:
+        return  # account deleted since (its address is a placeholder), or no address: nothing to send
     notice = db.session.get(Notice, payload["notice_id"]) if payload.get("notice_id") else None
     subject, text, html, attachments = render_mail(
         payload["template"], user, request=request, notice=notice, params=payload.get("params") or {}

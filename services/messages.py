@@ -241,6 +241,8 @@ def _event_title(event, spec, locale) -> str:
         "forwarded": _("An eine andere zuständige Stelle weitergegeben"),
         "applicant_linked": _("Ihrem Benutzerkonto zugeordnet"),
         "access_link_renewed": _("Persönlicher Link erneuert, der bisherige gilt nicht mehr"),
+        "applicant_unlinked": _("Benutzerkonto gelöscht, der Antrag ist über Ihren persönlichen Link "
+                                "erreichbar"),
     }
     return titles.get(event.kind, _("Ihr Antrag wurde bearbeitet"))
 

@@ -39,6 +39,8 @@ def notify_citizen(req, kind: str, notice=None, **params) -> InboxItem | None:
             queue_mail(None, f"request_{kind}", request=req, notice=notice, **params)
             db.session.flush()
         return None
+    if req.applicant.deleted_at is not None:
+        return None  # a closed request of a deleted account (e.g. its last notice came late): nobody to tell
     item = InboxItem(
         user_id=req.applicant_id,
         request_id=req.id,
@@ -133,7 +135,8 @@ def _greeting(user) -> str:
     return _("Guten Tag %(name)s,", name=user.full_name) if user.full_name else _("Guten Tag,")
 
 
-@mail_context("request_access_link", "request_access_link_again", "request_access_link_renewed")
+@mail_context("request_access_link", "request_access_link_again", "request_access_link_renewed",
+              "request_access_link_account_deleted")
 def _access_link_context(user, request, notice, params) -> dict:
     """The personal status link of a request submitted without an account, rebuilt at send time."""
     from services.access import status_token

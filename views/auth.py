@@ -1,9 +1,20 @@
 """Accounts: register, confirm email, log in/out, change and reset password, staff invitations."""
 
 import hashlib
+import json
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -13,6 +24,7 @@ from extensions import limiter
 from forms.auth import (
     ActionForm,
     ChangePasswordForm,
+    DeleteAccountForm,
     ForgotPasswordForm,
     LoginForm,
     MailLanguageForm,
@@ -20,11 +32,13 @@ from forms.auth import (
     ResetPasswordForm,
     language_name,
 )
-from services import accounts, drafts, tokens
-from services.errors import InvalidToken, ValidationFailed
+from models.base import city_time, utcnow
+from services import accounts, drafts, privacy, tokens
+from services.errors import InvalidToken, PermissionDenied, ValidationFailed
 from services.mail import mail_locale
 from services.tx import transaction
 from views.access import DRAFT_TOKEN_KEY, STATUS_TOKENS_KEY
+from views.downloads import private_file
 
 bp = Blueprint("auth", __name__)
 
@@ -95,6 +109,14 @@ def _start_session(user) -> None:
     login_user(user)
 
 
+def _clear_session() -> None:
+    """Forget everything of the session but its language (after logging out)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
 def _next_target() -> str | None:
     """A safe `next` from the query string, else the one remembered when registering in this visit."""
     for target in (request.args.get("next"), session.get(NEXT_KEY)):
@@ -142,10 +164,7 @@ def logout():
         with transaction():
             accounts.end_sessions(current_user._get_current_object())
         logout_user()
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    _clear_session()
     flash(_("Sie wurden abgemeldet."), "success")
     return redirect(url_for("public.index"), 303)
 
@@ -264,6 +283,79 @@ def mail_language_change():
             flash(_("Ihre Sprache für E-Mails ist gespeichert: %(language)s.", language=language), "success")
             return redirect(url_for("auth.account"), 303)
     return _account_page(language_form=form, status=400)
+
+
+# --- your data (DSGVO): a copy to download, deleting the account -----------------------------
+
+
+def _export_limit():
+    return current_app.config["DATA_EXPORT_RATE_LIMIT"]
+
+
+def _account_key() -> str:
+    """Rate-limit key of the logged-in account (login_required runs first)."""
+    return f"account:{getattr(current_user, 'id', None)}"
+
+
+@bp.get("/konto/daten")
+@login_required
+@limiter.limit(_export_limit, key_func=_account_key)
+def data_export():
+    """The account's data as a JSON file ("Meine Daten herunterladen"), kept in no cache.
+
+    A GET: it changes nothing, and another site can at most start the download, never read it.
+    """
+    now = utcnow()
+    data = privacy.export_personal_data(current_user._get_current_object(), str(get_locale()), now=now)
+    response = make_response(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    response.mimetype = "application/json"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="amtsweg-meine-daten-{city_time(now):%Y-%m-%d}.json"'
+    )
+    private_file(response)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+DELETED_KEY = "account_deleted"  # what the deletion did, for the confirmation page of this browser
+
+
+# Only failed attempts count (a wrong password): guessing it with a taken-over session is slow.
+@bp.route("/konto/loeschen", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_rate_limit, methods=["POST"], deduct_when=_failed)
+def account_delete():
+    user = current_user._get_current_object()
+    form = DeleteAccountForm()
+    if not privacy.may_delete_account(user):  # staff: the page says who closes their account
+        return render_template("auth/account_delete.html", form=form, allowed=False), (
+            403 if request.method == "POST" else 200
+        )
+    status = 400 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                done = privacy.delete_account(user, form.password.data)
+        except ValidationFailed as exc:
+            _field_error(form, exc, "password")
+        except PermissionDenied as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("auth.account"), 303)
+        else:
+            logout_user()
+            _clear_session()
+            session[DELETED_KEY] = {"drafts": done.drafts, "released": done.released, "kept": len(done.kept)}
+            return redirect(url_for("auth.account_deleted"), 303)
+    return render_template("auth/account_delete.html", form=form, allowed=True,
+                           preview=privacy.deletion_preview(user)), status
+
+
+@bp.get("/konto/geloescht")
+def account_deleted():
+    summary = session.get(DELETED_KEY)
+    if not isinstance(summary, dict) or current_user.is_authenticated:
+        return redirect(url_for("public.index"))
+    return render_template("auth/account_deleted.html", summary=summary)
 
 
 @bp.route("/passwort-vergessen", methods=["GET", "POST"])

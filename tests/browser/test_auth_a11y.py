@@ -102,3 +102,28 @@ def test_ops_pages_have_no_axe_violations(page, assert_no_axe_violations):
     page.locator("main button[type=submit]").click()  # empty form: errors
     expect(page).to_have_title(ERROR_TITLE)  # waits for the answer to load
     assert_no_axe_violations(page)
+
+
+def test_account_deletion_pages_have_no_axe_violations(page, assert_no_axe_violations):
+    from tests.factories import started_request
+
+    citizen = CitizenFactory()
+    req = started_request(applicant=citizen)
+    _login_in_browser(page, citizen)
+    page.goto("/konto")
+    assert_no_axe_violations(page)
+    page.locator("#delete-heading ~ p a").click()
+    page.wait_for_load_state()
+    assert req.reference in page.content()
+    assert_no_axe_violations(page)
+    page.locator("#confirm-heading ~ form button[type=submit]").click()  # nothing filled in: errors
+    expect(page).to_have_title(ERROR_TITLE)
+    assert page.locator(".aw-error-summary a").count() == 2
+    assert_no_axe_violations(page)
+    page.fill("#password", PASSWORD)
+    page.check("#confirm")
+    page.locator("#confirm-heading ~ form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/konto/geloescht$"))
+    assert req.reference in page.content()
+    assert_no_axe_violations(page)
+    assert page.csp_violations == []

@@ -89,6 +89,9 @@ MATRIX = {
     "auth.confirmation_resend": ("POST", "/konto/bestaetigung", LOGGED_IN),
     "auth.password_change": ("POST", "/konto/passwort", LOGGED_IN),
     "auth.mail_language_change": ("POST", "/konto/sprache", LOGGED_IN),
+    "auth.data_export": ("GET", "/konto/daten", LOGGED_IN),
+    "auth.account_delete": ("GET", "/konto/loeschen", LOGGED_IN),  # staff: a page saying who closes theirs
+    "auth.account_deleted": ("GET", "/konto/geloescht", PUBLIC),  # only after a deletion, else to "/"
     "auth.logout": ("POST", "/abmelden", _rule(rest=OPEN)),
     "citizen.start": ("GET", "/antrag/{service_slug}/starten", PUBLIC),
     "citizen.page": ("GET", "/antrag/{draft}/angaben", OWN_REQUEST),
