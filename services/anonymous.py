@@ -159,14 +159,16 @@ def release_request(req, user) -> str:
     """Turn `user`'s request into one without an account (flushes; the caller commits).
 
     The inverse of claim_request, for an account being deleted while the request is still being
-    handled: the account's address becomes the contact address, the request gets a personal status
-    link of a new generation (a link retired by an earlier claim stays dead) and the link is mailed
-    there, so the applicant can still follow the request and answer questions. An
-    `applicant_unlinked` event enters the history. Returns the new token.
+    handled: the account's address becomes the contact address and the account's language for
+    e-mails the request's own, the request gets a personal status link of a new generation (a link
+    retired by an earlier claim stays dead) and the link is mailed there, so the applicant can still
+    follow the request and answer questions. An `applicant_unlinked` event enters the history.
+    Returns the new token.
     """
     if req.applicant_id != user.id:
         raise NotFound()
     req.applicant_id, req.contact_email = None, normalise_email(user.email)
+    req.locale = user.locale or req.locale  # mail without an account is written in the request's language
     req.access_link_generation = (req.access_link_generation or 0) + 1
     token = request_access_token(req.public_id, req.access_link_generation)
     req.access_token_hash = token_digest(token)

@@ -61,7 +61,7 @@ def _account(user, locale: str) -> dict:
         "email": user.email,
         "full_name": user.full_name,
         "kind": str(user.kind),
-        "language": user.locale,
+        "email_language": user.locale,
         "created_at": _iso(user.created_at),
         "email_confirmed_at": _iso(user.email_confirmed_at),
         "last_login_at": _iso(user.last_login_at),

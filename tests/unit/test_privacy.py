@@ -267,3 +267,17 @@ def test_deletion_preview_names_what_continues_and_what_is_kept(world):
     preview = privacy.deletion_preview(world["erika"])
     assert preview.drafts == 1 and preview.still_open == [world["open"]] and preview.closed == 1
     assert privacy.may_delete_account(world["erika"])
+
+
+def test_delete_account_released_requests_keep_the_accounts_language_for_e_mails(app, db, world):
+    erika, open_req = world["erika"], world["open"]
+    erika.locale = "en"  # "Sprache für E-Mails" on Mein Konto
+    open_req.locale = "de"  # the page language it was filled in
+    db.session.commit()
+    mailbox = Mailbox(app)
+
+    _deleted(world)
+
+    assert open_req.locale == "en"
+    mail = mailbox.last("erika@example.org")
+    assert "You have deleted your user account" in body_of(mail) and "Guten Tag" not in body_of(mail)
