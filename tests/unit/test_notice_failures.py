@@ -204,20 +204,6 @@ def test_old_rows_without_a_record_fall_back_to_their_error_text(db):
     assert failure_reason(technical_row).code == "unknown" and not failure_reason(technical_row).in_template
 
 
-def test_retry_clears_the_recorded_failure(db, app, monkeypatch):
-    _publish_city_template("rejection", ONLY_REAL_DATA_BREAKS)
-    dept = DepartmentFactory()
-    req = ServiceRequestFactory(service=ServiceFactory(department=dept), reference="DU-2026-900003")
-    notice = request_notice(req, "rejection", data={"reason": "zu spät"})
-    _db.session.commit()
-    notice, _job = _fail_through_the_outbox(app, monkeypatch, notice)
-    assert notice.failure["code"] == "template_undefined"
-
-    retry_notice(notice.request, notice.public_id, clerk_of(dept))
-
-    assert notice.state == NoticeState.PENDING and notice.error == "" and notice.failure is None
-
-
 def test_retry_renders_with_the_template_published_since(db, app, monkeypatch):
     _publish_city_template("rejection", ONLY_REAL_DATA_BREAKS)
     dept = DepartmentFactory()
@@ -225,13 +211,14 @@ def test_retry_renders_with_the_template_published_since(db, app, monkeypatch):
     notice = request_notice(req, "rejection", data={"reason": "zu spät"})
     _db.session.commit()
     notice, job = _fail_through_the_outbox(app, monkeypatch, notice)
+    assert notice.failure["code"] == "template_undefined"
     fixed = _publish_city_template("rejection", "<p>Gründe: {{ decision.reason }}</p>")
     clerk = clerk_of(dept)
 
     retry_notice(notice.request, notice.public_id, clerk)
     _db.session.commit()
 
-    assert notice.state == NoticeState.PENDING and notice.error == ""
+    assert notice.state == NoticeState.PENDING and notice.error == "" and notice.failure is None
     assert job.state == OutboxState.PENDING and job.attempts == 0  # the given-up row, not a second one
     assert _db.session.scalar(select(OutboxJob.id).where(OutboxJob.id != job.id)) is None
     event = _db.session.scalars(select(RequestEvent).where(RequestEvent.kind == "notice_retried")).one()
