@@ -84,7 +84,10 @@ class Notice(db.Model):
     file_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     size: Mapped[int | None] = mapped_column(nullable=True)
-    error: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")  # technical text for ops (traceback tail)
+    # why it failed, as data worded when shown (services/notices/failures.py); None: not failed, or
+    # failed before this was recorded (then the error text is read)
+    failure = mapped_column(JSONType, nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     issued_at = mapped_column(UTCDateTime, nullable=True)
 

@@ -19,6 +19,7 @@ from services import access, accounts, admin_services, config_log, drafts
 from services.catalog import FALLBACK_TOPIC, TOPICS
 from services.errors import PermissionDenied, ValidationFailed
 from services.notices import notice_title
+from services.notices.failures import failure_reason
 from services.tx import transaction
 from views.access import get_or_404, load_department_for_admin
 
@@ -73,7 +74,7 @@ def index():
     by_department = {d.id: [s for s in services if s.department_id == d.id] for d in departments}
     return render_template("admin/index.html", departments=departments, by_department=by_department,
                            failed_by_department=admin_services.failed_notices_of(departments),
-                           notice_title=notice_title,
+                           notice_title=notice_title, failure_reason=failure_reason,
                            may_view=lambda req: access.staff_may_view(current_user, req))
 
 

@@ -14,7 +14,8 @@ from extensions import db
 from forms.clerk import AssignForm, ClaimForm, ForwardForm, NoteForm, NoticeRetryForm, transition_form_class
 from models import Department, NoticeState, RoutingRule, Service, User, WorkflowVersion
 from services import approvals, assignment, messages
-from services.notices import failure_reason, notice_state_label, notice_title
+from services.notices import notice_state_label, notice_title
+from services.notices.failures import failure_reason
 from services.workflow import (
     available_transitions,
     deadline_status,

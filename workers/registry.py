@@ -28,7 +28,8 @@ def resolve(kind: str):
 # the relay sends it once the lease has run out.
 RUN_IN_PLACE: frozenset[str] = frozenset({"send_email"})
 
-# kind: "module:function" called as function(**payload, error=text) once a row is given up ("failed").
+# kind: "module:function" called as function(**payload, error=text, exception=exc) once a row is
+# given up ("failed"): the traceback text kept for ops and the last attempt's exception itself.
 FAILURE_HOOKS: dict[str, str] = {
     "render_notice": "services.notices.issue:mark_notice_failed",
 }

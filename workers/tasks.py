@@ -198,7 +198,7 @@ def record_failure(outbox_id: int, kind: str, payload: dict, exc: BaseException)
     db.session.commit()
     log.warning("outbox %s (%s): attempt %s failed: %s", outbox_id, kind, row.attempts, type(exc).__name__)
     if gave_up:
-        _run_failure_hook(kind, payload, row.last_error)
+        _run_failure_hook(kind, payload, row.last_error, exc)
     return gave_up
 
 
@@ -207,13 +207,13 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
-def _run_failure_hook(kind: str, payload: dict, error: str) -> None:
+def _run_failure_hook(kind: str, payload: dict, error: str, exception: BaseException) -> None:
     """Let the owning area mark its object failed (e.g. the notice shows "could not be created")."""
     hook = registry.resolve_failure_hook(kind)
     if hook is None:
         return
     try:
-        hook(**payload, error=error)
+        hook(**payload, error=error, exception=exception)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -42,21 +42,6 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_GROUPS, CODE_GROUP_LEN = 3, 4
 
 
-class NoticeTemplateFailed(RuntimeError):
-    """The template does not render with this notice's data; the message says why, for staff."""
-
-
-def failure_reason(notice) -> str | None:
-    """Why a failed notice failed, in plain words, when its template was the cause (else None).
-
-    The failure hook stores the job's traceback text; the template's message is its last exception.
-    """
-    marker = f"{NoticeTemplateFailed.__name__}: "
-    error = notice.error or ""
-    position = error.rfind(marker)
-    return error[position + len(marker) :].strip() or None if position >= 0 else None
-
-
 def notices_for_applicant(req) -> dict[str, list[Notice]]:
     """The request's notices as the applicant sees them, oldest first: "issued" (downloadable),
     "pending" (being prepared) and "failed" (delayed; staff have been told). A pending or failed
@@ -188,7 +173,7 @@ def retry_notice(req, notice_public_id: str, actor) -> Notice:
         raise NotFound()
     if notice.state != NoticeState.FAILED:
         raise ValidationFailed(_("Dieser Bescheid wird bereits erstellt oder ist schon ausgestellt."))
-    notice.state, notice.error = NoticeState.PENDING, ""
+    notice.state, notice.error, notice.failure = NoticeState.PENDING, "", None
     kind, payload = render_job_of(notice.id)
     open_rows = select(OutboxJob).where(
         OutboxJob.request_id == req.id, OutboxJob.kind == kind, OutboxJob.state != OutboxState.DONE

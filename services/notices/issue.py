@@ -7,7 +7,6 @@ import secrets
 import time
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -16,8 +15,8 @@ from extensions import db
 from models import Notice, NoticeState, ServiceRequest
 from models.base import utcnow
 from services.events import append_event
-from services.notices import NoticeTemplateFailed, notice_title
 from services.notices.context import attachment_json, build_context, template_for
+from services.notices.failures import NoticeFailed, failing_as, failure_of, template_failure
 from services.notices.files import notice_dir
 from services.notices.render import RenderFailed, render_pdf
 from services.notices.sign import sign_pdf
@@ -31,8 +30,7 @@ def render_notice_pdf(notice) -> bytes:
     """The unsigned PDF/A-3b of a notice (template → HTML → PDF with bescheid.json attached).
 
     The template is the latest published version when the job runs (also when a clerk retries a
-    failed notice). Raises NoticeTemplateFailed, in the admin's words, when it does not render with
-    this notice's data.
+    failed notice). Raises NoticeFailed saying why when it does not render with this notice's data.
     """
     source, css, version = template_for(notice)
     notice.template_version_id = version.id if version is not None else None
@@ -40,33 +38,20 @@ def render_notice_pdf(notice) -> bytes:
     try:  # the context is plain data: whatever goes wrong while the template runs is the template's
         html = render_template(source, context)
     except Exception as exc:
-        raise NoticeTemplateFailed(_template_failure(notice, version, exc, context)) from exc
-    try:
-        return render_pdf(html, css, attachment_json(notice, context), title=context["notice"]["title"])
-    except RenderFailed as exc:  # a resource the template refers to is refused
-        raise NoticeTemplateFailed(_template_failure(notice, version, exc, context)) from exc
-
-
-def _template_failure(notice, version, exc: Exception, context: dict) -> str:
-    """Which template and what is wrong with it, for staff: „Vorlage „…“ (…), Version 3: Zeile 2: …“."""
-    from services.notices.templates import describe_template_error
-
-    reason = describe_template_error(exc, context)
-    if version is None:
-        return _("Mitgelieferte Vorlage: %(reason)s", reason=reason)
-    template = version.template  # the request's service's own, or the city-wide one
-    owner = notice.request.service.title("de") if template.service_id is not None else _("stadtweit")
-    return _(
-        "Vorlage „%(title)s“ (%(owner)s), Version %(number)s: %(reason)s",
-        title=notice_title(template.kind), owner=owner, number=version.number, reason=reason,
-    )
+        raise NoticeFailed(notice, template_failure(exc, source, version)) from exc
+    with failing_as(notice, "pdf_render"):
+        try:
+            return render_pdf(html, css, attachment_json(notice, context), title=context["notice"]["title"])
+        except RenderFailed as exc:  # a resource the template refers to is refused
+            raise NoticeFailed(notice, template_failure(exc, source, version)) from exc
 
 
 def seal_notice_pdf(notice, pdf: bytes) -> bytes:
     """Seal a rendered notice with its department's seal (PAdES B-LT)."""
     department = notice.request.department
     reason = f"{notice.request.reference} – Prüfcode {notice.verification_code}"
-    return sign_pdf(pdf, department.slug, department.name("de"), current_app.config, reason=reason)
+    with failing_as(notice, "signing"):
+        return sign_pdf(pdf, department.slug, department.name("de"), current_app.config, reason=reason)
 
 
 def build_notice_pdf(notice) -> bytes:
@@ -90,7 +75,8 @@ def issue_notice_job(payload: dict) -> None:
             cpu = time.thread_time()
             pdf = build_notice_pdf(notice)
             cpu = time.thread_time() - cpu
-        path = _write_file(notice, pdf)
+        with failing_as(notice, "storage"):
+            path = _write_file(notice, pdf)
     except BaseException:
         db.session.rollback()
         raise
@@ -141,8 +127,7 @@ def _mark_issued(notice, path, pdf: bytes) -> None:
     notice.file_name = path.name
     notice.sha256 = hashlib.sha256(pdf).hexdigest()
     notice.size = len(pdf)
-    notice.state = NoticeState.ISSUED
-    notice.error = ""
+    notice.state, notice.error, notice.failure = NoticeState.ISSUED, "", None
     req = notice.request
     append_event(
         req,
@@ -169,13 +154,15 @@ def _notify(req, notice) -> None:
     notifications.notify_citizen(req, "notice_issued", notice=notice, notice_kind=notice.kind)
 
 
-def mark_notice_failed(notice_id: int, error: str) -> Notice | None:
-    """Record that a notice could not be issued (after the last attempt); flushes, the caller commits."""
+def mark_notice_failed(notice_id: int, error: str, exception: BaseException | None = None) -> Notice | None:
+    """Failure hook: record that a notice could not be issued (after the last attempt), why as data
+    (from the job's `exception`) and the technical `error` text for ops; flushes, the caller commits."""
     notice = db.session.get(Notice, notice_id)
     if notice is None or notice.state == NoticeState.ISSUED:
         return notice
     notice.state = NoticeState.FAILED
     notice.error = (error or "")[-MAX_ERROR_CHARS:]  # a traceback's end names the exception
+    notice.failure = failure_of(exception)
     append_event(
         notice.request,
         "notice_failed",

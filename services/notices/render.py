@@ -23,7 +23,11 @@ class RefusedResource(ValueError):
 
 
 class RenderFailed(RuntimeError):
-    """The notice could not be turned into a PDF (bad template, refused resource)."""
+    """The notice could not be turned into a PDF: the template refers to resources that are refused."""
+
+    def __init__(self, message: str, urls=()):
+        super().__init__(message)
+        self.urls = list(urls)  # what was refused (at most 200 characters each)
 
 
 def _asset_table() -> dict[str, Path]:
@@ -130,13 +134,13 @@ def render_pdf(html: str, css: str = "", attachment_json: str | None = None, tit
                 custom_metadata=False,
             )
     except weasyprint.urls.FatalURLFetchingError as exc:
-        raise RenderFailed(
-            _("Nicht erlaubte Ressource in der Vorlage: %(urls)s", urls=", ".join(fetcher.refused))
-        ) from exc
+        raise _refused(fetcher.refused) from exc
     except RefusedResource as exc:
-        raise RenderFailed(str(exc)) from exc
+        raise RenderFailed(str(exc), fetcher.refused) from exc
     if fetcher.refused:  # some WeasyPrint paths (SVG <image>) log fetch errors instead of raising
-        raise RenderFailed(
-            _("Nicht erlaubte Ressource in der Vorlage: %(urls)s", urls=", ".join(fetcher.refused))
-        )
+        raise _refused(fetcher.refused)
     return pdf
+
+
+def _refused(urls: list[str]) -> RenderFailed:
+    return RenderFailed(_("Nicht erlaubte Ressource in der Vorlage: %(urls)s", urls=", ".join(urls)), urls)

@@ -12,7 +12,7 @@ from models import NoticeKind, NoticeTemplate, NoticeTemplateVersion, WorkflowVe
 from services.errors import InvalidDefinition
 from services.notices import NOTICE_KINDS, notice_title
 from services.notices.render import RenderFailed, qr_svg, render_pdf
-from services.notices.template_errors import describe_syntax_error, describe_undefined
+from services.notices.template_errors import describe_syntax_error, describe_undefined, template_line
 from services.notices.templates_env import ENV, TemplateRenderError, render_template
 from services.workflow.definitions import default_document
 
@@ -84,7 +84,7 @@ def describe_template_error(exc: Exception, context: dict) -> str:
     if isinstance(exc, TemplateSyntaxError):
         return describe_syntax_error(exc, ENV.filters, ENV.tests)
     if isinstance(exc, UndefinedError):
-        return describe_undefined(exc, _template_line(exc), context)
+        return describe_undefined(exc, template_line(exc), context)
     if isinstance(exc, TemplateRenderError):
         return _("Vorlage nicht erlaubt oder fehlerhaft: %(reason)s", reason=exc)
     if isinstance(exc, (RenderFailed, ValueError)):
@@ -98,20 +98,10 @@ def _python_error(exc: Exception) -> str:
         problem = _("Division durch null")
     else:
         problem = f"{type(exc).__name__}: {exc}"
-    line = _template_line(exc)
+    line = template_line(exc)
     if line is None:
         return _("Die Vorlage löst einen Fehler aus: %(problem)s", problem=problem)
     return _("Zeile %(line)s: Die Vorlage löst einen Fehler aus: %(problem)s", line=line, problem=problem)
-
-
-def _template_line(exc: Exception) -> int | None:
-    """Line in the admin's template (Jinja rewrites its frames to the file name "<template>")."""
-    line, tb = None, exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == "<template>":
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
 
 
 # Every decision key docs/notices.md documents, with an example value.

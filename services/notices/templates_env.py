@@ -6,12 +6,13 @@ short list of filters. They may extend the bundled layouts in templates/notices/
 
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from flask_babel import gettext as _
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, nodes
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, UndefinedError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.utils import missing
 from markupsafe import Markup, escape
 
 from models.base import city_time
@@ -57,6 +58,17 @@ class RefusedAttribute(SecurityError, AttributeError):
     """Underscore attribute on undefined data (`lipsum.__globals__`): refused; hasattr() stays False."""
 
 
+class MissingValue(UndefinedError):
+    """A name (`attribute` False) or an attribute/key of a value (True) that the data does not have.
+
+    Carries the name itself, so the worker records which one without reading Jinja's English text.
+    """
+
+    def __init__(self, message: str, name: str | None = None, attribute: bool = False):
+        super().__init__(message)
+        self.name, self.attribute = name, attribute
+
+
 class NoticeUndefined(StrictUndefined):
     """A name or attribute the data does not have.
 
@@ -67,6 +79,11 @@ class NoticeUndefined(StrictUndefined):
     """
 
     __slots__ = ()
+
+    def __init__(self, hint=None, obj=missing, name=None, exc=UndefinedError):
+        if exc is UndefinedError:  # not a sandbox refusal (SecurityError): say which name is missing
+            exc = partial(MissingValue, name=name, attribute=obj is not missing)
+        super().__init__(hint, obj, name, exc)
 
     def __getattr__(self, name: str):
         if isinstance(name, str) and name.startswith("_"):

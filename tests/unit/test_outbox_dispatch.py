@@ -47,8 +47,8 @@ def parent_job(payload: dict) -> None:
         raise RuntimeError("after commit")
 
 
-def failed_hook(error: str, **payload) -> None:
-    CALLS.append({"failed": payload, "error": error})
+def failed_hook(error: str, exception: BaseException, **payload) -> None:
+    CALLS.append({"failed": payload, "error": error, "exception": exception})
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +155,7 @@ def test_last_attempt_marks_failed_and_runs_failure_hook(db, conn, app, monkeypa
     row = _state(db, outbox_id)
     assert row.state == OutboxState.FAILED and row.attempts == 1
     assert CALLS[-1]["failed"] == {"fail": True} and "boom" in CALLS[-1]["error"]
+    assert isinstance(CALLS[-1]["exception"], RuntimeError)  # the hook may record why, as data
 
 
 def test_relay_enqueues_rows_that_never_reached_redis(db, conn, monkeypatch):

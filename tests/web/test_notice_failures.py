@@ -2,6 +2,7 @@
 admin overview points at it, the applicant is told it is being prepared or delayed."""
 
 import pytest
+from flask_babel import refresh
 from sqlalchemy import select
 
 from extensions import db as _db
@@ -18,10 +19,23 @@ from tests.factories import (
 )
 from tests.support import IsolatedClient
 
-REASON = (
+# What the worker records for a rejection template that prints a key this decision lacks.
+FAILURE = {"code": "template_undefined", "template": {"owner": "city", "version": 2}, "line": 2,
+           "name": "decision.nope"}
+TRACEBACK = "Traceback (most recent call last):\n  …\nservices.notices.failures.NoticeFailed: …\n"
+GERMAN = (
+    "Vorlage „Bescheid – Ablehnung“ (stadtweit), Version 2: "
+    "Die Vorlage verwendet „decision.nope“, das für diesen Antrag nicht gesetzt ist (Zeile 2)."
+)
+ENGLISH = (
+    "Template “Notice – refusal” (city-wide), version 2: "
+    "The template uses “decision.nope”, which is not set for this request (line 2)."
+)
+# A row that failed before reasons were recorded as data: only its error text says why.
+LEGACY_REASON = (
     "Vorlage „Bescheid – Ablehnung“ (stadtweit), Version 2: Zeile 2: „nope“ gibt es bei diesem Wert nicht."
 )
-TRACEBACK = f"Traceback (most recent call last):\n  …\nservices.notices.NoticeTemplateFailed: {REASON}\n"
+LEGACY_TRACEBACK = f"Traceback …\nservices.notices.NoticeTemplateFailed: {LEGACY_REASON}\n"
 
 
 @pytest.fixture
@@ -39,7 +53,7 @@ def failed(dept, citizen):
     """A rejection notice whose job gave up because of its template."""
     req = ServiceRequestFactory(service=ServiceFactory(department=dept), applicant=citizen)
     notice = request_notice(req, "rejection", data={"reason": "zu spät"})
-    notice.state, notice.error = NoticeState.FAILED, TRACEBACK
+    notice.state, notice.error, notice.failure = NoticeState.FAILED, TRACEBACK, dict(FAILURE)
     _db.session.flush()
     job = _db.session.scalars(select(OutboxJob)).one()
     job.state, job.attempts = OutboxState.FAILED, 5
@@ -60,7 +74,8 @@ def test_clerk_reads_the_reason_and_queues_the_notice_again(client, login_as, de
     page = client.get(_detail(failed)).get_data(as_text=True)
     alert = page[page.index("Bescheid konnte nicht erstellt werden"):page.index('id="aktionen"')]
     assert "Bescheid – Ablehnung, Fassung 1" in alert
-    assert "Zeile 2: „nope“ gibt es bei diesem Wert nicht." in alert and "Traceback" not in page
+    assert f"Die Bescheidvorlage passt nicht zu den Daten dieses Antrags. {GERMAN}" in alert
+    assert "Traceback" not in page and "NoticeFailed" not in page
     assert f'action="{_retry(failed)}"' in alert and "Bescheid erneut erzeugen" in alert
 
     resp = client.post(_retry(failed))
@@ -83,13 +98,48 @@ def test_clerk_reads_the_reason_and_queues_the_notice_again(client, login_as, de
     assert "Dieser Bescheid wird bereits erstellt oder ist schon ausgestellt." in again.get_data(as_text=True)
 
 
-def test_technical_failure_is_explained_without_details(client, login_as, dept, failed):
-    failed.error = "Traceback …\nOSError: token not present\n"
+def test_english_speaking_clerk_reads_the_reason_in_english(client, login_as, dept, failed):
+    login_as(clerk_of(dept))
+    page = client.get(_detail(failed) + "?lang=en").get_data(as_text=True)
+    alert = page[page.index("The notice could not be created"):page.index('id="aktionen"')]
+    assert ENGLISH in alert and "Die Vorlage" not in alert and "stadtweit" not in alert
+    assert "administrator can correct the template and publish it again" in alert
+
+
+@pytest.mark.parametrize(
+    ("code", "german", "english"),
+    [
+        ("signing", "Beim Siegeln ist ein technischer Fehler aufgetreten.",
+         "A technical error occurred while sealing the notice."),
+        ("unknown", "Beim Erstellen des Bescheids ist ein technischer Fehler aufgetreten.",
+         "A technical error occurred while creating the notice."),
+    ],
+)
+def test_technical_failure_is_explained_without_details(client, login_as, dept, failed, code, german,
+                                                        english):
+    failed.error, failed.failure = "Traceback …\nOSError: token not present\n", {"code": code}
     _db.session.commit()
     login_as(clerk_of(dept))
     page = client.get(_detail(failed)).get_data(as_text=True)
-    assert "technischer Fehler" in page and "OSError" not in page
+    assert f"{german} Der Betrieb sieht die Einzelheiten unter „Hintergrundaufträge“" in page
+    assert "OSError" not in page and "Bescheidvorlage passt nicht" not in page
     assert "Bescheid erneut erzeugen" in page
+    refresh()  # the tests share one app context, which caches the locale of the German page
+    english_page = client.get(_detail(failed) + "?lang=en").get_data(as_text=True)
+    assert f"{english} Operations see the details under “Background jobs”" in english_page
+
+
+def test_old_failed_rows_show_the_reason_from_their_error_text(client, login_as, dept, failed):
+    failed.error, failed.failure = LEGACY_TRACEBACK, None
+    _db.session.commit()
+    login_as(clerk_of(dept))
+    page = client.get(_detail(failed)).get_data(as_text=True)
+    assert f"Die Bescheidvorlage passt nicht zu den Daten dieses Antrags. {LEGACY_REASON}" in page
+    failed.error = "Traceback …\nOSError: token not present\n"
+    _db.session.commit()
+    page = client.get(_detail(failed)).get_data(as_text=True)
+    assert "Beim Erstellen des Bescheids ist ein technischer Fehler aufgetreten." in page
+    assert "OSError" not in page
 
 
 def test_other_departments_cannot_retry(client, login_as, failed):
@@ -142,7 +192,7 @@ def test_admin_overview_lists_failed_notices_of_its_services(client, login_as, d
     page = client.get("/verwaltung/").get_data(as_text=True)
     block = page[page.index("Bescheide, die nicht erstellt werden konnten"):]
     assert f'href="{_detail(failed)}">{failed.request.reference}</a>' in block
-    assert "Bescheid – Ablehnung, Fassung 1" in block
+    assert "Bescheid – Ablehnung, Fassung 1" in block and GERMAN in block
 
     other = clerk_of(DepartmentFactory(), MembershipRole.ADMIN)
     _db.session.commit()
@@ -150,3 +200,10 @@ def test_admin_overview_lists_failed_notices_of_its_services(client, login_as, d
     login_as(other)
     page = client.get("/verwaltung/").get_data(as_text=True)
     assert "Bescheide, die nicht erstellt werden konnten" not in page
+
+
+def test_admin_overview_gives_the_reason_in_english(client, login_as, dept, failed):
+    login_as(clerk_of(dept, MembershipRole.ADMIN))
+    page = client.get("/verwaltung/?lang=en").get_data(as_text=True)
+    block = page[page.index("Notices that could not be created"):]
+    assert ENGLISH in block and "Die Vorlage" not in block
