@@ -124,10 +124,8 @@ def _act(req, form, action, success, target=None):
     try:
         with transaction():
             action()
-    except StaleObject as exc:
-        db.session.refresh(req)
-        flash(exc.message, "error")
-        return clerk_detail.render_detail(req, status=409)
+    except StaleObject:
+        return clerk_detail.conflict(req, form)
     except ValidationFailed as exc:
         clerk_detail.attach_errors(form, exc)
         return clerk_detail.render_detail(req, status=400, forms={form._prefix.rstrip("-"): form})

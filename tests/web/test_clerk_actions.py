@@ -14,7 +14,7 @@ from models.base import new_public_id
 from tests.factories import CitizenFactory, DepartmentFactory, ServiceFactory, clerk_of, started_request
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-STALE = "Der Antrag wurde zwischenzeitlich geändert. Bitte laden Sie die Seite neu."
+STALE = "Der Antrag wurde zwischenzeitlich geändert. Ihre Aktion wurde nicht ausgeführt."
 
 
 @pytest.fixture(autouse=True)
@@ -125,6 +125,58 @@ def test_stale_transition_never_overwrites(client, req, dept, login_as):
     assert resp.status_code == 409
     assert STALE in resp.get_data(as_text=True) or "geändert" in resp.get_data(as_text=True)
     assert _fresh(req).state == "in_bearbeitung"
+
+
+def _row_versions(html) -> dict:
+    return dict(re.findall(r'name="([\w-]+)-row_version" type="hidden" value="(\d*)"', html))
+
+
+def _begin(client, req):
+    client.post(_url(req, "/aktion/bearbeitung_beginnen"),
+                data={"t-bearbeitung_beginnen-row_version": req.row_version})
+    return _fresh(req)
+
+
+def test_other_forms_keep_working_after_an_error_on_the_page(client, req, dept, login_as):
+    login_as(clerk_of(dept))
+    DepartmentFactory()  # somewhere to forward to
+    _db.session.commit()
+    req = _begin(client, req)
+    resp = client.post(_url(req, "/aktion/ablehnen"), data={"t-ablehnen-row_version": req.row_version})
+    assert resp.status_code == 400
+    versions = _row_versions(resp.get_data(as_text=True))
+    # Every other form of the page is the request as it is now, not a copy of the form that was sent.
+    assert {k: v for k, v in versions.items() if k != "t-ablehnen"} == {
+        k: str(req.row_version) for k in versions if k != "t-ablehnen"}
+    assert {"t-genehmigen", "assign", "forward"} <= set(versions)
+    data = {"t-genehmigen-row_version": versions["t-genehmigen"]}
+    resp = client.post(_url(req, "/aktion/genehmigen"), data=data)
+    assert resp.status_code == 303
+    assert _fresh(req).state == "genehmigt"
+
+
+def test_stale_decision_keeps_the_typed_input_and_can_be_sent_again(client, req, dept, login_as):
+    from services.assignment import claim_request
+
+    login_as(clerk_of(dept))
+    req = _begin(client, req)
+    seen = req.row_version
+    claim_request(req, clerk_of(dept))  # a colleague takes the request meanwhile
+    _db.session.commit()
+    data = {"t-ablehnen-row_version": seen, "t-ablehnen-f_reason": "Die Fläche ist bereits vergeben.",
+            "t-ablehnen-comment": "mit Tiefbau abgestimmt"}
+    resp = client.post(_url(req, "/aktion/ablehnen"), data=data)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 409 and _fresh(req).state == "in_bearbeitung"
+    assert "<title>Fehler: " in html and "Ihre Eingaben stehen noch im Formular" in html
+    assert re.search(r"<details open>\s*<summary class=\"kern-link\">Ablehnen</summary>", html)
+    assert "Die Fläche ist bereits vergeben.</textarea>" in html
+    assert "mit Tiefbau abgestimmt</textarea>" in html
+    req = _fresh(req)
+    assert _row_versions(html)["t-ablehnen"] == str(req.row_version)
+    data["t-ablehnen-row_version"] = req.row_version
+    resp = client.post(_url(req, "/aktion/ablehnen"), data=data)
+    assert resp.status_code == 303 and _fresh(req).state == "abgelehnt"
 
 
 def test_unavailable_transition_is_409(client, req, dept, login_as):
