@@ -199,5 +199,5 @@ def request_transition(public_id, name):
     form = clerk_detail.transition_form(req, transition)
     return _act(req, form, lambda: messages.run_clerk_transition(
         req, name, current_user, transition_data(form, transition), form.expected_row_version),
-        _("Die Aktion „%(label)s“ wurde ausgeführt.", label=transition.label(clerk_detail.locale())))
+        clerk_detail.transition_done(transition))
 

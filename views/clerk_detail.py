@@ -142,6 +142,15 @@ def transition_form(req, transition, submitted=True):
     return transition_form_class(transition, locale())(prefix=f"t-{transition.name}", **_posted(submitted))
 
 
+def transition_done(transition) -> str:
+    """What the clerk is told after firing `transition`: a four-eyes decision is only proposed."""
+    label = transition.label(locale())
+    if transition.second_approver:
+        return _("Ihr Vorschlag „%(label)s“ ist noch nicht wirksam: Eine zweite Person muss die Entscheidung "
+                 "unter „Freigaben“ bestätigen.", label=label)
+    return _("Die Aktion „%(label)s“ wurde ausgeführt.", label=label)
+
+
 def unavailable(req):
     text = _("Diese Aktion ist für diesen Antrag gerade nicht möglich. Bitte laden Sie die Seite neu.")
     flash(text, "error")

@@ -356,9 +356,13 @@ def test_four_eyes_second_approval_queue(client, dept, login_as):
         data={"t-bearbeitung_beginnen-row_version": req.row_version},
     )
     req = _fresh(req)
-    client.post(_url(req, "/aktion/genehmigen"), data={"t-genehmigen-row_version": req.row_version})
+    resp = client.post(_url(req, "/aktion/genehmigen"), data={"t-genehmigen-row_version": req.row_version},
+                       follow_redirects=True)
     req = _fresh(req)
     assert req.state == "zur_freigabe"
+    told = resp.get_data(as_text=True)  # the decision is proposed, not made
+    assert "Ihr Vorschlag „Genehmigen“ ist noch nicht wirksam" in told
+    assert "„Genehmigen“ wurde ausgeführt" not in told
     assert req.reference not in client.get("/sachbearbeitung/freigaben").get_data(as_text=True)
     assert "freigabe_bestaetigen" not in client.get(_url(req)).get_data(as_text=True)
     client.post("/abmelden")
