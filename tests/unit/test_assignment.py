@@ -94,6 +94,17 @@ def test_claim_next_takes_oldest_claimable(dept):
     assert _kinds(older) == ["claimed"]
 
 
+def test_claim_next_takes_the_request_due_first(dept):
+    """As the queue lists them by default: a quick service's request due sooner before an older one."""
+    now, clerk = utcnow(), clerk_of(dept)
+    svc = ServiceFactory(department=dept)
+    days = timedelta(days=1)
+    older = ServiceRequestFactory(service=svc, submitted_at=now - 5 * days, due_at=now + 9 * days)
+    due_first = ServiceRequestFactory(service=svc, submitted_at=now - days, due_at=now - days / 24)
+    no_due_date = ServiceRequestFactory(service=svc, submitted_at=now - 30 * days, due_at=None)
+    assert [claim_next(clerk, [dept.id]) for _ in range(3)] == [due_first, older, no_due_date]
+
+
 def test_claim_next_ignores_departments_the_actor_is_not_in(req):
     outsider = clerk_of(DepartmentFactory())
     assert claim_next(outsider, [req.department_id]) is None
