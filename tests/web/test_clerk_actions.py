@@ -156,12 +156,13 @@ def test_other_forms_keep_working_after_an_error_on_the_page(client, req, dept, 
 
 
 def test_stale_decision_keeps_the_typed_input_and_can_be_sent_again(client, req, dept, login_as):
-    from services.assignment import claim_request
+    from services.assignment import assign_request
 
     login_as(clerk_of(dept))
     req = _begin(client, req)
     seen = req.row_version
-    claim_request(req, clerk_of(dept))  # a colleague takes the request meanwhile
+    colleague = clerk_of(dept)
+    assign_request(req, colleague, colleague)  # a colleague takes the request meanwhile
     _db.session.commit()
     data = {"t-ablehnen-row_version": seen, "t-ablehnen-f_reason": "Die Fläche ist bereits vergeben.",
             "t-ablehnen-comment": "mit Tiefbau abgestimmt"}
@@ -538,14 +539,14 @@ def test_clerk_conversation_shows_files_with_the_citizens_reply(client, req, dep
 
 
 def test_answer_accepted_when_request_changed_but_question_still_open(client, req, dept, login_as):
-    from services.assignment import claim_request
+    from services.assignment import assign_request
 
     clerk, question = _asked(req, dept)
     login_as(req.applicant)
     url = f"/antraege/{req.public_id}/rueckfrage/{question.id}"
     assert client.get(url).status_code == 200
     seen = req.row_version
-    claim_request(req, clerk)  # the clerk takes the request while the citizen types
+    assign_request(req, clerk_of(dept), clerk)  # the request changes hands while the citizen types
     _db.session.commit()
     assert _fresh(req).row_version != seen
     resp = client.post(url, data={f"q{question.id}-row_version": seen, f"q{question.id}-body": "Hier bitte."})
