@@ -16,6 +16,7 @@ from models import Department, NoticeState, RoutingRule, Service, User, Workflow
 from services import approvals, assignment, messages
 from services.notices import failure_reason, notice_state_label, notice_title
 from services.workflow import (
+    approval_fee_cents,
     available_transitions,
     deadline_status,
     forward_blocked_message,
@@ -226,6 +227,7 @@ def render_detail(req, status=200, forms=None):
         "transitions": transitions,
         "sections": _answer_sections(req),
         "state": staff_state_label(req),
+        "fee_cents": approval_fee_cents(req),
         "deadline": deadline_status(req),
         "proposal": approvals.describe_proposal(req, proposal, locale()) if proposal is not None else None,
         "forward_blocked": forward_blocked_message() if proposal is not None else "",

@@ -16,6 +16,7 @@ from services.workflow.definitions import (
     validate_workflow,
     workflow_for_service,
 )
+from services.workflow.effects import approval_fee_cents
 from services.workflow.engine import (
     CONFIRM,
     RETURN,
@@ -47,6 +48,7 @@ __all__ = [
     "WorkflowSpec",
     "actor_roles",
     "apply_transition",
+    "approval_fee_cents",
     "available_transitions",
     "count_chains",
     "create_definition",

@@ -588,3 +588,15 @@ def test_oversized_answer_reshows_the_question_with_the_limits(app, client, req,
     assert "Bitte den Lageplan senden." in html and "Antwort senden" in html
     assert "höchstens 2 KB groß" in html and "Ihre Antwort wurde nicht gesendet" in html
     assert f'href="#q{question.id}-files"' in html
+
+
+def test_detail_shows_the_fee_the_approval_will_charge(client, dept, login_as):
+    computed = started_request(service=ServiceFactory(department=dept, fee_cents=1000))
+    computed.computed = {"fee_cents": 6140}  # the form's computed fee wins over the service's
+    service_fee = started_request(service=ServiceFactory(department=dept, fee_cents=2500))
+    free = started_request(service=ServiceFactory(department=dept, fee_cents=0))
+    _db.session.commit()
+    login_as(clerk_of(dept))
+    for req, shown in ((computed, "61,40\xa0€"), (service_fee, "25,00\xa0€"), (free, "gebührenfrei")):
+        html = client.get(_url(req)).get_data(as_text=True)
+        assert re.search(r"Gebühr bei Genehmigung</dt>\s*<dd[^>]*>\s*" + shown, html), shown
