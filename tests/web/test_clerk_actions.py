@@ -243,6 +243,20 @@ def test_internal_note_is_not_shown_to_citizen(client, req, dept, login_as):
     assert visible is False
 
 
+def test_internal_notes_are_listed_with_their_author_where_notes_are_written(client, req, dept, login_as):
+    clerk = clerk_of(dept)
+    clerk.full_name = "Nora Notiz"
+    _db.session.commit()
+    login_as(clerk)
+    notes_of = lambda html: html[html.index('id="notizen"'):html.index('id="verlauf"')]  # noqa: E731
+    assert "Noch keine internen Notizen." in notes_of(client.get(_url(req)).get_data(as_text=True))
+    client.post(_url(req, "/notiz"), data={"note-text": "Nachbar hat angerufen"})
+    client.post(_url(req, "/notiz"), data={"note-text": "Ortstermin am Montag"})
+    notes = notes_of(client.get(_url(req)).get_data(as_text=True))
+    assert "Nora Notiz" in notes and "Noch keine" not in notes
+    assert notes.index("Ortstermin am Montag") < notes.index("Nachbar hat angerufen")  # newest first
+
+
 def test_forward_requires_reason_and_moves_request(client, req, dept, login_as):
     target = DepartmentFactory()
     _db.session.commit()
