@@ -429,6 +429,10 @@ def test_history_names_the_proposed_decision(client, dept, login_as):
     history = html[html.index('id="verlauf"'):]
     assert re.search(r"Zur Freigabe vorgeschlagen:\s*„Ablehnen“", history)
     assert "Begründung der Ablehnung: Bebauungsplan steht entgegen" in history
+    flask_babel.refresh()
+    html = client.get(_url(req) + "?lang=en").get_data(as_text=True)
+    history = html[html.index('id="verlauf"'):]
+    assert re.search(r"Proposed for approval:\s*“Reject”", history) and "„" not in history
 
 
 def test_forward_refused_while_decision_awaits_second_approval(client, dept, login_as):
