@@ -33,6 +33,7 @@ from services.workflow.routing import (
     RoutingResult,
     forward_blocked_message,
     forward_request,
+    is_settled,
     route_request,
     test_routing,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "describe_path",
     "forward_blocked_message",
     "forward_request",
+    "is_settled",
     "link_service",
     "load_spec",
     "open_proposal",

@@ -257,6 +257,15 @@ def test_internal_notes_are_listed_with_their_author_where_notes_are_written(cli
     assert notes.index("Ortstermin am Montag") < notes.index("Nachbar hat angerufen")  # newest first
 
 
+def test_decided_request_offers_no_forwarding(client, req, dept, login_as):
+    DepartmentFactory()
+    login_as(clerk_of(dept))
+    req = _begin(client, req)
+    assert "An eine andere Abteilung weiterleiten" in client.get(_url(req)).get_data(as_text=True)
+    client.post(_url(req, "/aktion/genehmigen"), data={"t-genehmigen-row_version": req.row_version})
+    assert "An eine andere Abteilung weiterleiten" not in client.get(_url(req)).get_data(as_text=True)
+
+
 def test_forward_requires_reason_and_moves_request(client, req, dept, login_as):
     target = DepartmentFactory()
     _db.session.commit()
