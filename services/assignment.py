@@ -84,7 +84,10 @@ def claimable_condition():
 
 
 def claim_next(actor, department_ids):
-    """Claim the oldest claimable request of `department_ids` for `actor`; None when there is none.
+    """Claim the most urgent claimable request of `department_ids` for `actor`; None when there is none.
+
+    Most urgent is the queue's default order: the earliest due date first (services differ in their
+    processing days, so the oldest request is not always the one due first), then the oldest.
 
     Two clerks never get the same request: PostgreSQL skips rows another transaction has locked;
     SQLite (one writer at a time) uses a conditional UPDATE that only succeeds while unassigned.
@@ -95,7 +98,7 @@ def claim_next(actor, department_ids):
     base = (
         select(ServiceRequest)
         .where(ServiceRequest.department_id.in_(department_ids), *claimable_condition(), not_own(actor.id))
-        .order_by(ServiceRequest.submitted_at, ServiceRequest.id)
+        .order_by(ServiceRequest.due_at.asc().nulls_last(), ServiceRequest.submitted_at, ServiceRequest.id)
     )
     if db.session.get_bind().dialect.name == "postgresql":
         req = db.session.scalars(base.limit(1).with_for_update(skip_locked=True, of=ServiceRequest)).first()

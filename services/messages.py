@@ -16,6 +16,7 @@ from models import Attachment, Message
 from models.base import utcnow
 from services import uploads
 from services.access import check_case_worker, is_applicant
+from services.assignment import claim_request
 from services.errors import (
     NotFound,
     TransitionNotAllowed,
@@ -39,10 +40,18 @@ def add_note(req, actor, text: str):
 
 
 def run_clerk_transition(req, name: str, actor, data: dict, expected_row_version: int):
-    """Fire a workflow transition; a move into a waiting-for-citizen state also records the question."""
+    """Fire a workflow transition; a move into a waiting-for-citizen state also records the question.
+
+    Whoever works an unassigned request on (e.g. "Bearbeitung beginnen", a question) takes it on:
+    otherwise it would stay in the department's pool and "Nächsten Antrag übernehmen" could hand
+    it to a colleague while it is being worked.
+    """
     event = apply_transition(req, name, actor, data, expected_row_version)
     fields = event.data.get("fields") or {}
-    waiting = state_kind(req.workflow_version, req.state) == WAITING
+    kind = state_kind(req.workflow_version, req.state)
+    waiting = kind == WAITING
+    if event.kind == "transition" and req.assignee_id is None and kind in ("open", WAITING):
+        claim_request(req, actor)
     if event.kind == "transition" and waiting and fields.get("message"):
         db.session.add(Message(
             request_id=req.id, author_id=actor.id, from_citizen=False, body=fields["message"],

@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Integer, String, and_, bindparam, false, func, literal_column, or_, select, tuple_
 from sqlalchemy.orm import joinedload
@@ -33,6 +34,7 @@ SORTS = {
 }
 _STATE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _REFERENCE_RE = re.compile(r"^[A-Za-z]{1,8}-\d[\d-]*$|^[A-Za-z]{1,8}-$")
+_YEAR_NUMBER_RE = re.compile(r"^\d{4}(-\d*)?$")  # a reference without the city's prefix: 2026-000123
 _MAX_QUERY = 100
 
 
@@ -92,6 +94,9 @@ def parse_queue_args(args, known_states=None, known_service_ids=None) -> QueueFi
     q = (args.get("q") or "").strip()
     if len(q) > _MAX_QUERY:
         raise ValidationFailed(_("Der Suchbegriff ist zu lang."))
+    if q and _search_kind(q) == "none":  # would silently find nothing
+        raise ValidationFailed(_("Suchen Sie nach dem Aktenzeichen (zum Beispiel DU-2026-000123 oder "
+                                 "2026-000123) oder nach mindestens zwei Zeichen des Namens."))
     after = decode_cursor(args["after"], sort) if args.get("after") else None
     return QueueFilter(state, service_id, assignee, overdue == "1", q, sort, after)
 
@@ -208,15 +213,26 @@ def overdue_condition(now):
     )
 
 
+def _search_kind(q: str) -> str:
+    """"ref" (a reference number or its start, with or without the city's prefix), "name" (at least
+    two characters) or "none" (one character: too little to search for)."""
+    if _REFERENCE_RE.match(q) or _YEAR_NUMBER_RE.match(q):
+        return "ref"
+    return "name" if len(q) >= 2 else "none"
+
+
 def _search(q: str) -> tuple[str, dict]:
     """Reference number (exact or prefix) or applicant name (substring), both case-insensitive:
     (kind "ref" | "name" | "none", bound values)."""
-    if _REFERENCE_RE.match(q):
+    kind = _search_kind(q)
+    if kind == "ref":
+        if _YEAR_NUMBER_RE.match(q):  # typed without the prefix every reference of this city has
+            q = f"{current_app.config['REFERENCE_PREFIX']}-{q}"
         # Letters, digits and hyphens only, so no LIKE wildcard can be in it. PostgreSQL plans the
         # prefix with the actual value and uses ix_service_requests_reference_prefix; a complete
         # reference number is an exact match through the same index.
         return "ref", {"ref_prefix": q.upper() + "%"}
-    if len(q) < 2:
+    if kind == "none":
         return "none", {}
     escaped = q.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
     return "name", {"name_pattern": f"%{escaped}%"}

@@ -124,10 +124,8 @@ def _act(req, form, action, success, target=None):
     try:
         with transaction():
             action()
-    except StaleObject as exc:
-        db.session.refresh(req)
-        flash(exc.message, "error")
-        return clerk_detail.render_detail(req, status=409)
+    except StaleObject:
+        return clerk_detail.conflict(req, form)
     except ValidationFailed as exc:
         clerk_detail.attach_errors(form, exc)
         return clerk_detail.render_detail(req, status=400, forms={form._prefix.rstrip("-"): form})
@@ -201,5 +199,5 @@ def request_transition(public_id, name):
     form = clerk_detail.transition_form(req, transition)
     return _act(req, form, lambda: messages.run_clerk_transition(
         req, name, current_user, transition_data(form, transition), form.expected_row_version),
-        _("Die Aktion „%(label)s“ wurde ausgeführt.", label=transition.label(clerk_detail.locale())))
+        clerk_detail.transition_done(transition))
 

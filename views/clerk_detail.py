@@ -17,9 +17,11 @@ from services import approvals, assignment, messages
 from services.notices import notice_state_label, notice_title
 from services.notices.failures import failure_reason
 from services.workflow import (
+    approval_fee_cents,
     available_transitions,
     deadline_status,
     forward_blocked_message,
+    is_settled,
     load_spec,
     open_proposal,
     state_label,
@@ -109,15 +111,24 @@ def services_by_id(ids) -> dict[int, Service]:
     return {s.id: s for s in db.session.scalars(select(Service).where(Service.id.in_(ids or [-1])))}
 
 
-def assign_form(req):
-    form = AssignForm(prefix="assign")
+def _posted(submitted: bool) -> dict:
+    """Form arguments: read this request's posted data (the form that was sent), or start blank.
+
+    Flask-WTF fills every form from a POST by default; the page's other forms must not take the
+    sent form's data (their own fields, their row_version) as theirs.
+    """
+    return {} if submitted else {"formdata": None}
+
+
+def assign_form(req, submitted=True):
+    form = AssignForm(prefix="assign", **_posted(submitted))
     colleagues = assignment.department_colleagues(req.department_id)
     form.assignee.choices = [(u.id, u.full_name or u.email) for u in colleagues]
     return form
 
 
-def forward_form(req):
-    form = ForwardForm(prefix="forward")
+def forward_form(req, submitted=True):
+    form = ForwardForm(prefix="forward", **_posted(submitted))
     depts = db.session.scalars(
         select(Department).where(Department.active.is_(True), Department.id != req.department_id)
         .order_by(Department.name_de)
@@ -130,8 +141,17 @@ def find_transition(req, name):
     return next((t for t in available_transitions(req, current_user) if t.name == name), None)
 
 
-def transition_form(req, transition):
-    return transition_form_class(transition, locale())(prefix=f"t-{transition.name}")
+def transition_form(req, transition, submitted=True):
+    return transition_form_class(transition, locale())(prefix=f"t-{transition.name}", **_posted(submitted))
+
+
+def transition_done(transition) -> str:
+    """What the clerk is told after firing `transition`: a four-eyes decision is only proposed."""
+    label = transition.label(locale())
+    if transition.second_approver:
+        return _("Ihr Vorschlag „%(label)s“ ist noch nicht wirksam: Eine zweite Person muss die Entscheidung "
+                 "unter „Freigaben“ bestätigen.", label=label)
+    return _("Die Aktion „%(label)s“ wurde ausgeführt.", label=label)
 
 
 def unavailable(req):
@@ -150,19 +170,38 @@ def attach_errors(form, exc) -> None:
             form.form_errors.append(message)
 
 
+def conflict(req, form):
+    """A form whose action lost a race (StaleObject): the page anew, the typed input kept, its cause shown.
+
+    The form now carries the row_version of what the page shows, so that the clerk, having seen the
+    current state, can send it again (or change it) instead of reloading and typing it anew.
+    """
+    message = _("Der Antrag wurde zwischenzeitlich geändert. Ihre Aktion wurde nicht ausgeführt. Prüfen Sie "
+                "den aktuellen Stand (Einzelheiten im Verlauf); Ihre Eingaben stehen noch im Formular und "
+                "Sie können es erneut absenden.")
+    db.session.refresh(req)
+    key = form._prefix.rstrip("-")
+    if key.startswith("t-") and find_transition(req, key[2:]) is None:
+        return unavailable(req)  # e.g. a colleague decided meanwhile
+    _with_version(form, req)
+    form.form_errors.append(message)
+    return render_detail(req, status=409, forms={key: form})
+
+
 def _simple_forms(req):
+    blank = _posted(False)
     return {
-        "claim": ClaimForm(prefix="claim"),
-        "release": ClaimForm(prefix="release"),
-        "assign": assign_form(req),
-        "note": NoteForm(prefix="note"),
-        "retry": NoticeRetryForm(prefix="retry"),
-        "forward": forward_form(req),
+        "claim": ClaimForm(prefix="claim", **blank),
+        "release": ClaimForm(prefix="release", **blank),
+        "assign": assign_form(req, submitted=False),
+        "note": NoteForm(prefix="note", **blank),
+        "retry": NoticeRetryForm(prefix="retry", **blank),
+        "forward": forward_form(req, submitted=False),
     }
 
 
 def _with_version(form, req):
-    if hasattr(form, "row_version") and not form.is_submitted():
+    if hasattr(form, "row_version"):
         form.row_version.data = str(req.row_version)
     return form
 
@@ -176,14 +215,12 @@ def _answer_sections(req):
 
 def render_detail(req, status=200, forms=None):
     """The request detail page; `forms` (by prefix) replaces fresh forms with submitted ones."""
-    forms = dict(forms or {})
-    simple = {name: forms.get(name) or form for name, form in _simple_forms(req).items()}
+    forms = dict(forms or {})  # the form that was sent keeps its data and its row_version
+    simple = {name: forms.get(name) or _with_version(form, req) for name, form in _simple_forms(req).items()}
     transitions = [
-        (t, forms.get(f"t-{t.name}") or transition_form(req, t))
+        (t, forms.get(f"t-{t.name}") or _with_version(transition_form(req, t, submitted=False), req))
         for t in available_transitions(req, current_user)
     ]
-    for form in [*simple.values(), *(f for _t, f in transitions)]:
-        _with_version(form, req)
     proposal = open_proposal(req)
     notices = sorted(req.notices, key=lambda n: n.id)
     context = {
@@ -192,9 +229,11 @@ def render_detail(req, status=200, forms=None):
         "transitions": transitions,
         "sections": _answer_sections(req),
         "state": staff_state_label(req),
+        "fee_cents": approval_fee_cents(req),
         "deadline": deadline_status(req),
         "proposal": approvals.describe_proposal(req, proposal, locale()) if proposal is not None else None,
         "forward_blocked": forward_blocked_message() if proposal is not None else "",
+        "may_forward": not is_settled(req),
         "failed_notices": [(n, failure_reason(n)) for n in notices if n.state == NoticeState.FAILED],
         "notices": notices,
         "notice_title": notice_title,
@@ -206,7 +245,7 @@ def render_detail(req, status=200, forms=None):
         "event_details": _event_details(req),
         "event_decision": _event_decision(req),
         "is_assignee": req.assignee_id == current_user.id,
-        "has_errors": status == 400,
+        "has_errors": status == 400 or any(form.errors for form in forms.values()),
         "open_questions": messages.open_questions(req),
     }
     return render_template("clerk/request_detail.html", **context), status

@@ -16,6 +16,7 @@ from services.workflow.definitions import (
     validate_workflow,
     workflow_for_service,
 )
+from services.workflow.effects import approval_fee_cents
 from services.workflow.engine import (
     CONFIRM,
     RETURN,
@@ -32,6 +33,7 @@ from services.workflow.routing import (
     RoutingResult,
     forward_blocked_message,
     forward_request,
+    is_settled,
     route_request,
     test_routing,
 )
@@ -47,6 +49,7 @@ __all__ = [
     "WorkflowSpec",
     "actor_roles",
     "apply_transition",
+    "approval_fee_cents",
     "available_transitions",
     "count_chains",
     "create_definition",
@@ -55,6 +58,7 @@ __all__ = [
     "describe_path",
     "forward_blocked_message",
     "forward_request",
+    "is_settled",
     "link_service",
     "load_spec",
     "open_proposal",

@@ -26,13 +26,18 @@ class Effect:
     kinds: object = None  # callable returning the allowed kinds; None: the effect takes no kind
 
 
+def approval_fee_cents(req) -> int:
+    """The fee an approval notice of `req` charges: computed from the answers, else the service's fee."""
+    return (req.computed or {}).get("fee_cents", req.service.fee_cents) or 0
+
+
 def _issue_notice(req, params, ctx):
     from services.notices import request_notice  # notices area; imported late to keep the engine light
 
     data = {f.key: ctx.fields.get(f.key) for f in ctx.transition.form_fields if f.public}
     if params["kind"] == NoticeKind.APPROVAL:
         # The fee is part of the approval notice (no separate fee notice).
-        fee = (req.computed or {}).get("fee_cents", req.service.fee_cents)
+        fee = approval_fee_cents(req)
         if fee:
             data["fee_cents"] = fee
     request_notice(req, params["kind"], data=data, actor=ctx.actor)

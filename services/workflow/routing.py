@@ -67,6 +67,14 @@ def check_rule(condition) -> list[tuple[str, str]]:
     return jsonlogic.check_rule(condition)
 
 
+def is_settled(req) -> bool:
+    """Decided or closed (by the kind of its state in its workflow version): nothing left to hand on."""
+    from services.workflow.engine import state_kind
+
+    return req.workflow_version is not None and state_kind(req.workflow_version, req.state) in (
+        "decided", "closed")
+
+
 def forward_blocked_message() -> str:
     """Why a request with an open four-eyes proposal cannot be forwarded (service and detail page)."""
     return _(
@@ -78,13 +86,17 @@ def forward_blocked_message() -> str:
 def forward_request(req, department, actor, reason: str, expected_row_version: int):
     """Hand the request to another department with a reason (clerk of the current department).
 
-    Refused while a four-eyes proposal is open (TransitionNotAllowed): it is settled first.
+    Refused while a four-eyes proposal is open (TransitionNotAllowed): it is settled first; and once
+    the request is decided or closed: the deciding department issued the notice and closes the case.
     """
     from services.workflow.engine import actor_roles, open_proposal
 
     check_row_version(req, expected_row_version)
     if "clerk" not in actor_roles(req, actor):
         raise PermissionDenied(_("Nur die zuständige Dienststelle kann den Antrag weitergeben."))
+    if is_settled(req):
+        raise TransitionNotAllowed(_("Über diesen Antrag ist bereits entschieden oder er ist abgeschlossen. "
+                                     "Er kann nicht mehr weitergeleitet werden."))
     if open_proposal(req) is not None:
         # The proposal is this department's decision awaiting its own second approver: it must not
         # travel to (and be confirmed and sealed by) another one. Only the state machine settles it.

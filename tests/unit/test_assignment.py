@@ -94,6 +94,17 @@ def test_claim_next_takes_oldest_claimable(dept):
     assert _kinds(older) == ["claimed"]
 
 
+def test_claim_next_takes_the_request_due_first(dept):
+    """As the queue lists them by default: a quick service's request due sooner before an older one."""
+    now, clerk = utcnow(), clerk_of(dept)
+    svc = ServiceFactory(department=dept)
+    days = timedelta(days=1)
+    older = ServiceRequestFactory(service=svc, submitted_at=now - 5 * days, due_at=now + 9 * days)
+    due_first = ServiceRequestFactory(service=svc, submitted_at=now - days, due_at=now - days / 24)
+    no_due_date = ServiceRequestFactory(service=svc, submitted_at=now - 30 * days, due_at=None)
+    assert [claim_next(clerk, [dept.id]) for _ in range(3)] == [due_first, older, no_due_date]
+
+
 def test_claim_next_ignores_departments_the_actor_is_not_in(req):
     outsider = clerk_of(DepartmentFactory())
     assert claim_next(outsider, [req.department_id]) is None
@@ -122,3 +133,33 @@ def test_nobody_works_on_their_own_application(dept):
     assert state_counts([dept.id], clerk.id) == {}
     assert state_counts([dept.id], colleague.id) == {"eingegangen": 1}
     assert claim_next(colleague, [dept.id]) == own
+
+
+def test_working_an_unassigned_request_takes_it_on(dept):
+    """Whoever begins work (or asks the applicant) is its assignee, so claim-next never hands it on."""
+    from services.messages import run_clerk_transition
+    from tests.factories import started_request
+
+    clerk, colleague = clerk_of(dept), clerk_of(dept)
+    req = started_request(service=ServiceFactory(department=dept))
+    run_clerk_transition(req, "bearbeitung_beginnen", clerk, {}, req.row_version)
+    assert req.assignee_id == clerk.id and _kinds(req)[-2:] == ["transition", "claimed"]
+    assert claim_next(colleague, [dept.id]) is None
+    release_request(req, clerk)
+    run_clerk_transition(req, "rueckfrage_stellen", colleague, {"message": "Grundriss?"}, req.row_version)
+    assert req.assignee_id == colleague.id
+    run_clerk_transition(req, "bearbeitung_fortsetzen", clerk, {"comment": "per Post"}, req.row_version)
+    assert req.assignee_id == colleague.id  # an assigned request stays with its assignee
+
+
+def test_deciding_or_proposing_does_not_take_a_request_on(dept):
+    from services.messages import run_clerk_transition
+    from tests.factories import started_request
+
+    clerk = clerk_of(dept)
+    for variant, state in (("standard", "genehmigt"), ("vier_augen", "zur_freigabe")):
+        req = started_request(service=ServiceFactory(department=dept), variant=variant)
+        run_clerk_transition(req, "bearbeitung_beginnen", clerk, {}, req.row_version)
+        release_request(req, clerk)
+        run_clerk_transition(req, "genehmigen", clerk, {}, req.row_version)
+        assert (req.state, req.assignee_id) == (state, None)

@@ -82,6 +82,24 @@ def test_queue_search_by_reference_and_name(dept):
     assert _refs(list_queue(ids, QueueFilter(q="_a"), 0)) == []  # _ is literal
 
 
+def test_queue_search_by_reference_without_the_city_prefix(dept, app):
+    svc = ServiceFactory(department=dept)
+    r1 = ServiceRequestFactory(service=svc, reference="DU-2026-000101")
+    r2 = ServiceRequestFactory(service=svc, reference="DU-2026-000102")
+    ServiceRequestFactory(service=svc, reference="DU-2025-000101")
+    ids = [dept.id]
+    assert app.config["REFERENCE_PREFIX"] == "DU"
+    assert _refs(list_queue(ids, QueueFilter(q="2026-000101"), 0)) == [r1.reference]
+    assert set(_refs(list_queue(ids, QueueFilter(q="2026-0001"), 0))) == {r1.reference, r2.reference}
+
+
+@pytest.mark.parametrize("q", ["M", "5", "-"])
+def test_parse_queue_args_refuses_a_search_too_short_to_find_anything(q):
+    with pytest.raises(ValidationFailed, match="mindestens zwei Zeichen"):
+        parse_queue_args(MultiDict({"q": q}))
+    assert parse_queue_args(MultiDict({"q": "Li"})).q == "Li"
+
+
 @pytest.mark.parametrize("sort", ["due", "submitted", "newest"])
 def test_queue_keyset_pagination_visits_every_row_once(dept, sort):
     svc = ServiceFactory(department=dept)

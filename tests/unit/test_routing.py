@@ -170,6 +170,21 @@ def test_forward_request_refused_while_a_proposal_awaits_approval(db):
     assert req.department_id == target.id and req.state == "in_bearbeitung"
 
 
+@pytest.mark.parametrize("steps", [["genehmigen"], ["ablehnen"], ["genehmigen", "abschliessen"],
+                                   ["zurueckziehen_im_auftrag"]])
+def test_forward_request_refused_once_decided_or_closed(db, steps):
+    """The deciding department issued the notice and closes the case: nothing is handed on any more."""
+    req = started_request()
+    clerk, target = clerk_of(req.department), DepartmentFactory()
+    apply_transition(req, "bearbeitung_beginnen", clerk, {}, req.row_version)
+    for name in steps:
+        apply_transition(req, name, clerk, {"reason": "Grund", "comment": "Anruf"}, req.row_version)
+    kinds = [e.kind for e in req.events]
+    with pytest.raises(TransitionNotAllowed, match="nicht mehr weitergeleitet"):
+        forward_request(req, target, clerk, "Zuständigkeit", req.row_version)
+    assert req.department_id != target.id and [e.kind for e in req.events] == kinds
+
+
 def test_seed_links_workflows_and_routes_demo_postcodes(db):
     from models import Service
     from services.seed import seed_demo

@@ -114,8 +114,10 @@ class WorkflowMachine(RuleBasedStateMachine):
     @rule(req=requests, clerk=st.integers(0, 2), dept_index=st.integers(0, 1))
     def forward(self, req, clerk, dept_index):
         m, actor, dept = self.model[req.id], self.clerks[clerk], self.depts[dept_index]
-        # not while a decision awaits its second pair of eyes (the proposal belongs to this department)
-        legal = m["dept"] in actor.department_ids() and dept.id != m["dept"] and m["proposal"] is None
+        # not while a decision awaits its second pair of eyes (the proposal belongs to this department),
+        # nor once decided or closed (the deciding department closes the case)
+        legal = (m["dept"] in actor.department_ids() and dept.id != m["dept"] and m["proposal"] is None
+                 and m["state"] not in ("genehmigt", "abgelehnt", "abgeschlossen", "zurueckgezogen"))
         try:
             forward_request(req, dept, actor, "Zuständigkeit", req.row_version)
         except (PermissionDenied, ValidationFailed, TransitionNotAllowed) as exc:

@@ -14,7 +14,7 @@ from models.base import new_public_id
 from tests.factories import CitizenFactory, DepartmentFactory, ServiceFactory, clerk_of, started_request
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-STALE = "Der Antrag wurde zwischenzeitlich geändert. Bitte laden Sie die Seite neu."
+STALE = "Der Antrag wurde zwischenzeitlich geändert. Ihre Aktion wurde nicht ausgeführt."
 
 
 @pytest.fixture(autouse=True)
@@ -127,6 +127,59 @@ def test_stale_transition_never_overwrites(client, req, dept, login_as):
     assert _fresh(req).state == "in_bearbeitung"
 
 
+def _row_versions(html) -> dict:
+    return dict(re.findall(r'name="([\w-]+)-row_version" type="hidden" value="(\d*)"', html))
+
+
+def _begin(client, req):
+    client.post(_url(req, "/aktion/bearbeitung_beginnen"),
+                data={"t-bearbeitung_beginnen-row_version": req.row_version})
+    return _fresh(req)
+
+
+def test_other_forms_keep_working_after_an_error_on_the_page(client, req, dept, login_as):
+    login_as(clerk_of(dept))
+    DepartmentFactory()  # somewhere to forward to
+    _db.session.commit()
+    req = _begin(client, req)
+    resp = client.post(_url(req, "/aktion/ablehnen"), data={"t-ablehnen-row_version": req.row_version})
+    assert resp.status_code == 400
+    versions = _row_versions(resp.get_data(as_text=True))
+    # Every other form of the page is the request as it is now, not a copy of the form that was sent.
+    assert {k: v for k, v in versions.items() if k != "t-ablehnen"} == {
+        k: str(req.row_version) for k in versions if k != "t-ablehnen"}
+    assert {"t-genehmigen", "assign", "forward"} <= set(versions)
+    data = {"t-genehmigen-row_version": versions["t-genehmigen"]}
+    resp = client.post(_url(req, "/aktion/genehmigen"), data=data)
+    assert resp.status_code == 303
+    assert _fresh(req).state == "genehmigt"
+
+
+def test_stale_decision_keeps_the_typed_input_and_can_be_sent_again(client, req, dept, login_as):
+    from services.assignment import assign_request
+
+    login_as(clerk_of(dept))
+    req = _begin(client, req)
+    seen = req.row_version
+    colleague = clerk_of(dept)
+    assign_request(req, colleague, colleague)  # a colleague takes the request meanwhile
+    _db.session.commit()
+    data = {"t-ablehnen-row_version": seen, "t-ablehnen-f_reason": "Die Fläche ist bereits vergeben.",
+            "t-ablehnen-comment": "mit Tiefbau abgestimmt"}
+    resp = client.post(_url(req, "/aktion/ablehnen"), data=data)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 409 and _fresh(req).state == "in_bearbeitung"
+    assert "<title>Fehler: " in html and "Ihre Eingaben stehen noch im Formular" in html
+    assert re.search(r"<details open>\s*<summary class=\"kern-link\">Ablehnen</summary>", html)
+    assert "Die Fläche ist bereits vergeben.</textarea>" in html
+    assert "mit Tiefbau abgestimmt</textarea>" in html
+    req = _fresh(req)
+    assert _row_versions(html)["t-ablehnen"] == str(req.row_version)
+    data["t-ablehnen-row_version"] = req.row_version
+    resp = client.post(_url(req, "/aktion/ablehnen"), data=data)
+    assert resp.status_code == 303 and _fresh(req).state == "abgelehnt"
+
+
 def test_unavailable_transition_is_409(client, req, dept, login_as):
     login_as(clerk_of(dept))
     resp = client.post(_url(req, "/aktion/genehmigen"), data={"t-genehmigen-row_version": req.row_version})
@@ -188,6 +241,29 @@ def test_internal_note_is_not_shown_to_citizen(client, req, dept, login_as):
     assert "Vermerk: Nachbar" in client.get(_url(req)).get_data(as_text=True)
     visible = _db.session.scalar(select(RequestEvent.visible_to_citizen).where(RequestEvent.kind == "note"))
     assert visible is False
+
+
+def test_internal_notes_are_listed_with_their_author_where_notes_are_written(client, req, dept, login_as):
+    clerk = clerk_of(dept)
+    clerk.full_name = "Nora Notiz"
+    _db.session.commit()
+    login_as(clerk)
+    notes_of = lambda html: html[html.index('id="notizen"'):html.index('id="verlauf"')]  # noqa: E731
+    assert "Noch keine internen Notizen." in notes_of(client.get(_url(req)).get_data(as_text=True))
+    client.post(_url(req, "/notiz"), data={"note-text": "Nachbar hat angerufen"})
+    client.post(_url(req, "/notiz"), data={"note-text": "Ortstermin am Montag"})
+    notes = notes_of(client.get(_url(req)).get_data(as_text=True))
+    assert "Nora Notiz" in notes and "Noch keine" not in notes
+    assert notes.index("Ortstermin am Montag") < notes.index("Nachbar hat angerufen")  # newest first
+
+
+def test_decided_request_offers_no_forwarding(client, req, dept, login_as):
+    DepartmentFactory()
+    login_as(clerk_of(dept))
+    req = _begin(client, req)
+    assert "An eine andere Abteilung weiterleiten" in client.get(_url(req)).get_data(as_text=True)
+    client.post(_url(req, "/aktion/genehmigen"), data={"t-genehmigen-row_version": req.row_version})
+    assert "An eine andere Abteilung weiterleiten" not in client.get(_url(req)).get_data(as_text=True)
 
 
 def test_forward_requires_reason_and_moves_request(client, req, dept, login_as):
@@ -304,9 +380,13 @@ def test_four_eyes_second_approval_queue(client, dept, login_as):
         data={"t-bearbeitung_beginnen-row_version": req.row_version},
     )
     req = _fresh(req)
-    client.post(_url(req, "/aktion/genehmigen"), data={"t-genehmigen-row_version": req.row_version})
+    resp = client.post(_url(req, "/aktion/genehmigen"), data={"t-genehmigen-row_version": req.row_version},
+                       follow_redirects=True)
     req = _fresh(req)
     assert req.state == "zur_freigabe"
+    told = resp.get_data(as_text=True)  # the decision is proposed, not made
+    assert "Ihr Vorschlag „Genehmigen“ ist noch nicht wirksam" in told
+    assert "„Genehmigen“ wurde ausgeführt" not in told
     assert req.reference not in client.get("/sachbearbeitung/freigaben").get_data(as_text=True)
     assert "freigabe_bestaetigen" not in client.get(_url(req)).get_data(as_text=True)
     client.post("/abmelden")
@@ -358,6 +438,10 @@ def test_history_names_the_proposed_decision(client, dept, login_as):
     history = html[html.index('id="verlauf"'):]
     assert re.search(r"Zur Freigabe vorgeschlagen:\s*„Ablehnen“", history)
     assert "Begründung der Ablehnung: Bebauungsplan steht entgegen" in history
+    flask_babel.refresh()
+    html = client.get(_url(req) + "?lang=en").get_data(as_text=True)
+    history = html[html.index('id="verlauf"'):]
+    assert re.search(r"Proposed for approval:\s*“Reject”", history) and "„" not in history
 
 
 def test_forward_refused_while_decision_awaits_second_approval(client, dept, login_as):
@@ -482,14 +566,14 @@ def test_clerk_conversation_shows_files_with_the_citizens_reply(client, req, dep
 
 
 def test_answer_accepted_when_request_changed_but_question_still_open(client, req, dept, login_as):
-    from services.assignment import claim_request
+    from services.assignment import assign_request
 
     clerk, question = _asked(req, dept)
     login_as(req.applicant)
     url = f"/antraege/{req.public_id}/rueckfrage/{question.id}"
     assert client.get(url).status_code == 200
     seen = req.row_version
-    claim_request(req, clerk)  # the clerk takes the request while the citizen types
+    assign_request(req, clerk_of(dept), clerk)  # the request changes hands while the citizen types
     _db.session.commit()
     assert _fresh(req).row_version != seen
     resp = client.post(url, data={f"q{question.id}-row_version": seen, f"q{question.id}-body": "Hier bitte."})
@@ -531,3 +615,15 @@ def test_oversized_answer_reshows_the_question_with_the_limits(app, client, req,
     assert "Bitte den Lageplan senden." in html and "Antwort senden" in html
     assert "höchstens 2 KB groß" in html and "Ihre Antwort wurde nicht gesendet" in html
     assert f'href="#q{question.id}-files"' in html
+
+
+def test_detail_shows_the_fee_the_approval_will_charge(client, dept, login_as):
+    computed = started_request(service=ServiceFactory(department=dept, fee_cents=1000))
+    computed.computed = {"fee_cents": 6140}  # the form's computed fee wins over the service's
+    service_fee = started_request(service=ServiceFactory(department=dept, fee_cents=2500))
+    free = started_request(service=ServiceFactory(department=dept, fee_cents=0))
+    _db.session.commit()
+    login_as(clerk_of(dept))
+    for req, shown in ((computed, "61,40\xa0€"), (service_fee, "25,00\xa0€"), (free, "gebührenfrei")):
+        html = client.get(_url(req)).get_data(as_text=True)
+        assert re.search(r"Gebühr bei Genehmigung</dt>\s*<dd[^>]*>\s*" + shown, html), shown
