@@ -114,6 +114,9 @@ class ServiceRequest(db.Model):
     clock_paused_at = mapped_column(UTCDateTime, nullable=True)  # set while waiting for the citizen
     decided_at = mapped_column(UTCDateTime, nullable=True)
     closed_at = mapped_column(UTCDateTime, nullable=True)
+    # When the applicant answered a question, until staff next act on the request (services.events
+    # clears it with the chain head): the queue marks such requests "Antwort eingegangen".
+    citizen_replied_at = mapped_column(UTCDateTime, nullable=True)
     row_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     # Head of the event hash chain (services.events keeps it): appending needs no SELECT, and the
     # audit detects deleted *last* events. NULL = not tracked (rows from before the column existed).

@@ -52,13 +52,15 @@ def append_event(request, kind: str, actor=None, data=None, visible_to_citizen=F
         flush_or_stale()
     seq, prev_hash = _chain_head(request)
     created_at, actor_id = utcnow(), (actor.id if actor is not None else None)
+    # Staff acting on the request have seen the applicant's answer (the queue's "Antwort eingegangen").
+    seen = actor_id not in (None, request.applicant_id) and request.citizen_replied_at is not None
     row = _event_row(request.id, seq + 1, prev_hash, kind, actor_id, created_at, data, visible_to_citizen)
     if request in _new_requests():
         request.last_event_seq, request.last_event_hash = row["seq"], row["hash"]
-    elif not _move_head(request, seq, seq + 1, row["hash"]):
+    elif not _move_head(request, seq, seq + 1, row["hash"], seen):
         seq, prev_hash = _chain_head(request, reload=True)  # another transaction appended meanwhile
         row = _event_row(request.id, seq + 1, prev_hash, kind, actor_id, created_at, data, visible_to_citizen)
-        _move_head(request, seq, seq + 1, row["hash"])
+        _move_head(request, seq, seq + 1, row["hash"], seen)
     event = RequestEvent(**row)
     db.session.add(event)
     if request not in _new_requests():
@@ -126,18 +128,22 @@ def _chain_head(request, reload: bool = False) -> tuple[int, str]:
     return (last.seq, last.hash) if last else (0, GENESIS)
 
 
-def _move_head(request, old_seq: int, new_seq: int, digest: str) -> bool:
-    """Compare-and-set of the chain head without bumping row_version; False if it moved meanwhile."""
+def _move_head(request, old_seq: int, new_seq: int, digest: str, seen: bool = False) -> bool:
+    """Compare-and-set of the chain head without bumping row_version; False if it moved meanwhile.
+    `seen`: staff act, so the applicant's answer is no longer new (citizen_replied_at cleared)."""
     old = ServiceRequest.last_event_seq
     matches = old.is_(None) if request.last_event_seq is None else old == old_seq
+    values = {"last_event_seq": new_seq, "last_event_hash": digest}
+    if seen:
+        values["citizen_replied_at"] = None
     result = db.session.execute(
         update(ServiceRequest)
         .where(ServiceRequest.id == request.id, matches)
-        .values(last_event_seq=new_seq, last_event_hash=digest)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         return False
-    set_committed_value(request, "last_event_seq", new_seq)
-    set_committed_value(request, "last_event_hash", digest)
+    for key, value in values.items():
+        set_committed_value(request, key, value)
     return True

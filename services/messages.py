@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
-from models import Attachment, Message
+from models import Attachment, Message, ServiceRequest
 from models.base import utcnow
 from services import uploads
 from services.access import check_case_worker, is_applicant
@@ -24,6 +25,7 @@ from services.errors import (
     ValidationFailed,
 )
 from services.events import append_event
+from services.mail import queue_mail
 from services.notices import notice_event_title
 from services.workflow import apply_transition, available_transitions, load_spec, state_kind
 
@@ -174,7 +176,22 @@ def answer_question(req, question, citizen, body: str, files) -> Message:
         apply_transition(req, resume.name, citizen, {}, req.row_version)
     else:  # the clerks already resumed (e.g. answer came by post): keep the answer, note it in the history
         append_event(req, "message", actor=citizen, data={"message_id": answer.id}, visible_to_citizen=True)
+    _mark_replied(req, question.answered_at)
     return answer
+
+
+def _mark_replied(req, moment) -> None:
+    """The queue marks the request "Antwort eingegangen" until staff act on it (services.events), and
+    the clerk it is assigned to gets an e-mail. Not a change of the request's row_version: forms open
+    on it stay valid (the answer is no conflict)."""
+    db.session.execute(
+        update(ServiceRequest).where(ServiceRequest.id == req.id).values(citizen_replied_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(req, "citizen_replied_at", moment)
+    assignee = req.assignee
+    if assignee is not None and assignee.is_active_account and assignee.id != req.applicant_id:
+        queue_mail(assignee, "staff_citizen_replied", request=req)
 
 
 def store_message_file(req, message, file, actor) -> Attachment:

@@ -122,6 +122,19 @@ def _has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
+@mail_context("staff_citizen_replied")
+def _staff_reply_context(user, request, notice, params) -> dict:
+    """For the clerk a request is assigned to: which request got an answer, and the link to it."""
+    from services.mail import external_url
+
+    context = {"greeting": _greeting(user), "request_url": "", "service_title": ""}
+    if request is not None:
+        context["service_title"] = request.service.title(mail_locale(user))
+        if _has_endpoint("clerk.request_detail"):
+            context["request_url"] = external_url("clerk.request_detail", public_id=request.public_id)
+    return context
+
+
 @mail_context("request_access_link_in_account")
 def _in_account_context(user, request, notice, params) -> dict:
     """Where a request taken into an account is now: "Meine Anträge", after signing in."""

@@ -49,6 +49,7 @@ class QueueFilter:
     q: str = ""
     sort: str = "due"
     after: tuple | None = None  # decoded cursor: (sort value or None, id)
+    replied: bool = False  # only requests whose applicant answered since staff last acted
 
     def args(self, **changes) -> dict:
         """Query-string arguments for this filter (for links, the CSV export and the next page)."""
@@ -60,6 +61,8 @@ class QueueFilter:
             out["service"] = f.service_id
         if f.overdue:
             out["overdue"] = "1"
+        if f.replied:
+            out["replied"] = "1"
         if f.q:
             out["q"] = f.q
         return out
@@ -74,8 +77,9 @@ class QueuePage:
 def parse_queue_args(args, known_states=None, known_service_ids=None) -> QueueFilter:
     """Validate the known query-string arguments against the allow-lists (ValidationFailed if not).
 
-    Only state, service, assignee, overdue, q, sort and after are read; any other parameter is ignored
-    rather than refused, so that a stale bookmark or a link with an extra parameter still opens the queue.
+    Only state, service, assignee, overdue, replied, q, sort and after are read; any other parameter is
+    ignored rather than refused, so that a stale bookmark or a link with an extra parameter still opens
+    the queue.
     """
     state = args.get("state") or None
     known = known_states is None or state in known_states
@@ -88,6 +92,9 @@ def parse_queue_args(args, known_states=None, known_service_ids=None) -> QueueFi
     overdue = args.get("overdue") or ""
     if overdue not in ("", "0", "1"):
         raise ValidationFailed(_("Ungültiger Wert für „überfällig“."))
+    replied = args.get("replied") or ""
+    if replied not in ("", "0", "1"):
+        raise ValidationFailed(_("Ungültiger Wert für „Antwort eingegangen“."))
     sort = args.get("sort") or "due"
     if sort not in SORTS:
         raise ValidationFailed(_("Unbekannte Sortierung."))
@@ -98,7 +105,7 @@ def parse_queue_args(args, known_states=None, known_service_ids=None) -> QueueFi
         raise ValidationFailed(_("Suchen Sie nach dem Aktenzeichen (zum Beispiel DU-2026-000123 oder "
                                  "2026-000123) oder nach mindestens zwei Zeichen des Namens."))
     after = decode_cursor(args["after"], sort) if args.get("after") else None
-    return QueueFilter(state, service_id, assignee, overdue == "1", q, sort, after)
+    return QueueFilter(state, service_id, assignee, overdue == "1", q, sort, after, replied=replied == "1")
 
 
 def _parse_service(raw, known_service_ids):
@@ -170,6 +177,7 @@ class QueueRow(NamedTuple):
     service_title_en: str | None
     assignee_full_name: str | None
     assignee_email: str | None
+    citizen_replied_at: datetime | None  # the applicant answered; staff have not acted since
 
     def service_title(self, locale: str = "de") -> str:
         """Like Service.title: the English title when asked for and present, else the German one."""
@@ -183,7 +191,7 @@ class QueueRow(NamedTuple):
 _ROW_COLUMNS = (
     _SR.c.id, _SR.c.public_id, _SR.c.reference, _SR.c.applicant_name, _SR.c.state, _SR.c.department_id,
     _SR.c.workflow_version_id, _SR.c.submitted_at, _SR.c.due_at, _SR.c.clock_paused_at, _SR.c.assignee_id,
-    _SERVICES.c.title_de, _SERVICES.c.title_en, _USERS.c.full_name, _USERS.c.email,
+    _SERVICES.c.title_de, _SERVICES.c.title_en, _USERS.c.full_name, _USERS.c.email, _SR.c.citizen_replied_at,
 )  # fmt: skip
 _ROW_FROM = _SR.join(_SERVICES, _SERVICES.c.id == _SR.c.service_id).outerjoin(
     _USERS, _USERS.c.id == _SR.c.assignee_id
@@ -258,6 +266,7 @@ class _Shape(NamedTuple):
     sort: str
     after: str | None  # None | null (cursor inside the trailing NULL block) | value
     rows: int  # LIMIT: page size + 1
+    replied: bool = False
 
 
 def _shape(department_ids, flt: QueueFilter, actor_id: int, limit: int, now) -> tuple[_Shape, dict]:
@@ -285,7 +294,7 @@ def _shape(department_ids, flt: QueueFilter, actor_id: int, limit: int, now) -> 
         if value is not None:
             params["after_value"] = value
     shape = _Shape(len(ids) > 1, bool(flt.state), bool(flt.service_id), flt.assignee, flt.overdue, search,
-                   flt.sort, after, limit + 1)  # fmt: skip
+                   flt.sort, after, limit + 1, flt.replied)  # fmt: skip
     return shape, params
 
 
@@ -306,6 +315,8 @@ def _conditions(shape: _Shape) -> tuple[list, list]:
         conds.append(_SR.c.assignee_id.is_(None))
     if shape.overdue:
         conds.append(overdue_condition(bindparam("now", type_=UTCDateTime())))
+    if shape.replied:
+        conds.append(_SR.c.citizen_replied_at.is_not(None))
     if shape.search:
         conds.append(_search_condition(shape.search))
     column_name, descending = SORTS[shape.sort]

@@ -210,3 +210,17 @@ def test_queue_bad_parameter_page_names_the_problem(client, dept, clerk):
     assert 'class="kern-alert kern-alert--danger aw-error-summary"' in html
     assert '<a class="kern-link" href="#q">Unbekannte Sortierung.</a>' in html
     assert req.reference in html and 'id="filter"' in html
+
+
+def test_queue_marks_and_filters_requests_whose_applicant_replied(client, dept, clerk):
+    service = ServiceFactory(department=dept)
+    replied = ServiceRequestFactory(service=service, applicant_name="Rita A", citizen_replied_at=utcnow())
+    quiet = ServiceRequestFactory(service=service, applicant_name="Quentin Still")
+    html = client.get("/sachbearbeitung/").get_data(as_text=True)
+    row = html[html.index(replied.reference):]
+    assert "Antwort eingegangen" in row[: row.index("</tr>")]
+    assert html.count("Antwort eingegangen") == 1 and quiet.reference in html
+    html = client.get("/sachbearbeitung/?replied=1").get_data(as_text=True)
+    assert replied.reference in html and quiet.reference not in html
+    assert 'id="replied" name="replied" value="1" checked' in html
+    assert client.get("/sachbearbeitung/?replied=x").status_code == 400
