@@ -73,7 +73,7 @@ def queue_context(flt) -> dict:
     """Choices and labels for the queue page's filter form."""
     return {
         "services": queue_services(),
-        "states": sorted(known_states()),
+        "states": list(workflow_states()),  # the workflows' own order (received … closed), not by key
         "state_name": state_name,
         "queue_state_label": queue_state_label,
         "queue_deadline_status": queue_deadline_status,
@@ -124,6 +124,8 @@ def assign_form(req, submitted=True):
     form = AssignForm(prefix="assign", **_posted(submitted))
     colleagues = assignment.department_colleagues(req.department_id)
     form.assignee.choices = [(u.id, u.full_name or u.email) for u in colleagues]
+    if not submitted and req.assignee_id is not None:
+        form.assignee.data = req.assignee_id  # the current assignee comes preselected
     return form
 
 

@@ -627,3 +627,15 @@ def test_detail_shows_the_fee_the_approval_will_charge(client, dept, login_as):
     for req, shown in ((computed, "61,40\xa0€"), (service_fee, "25,00\xa0€"), (free, "gebührenfrei")):
         html = client.get(_url(req)).get_data(as_text=True)
         assert re.search(r"Gebühr bei Genehmigung</dt>\s*<dd[^>]*>\s*" + shown, html), shown
+
+
+def test_the_assign_form_preselects_the_current_assignee(client, req, dept, login_as):
+    from services.assignment import assign_request
+
+    clerk, colleague = clerk_of(dept), clerk_of(dept)
+    assign_request(req, colleague, clerk)
+    _db.session.commit()
+    login_as(clerk)
+    html = client.get(_url(req)).get_data(as_text=True)
+    options = re.findall(r"<option[^>]*>", html[html.index('name="assign-assignee"'):])
+    assert [o for o in options if "selected" in o and f'value="{colleague.id}"' in o]

@@ -56,9 +56,9 @@ def test_history_question_fields_are_labelled(client, dept, login_as):
     login_as(clerk)
     html = _history(client, req)
     assert "documents:" not in html and "formal_notice" not in html
-    assert "Nachzureichende Unterlagen (eine pro Zeile): Grundriss, Lageplan" in html
+    assert "Nachzureichende Unterlagen: Grundriss, Lageplan" in html
     assert "Zusätzlich ein förmliches Anhörungsschreiben erstellen: Ja" in html
-    assert "Documents to provide (one per line): Grundriss, Lageplan" in _history(client, req, "en")
+    assert "Documents to provide: Grundriss, Lageplan" in _history(client, req, "en")
 
 
 def test_history_shows_the_approvers_comment(client, dept, login_as):

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -224,3 +225,11 @@ def test_queue_marks_and_filters_requests_whose_applicant_replied(client, dept, 
     assert replied.reference in html and quiet.reference not in html
     assert 'id="replied" name="replied" value="1" checked' in html
     assert client.get("/sachbearbeitung/?replied=x").status_code == 400
+
+
+def test_queue_state_filter_lists_states_in_the_workflows_order(client, dept, clerk):
+    started_request(service=ServiceFactory(department=dept))
+    html = client.get("/sachbearbeitung/").get_data(as_text=True)
+    select_html = html[html.index('name="state"'): html.index("</select>", html.index('name="state"'))]
+    order = re.findall(r'<option value="([a-z_]+)"', select_html)
+    assert order[:3] == ["eingegangen", "in_bearbeitung", "rueckfrage"], order
