@@ -98,7 +98,7 @@ def test_reason_is_worded_in_the_readers_language(db, app, monkeypatch):
         english = failure_reason(notice).text
     assert english == (
         "Template “Notice – approval” (Dog tax), version 1: The template uses “decision.valid_until”, "
-        "which is not set for this request (line 2)."
+        "which is not set for this application (line 2)."
     )
     german = failure_reason(notice).text
     assert german.startswith("Vorlage „Bescheid – Genehmigung“ (Hundesteuer), Version 1: Die Vorlage")

@@ -29,7 +29,7 @@ GERMAN = (
 )
 ENGLISH = (
     "Template “Notice – refusal” (city-wide), version 2: "
-    "The template uses “decision.nope”, which is not set for this request (line 2)."
+    "The template uses “decision.nope”, which is not set for this application (line 2)."
 )
 # A row that failed before reasons were recorded as data: only its error text says why.
 LEGACY_REASON = (
