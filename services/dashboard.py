@@ -51,6 +51,15 @@ def overdue_count(department_ids, now=None) -> int:
     return db.session.scalar(stmt)
 
 
+def replied_count(department_ids) -> int:
+    """Requests whose applicant answered a question since staff last acted on them."""
+    stmt = select(func.count()).select_from(ServiceRequest).where(
+        ServiceRequest.department_id.in_(list(department_ids) or [-1]),
+        ServiceRequest.citizen_replied_at.is_not(None),
+    )
+    return db.session.scalar(stmt)
+
+
 def median_processing_days(department_ids, days: int, now=None) -> dict[int, tuple[float, int]]:
     """Median days from submission to decision per service, for decisions in the last `days` days.
 

@@ -87,6 +87,7 @@ def dashboard_view():
     figures = dashboard.department_figures(current_user.department_ids())
     return render_template("clerk/dashboard.html", figures=figures, periods=dashboard.PERIODS,
                            overdue=dashboard.overdue_count(current_user.department_ids()),
+                           replied=dashboard.replied_count(current_user.department_ids()),
                            services=clerk_detail.services_by_id(f.service_id for f in figures),
                            state_name=clerk_detail.state_name)
 

@@ -125,6 +125,7 @@ def test_dashboard_counts_and_median(client, dept, clerk):
     svc = ServiceFactory(department=dept, title_de="Sondernutzung")
     now = utcnow()
     ServiceRequestFactory(service=svc, due_at=now - timedelta(days=1))
+    ServiceRequestFactory(service=svc, citizen_replied_at=now)
     for days in (2, 4, 10):
         ServiceRequestFactory(
             service=svc, submitted_at=now - timedelta(days=days + 1), decided_at=now - timedelta(days=1)
@@ -132,6 +133,7 @@ def test_dashboard_counts_and_median(client, dept, clerk):
     html = client.get("/sachbearbeitung/uebersicht").get_data(as_text=True)
     assert "Sondernutzung" in html
     assert "Überfällige Anträge: <strong>1</strong>" in html
+    assert "Anträge mit eingegangener Antwort: <strong>1</strong>" in html and "replied=1" in html
     assert "4,0" in html  # median of 2, 4 and 10 days
 
 
