@@ -10,6 +10,7 @@ COMMAND_MODULES = [
     "commands.worker",
     "commands.pki",
     "commands.uploads",
+    "commands.retention",
 ]
 
 

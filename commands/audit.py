@@ -13,10 +13,14 @@ def cli():
 @with_appcontext
 def verify():
     """Recompute every event hash; print OK with counts or the first broken link per request."""
+    from services.retention import deletions_count
     from services.workflow.audit import count_chains, verify_chains
 
     breaks = verify_chains()
     requests, events = count_chains()
+    purged = deletions_count()
+    if purged:  # their rows and events are gone on purpose: not breaks (`flask retention deleted`)
+        click.echo(f"{purged} Anträge nach Ablauf der Aufbewahrungsfrist gelöscht (flask retention deleted).")
     if not breaks:
         click.echo(f"OK: {requests} Anträge, {events} Einträge, alle Ketten intakt.")
         return

@@ -1,6 +1,6 @@
 """All models, imported here so Alembic and the app see the full metadata."""
 
-from models.audit import ConfigChange, ConfigGeneration
+from models.audit import ConfigChange, ConfigGeneration, RetentionDeletion
 from models.catalog import Department, Service
 from models.formdef import FormDefinition, FormScenario, FormVersion
 from models.notice import Notice, NoticeKind, NoticeState, NoticeTemplate, NoticeTemplateVersion
@@ -27,7 +27,7 @@ __all__ = [
     "ApprovalProposal", "Attachment", "ConfigChange", "ConfigGeneration", "Department", "Draft",
     "FormDefinition", "FormScenario", "FormVersion", "InboxItem", "Membership", "MembershipRole",
     "Message", "Notice", "NoticeKind", "NoticeState", "NoticeTemplate", "NoticeTemplateVersion",
-    "OutboxJob", "OutboxState", "ReferenceCounter", "RequestEvent", "RoutingRule", "Service",
-    "ServiceRequest", "ServiceWorkflow", "User", "UserKind", "WorkflowDefinition",
+    "OutboxJob", "OutboxState", "ReferenceCounter", "RequestEvent", "RetentionDeletion", "RoutingRule",
+    "Service", "ServiceRequest", "ServiceWorkflow", "User", "UserKind", "WorkflowDefinition",
     "WorkflowVersion",
 ]

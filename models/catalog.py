@@ -1,6 +1,6 @@
 """The service catalog: departments and the services (Leistungen) they offer."""
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -53,6 +53,9 @@ class Service(db.Model):
     fee_note_de: Mapped[str] = mapped_column(Text, default="")
     fee_note_en: Mapped[str] = mapped_column(Text, default="")
     processing_days: Mapped[int] = mapped_column(default=14)
+    # Aufbewahrungsfrist: whole years after a request was closed before `flask retention purge`
+    # deletes it (services/retention.py; docs/privacy.md "Aufbewahrung und Löschung").
+    retention_years: Mapped[int] = mapped_column(default=10, server_default=text("10"))
     login_required: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
