@@ -111,6 +111,18 @@ class ServiceForm(BaseForm):
         ],
         render_kw={"inputmode": "numeric"},
     )
+    retention_years = IntegerField(
+        _l("Aufbewahrungsfrist in Jahren"),
+        default=10,
+        widget=TextInput(),
+        validators=[
+            InputRequired(_l("Bitte geben Sie die Aufbewahrungsfrist in Jahren ein.")),
+            NumberRange(
+                min=1, max=30, message=_l("Die Aufbewahrungsfrist muss zwischen 1 und 30 Jahren liegen.")
+            ),
+        ],
+        render_kw={"inputmode": "numeric"},
+    )
     login_required = BooleanField(_l("Antrag nur mit Anmeldung (Konto erforderlich)"), default=True)
     # A new service starts inactive: the city switches it on once its form is published (until then
     # the catalogue would offer a service that cannot be applied for).
@@ -126,6 +138,7 @@ class ServiceForm(BaseForm):
             "description_en",
             "leika_key",
             "processing_days",
+            "retention_years",
             "login_required",
             "active",
             "topic",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from extensions import db
 from models import Department, FormDefinition, MembershipRole, Notice, NoticeState, Service, ServiceRequest
 from models.base import utcnow
-from services import admin_config, designer, scenarios
+from services import admin_config, designer, retention, scenarios
 from services.config_log import N_, LogText, record_change
 from services.errors import InvalidDefinition, ValidationFailed
 from services.formdefs import publish_form
@@ -22,7 +22,7 @@ from services.formdefs import publish_form
 LEIKA_RE = re.compile(r"^\d{14}$")
 SERVICE_FIELDS = (
     "title_de", "title_en", "summary_de", "summary_en", "description_de", "description_en", "leika_key",
-    "fee_cents", "processing_days", "login_required", "active", "topic",
+    "fee_cents", "processing_days", "retention_years", "login_required", "active", "topic",
 )  # fmt: skip
 
 
@@ -152,6 +152,12 @@ def _clean(data: dict) -> dict:
     for key in ("fee_cents", "processing_days"):
         if key in values and (values[key] is None or values[key] < 0):
             raise ValidationFailed(_("Bitte geben Sie eine Zahl ab 0 ein."), field=key)
+    if "retention_years" in values:
+        years = values["retention_years"]
+        if not isinstance(years, int) or not retention.MIN_YEARS <= years <= retention.MAX_YEARS:
+            raise ValidationFailed(
+                _("Die Aufbewahrungsfrist muss zwischen 1 und 30 Jahren liegen."), field="retention_years"
+            )
     return values
 
 

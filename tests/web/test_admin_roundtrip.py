@@ -33,6 +33,7 @@ def test_admin_roundtrip_export_import_publish_submit(client, db, login_as, slug
             "title_en": "Copy",
             "fee": str(original.fee_cents / 100),
             "processing_days": "14",
+            "retention_years": "10",
             "login_required": "y",
             "active": "y",
         },

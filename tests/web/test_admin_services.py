@@ -30,6 +30,7 @@ def _service_data(**overrides):
         "leika_key": "99050012104000",
         "fee": "30,70",
         "processing_days": "21",
+        "retention_years": "10",
         "login_required": "y",
         "active": "y",
     }
@@ -199,3 +200,47 @@ def test_admin_cannot_demote_or_remove_themselves_as_last_admin(client, login_as
     clerk_of(dept, MembershipRole.ADMIN)  # with a second admin, stepping down is fine and lands on a page
     resp = client.post(base + f"/{own.id}/rolle", data={f"m{own.id}-role": "clerk"}, follow_redirects=True)
     assert resp.status_code == 200 and "Die Rolle ist gespeichert" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", ["0", "31", "zehn", ""])
+def test_admin_service_retention_years_must_be_1_to_30(client, login_as, dept, admin, value):
+    service = ServiceFactory(department=dept, retention_years=10)
+    login_as(admin)
+    resp = client.post(
+        f"/verwaltung/leistungen/{service.id}/bearbeiten", data=_service_data(retention_years=value)
+    )
+    assert resp.status_code == 400
+    html = resp.get_data(as_text=True)
+    assert "Fehler: " in html and "Aufbewahrungsfrist" in html
+    assert ("zwischen 1 und 30 Jahren" in html) or ("Bitte geben Sie die Aufbewahrungsfrist" in html)
+    db.session.expire_all()
+    assert service.retention_years == 10
+
+
+def test_admin_service_retention_years_saved_logged_and_shown(client, login_as, dept, admin):
+    service = ServiceFactory(department=dept, retention_years=10)
+    login_as(admin)
+    form = client.get(f"/verwaltung/leistungen/{service.id}/bearbeiten").get_data(as_text=True)
+    assert re.search(r'name="retention_years"[^>]*value="10"', form)
+    assert "endgültig gelöscht" in form  # the hint says what the period does
+    resp = client.post(
+        f"/verwaltung/leistungen/{service.id}/bearbeiten", data=_service_data(retention_years="6")
+    )
+    assert resp.status_code == 303
+    db.session.expire_all()
+    assert service.retention_years == 6
+    change = db.session.query(ConfigChange).filter_by(object_type="service", action="update").one()
+    assert change.details["changed"]["retention_years"] == [10, 6]
+    page = client.get(f"/verwaltung/leistungen/{service.id}").get_data(as_text=True)
+    assert "Aufbewahrungsfrist" in page and "6 Jahre nach Abschluss, danach wird der Antrag gelöscht" in page
+
+
+def test_admin_service_retention_years_checked_by_the_service_too(db, dept, admin):
+    from services.admin_services import update_service
+    from services.errors import ValidationFailed
+
+    service = ServiceFactory(department=dept)
+    data = {"title_de": service.title_de, "retention_years": 0}
+    with pytest.raises(ValidationFailed) as caught:
+        update_service(service, data, admin)
+    assert caught.value.details["field"] == "retention_years"

@@ -219,6 +219,7 @@ def test_deactivating_tells_the_department_how_many_drafts_wait(client, db, logi
         "title_en": "Test application",
         "fee": "0",
         "processing_days": "14",
+        "retention_years": "10",
         "topic": "allgemein",
         "login_required": "y",
     }  # "active" left unticked
