@@ -52,6 +52,16 @@ class NoteForm(BaseForm):
     )
 
 
+class RetentionHoldForm(VersionedForm):
+    reason = TextAreaField(
+        _l("Grund für die längere Aufbewahrung"),
+        description=_l("Zum Beispiel ein Widerspruch oder ein Gerichtsverfahren. "
+                       "Nur für Mitarbeitende sichtbar."),
+        validators=[DataRequired(_l("Bitte geben Sie an, warum der Antrag länger aufbewahrt werden muss.")),
+                    Length(max=2000)],
+    )
+
+
 class ForwardForm(VersionedForm):
     department = SelectField(_l("An Abteilung"), coerce=int, validate_choice=True)
     reason = TextAreaField(

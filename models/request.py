@@ -117,6 +117,9 @@ class ServiceRequest(db.Model):
     # When the applicant answered a question, until staff next act on the request (services.events
     # clears it with the chain head): the queue marks such requests "Antwort eingegangen".
     citizen_replied_at = mapped_column(UTCDateTime, nullable=True)
+    # Set while the request must be kept beyond its retention period (an objection, a lawsuit):
+    # services.retention neither lists nor deletes it. The reason is staff-only.
+    retention_hold_reason = mapped_column(Text, nullable=True)
     row_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     # Head of the event hash chain (services.events keeps it): appending needs no SELECT, and the
     # audit detects deleted *last* events. NULL = not tracked (rows from before the column existed).

@@ -20,6 +20,7 @@ Flushes; the caller commits. Run daily by `flask retention purge`.
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, delete, distinct, func, or_, select, update
 
 from extensions import db
@@ -37,9 +38,12 @@ from models import (
     ServiceRequest,
 )
 from models.base import utcnow
+from services.access import check_case_worker
 from services.drafts import discard_draft
-from services.errors import DomainError
+from services.errors import DomainError, ValidationFailed
+from services.events import append_event
 from services.notices.files import notice_dir
+from services.tx import check_row_version
 from services.uploads import draft_attachments, remove_attachment
 from services.workflow.audit import verify_request_chain
 
@@ -76,6 +80,7 @@ def _due_condition(now: datetime):
         return None
     return and_(
         ServiceRequest.closed_at.is_not(None),
+        ServiceRequest.retention_hold_reason.is_(None),  # kept longer on purpose (hold_request)
         or_(
             *(
                 and_(Service.retention_years == years, ServiceRequest.closed_at < years_before(now, years))
@@ -140,6 +145,8 @@ def purge_request(req, now: datetime | None = None) -> RetentionDeletion:
         raise RetentionRefused("Antrag ist nicht abgeschlossen")
     if ends > now:
         raise RetentionRefused(f"Aufbewahrungsfrist läuft bis {ends:%Y-%m-%d}")
+    if req.retention_hold_reason is not None:
+        raise RetentionRefused("Aufbewahrung verlängert: " + req.retention_hold_reason)
     broken = verify_request_chain(req.id)
     if broken is not None:
         raise RetentionRefused(f"Verlauf nicht intakt (Eintrag {broken.seq}: {broken.reason})")
@@ -213,3 +220,30 @@ def _count(model, condition) -> int:
 
 def deletions_count() -> int:
     return _count(RetentionDeletion, RetentionDeletion.id.is_not(None))
+
+
+# --- keeping a request longer (an objection, a lawsuit) ----------------------------------------
+
+
+def hold_request(req, actor, reason: str, expected_row_version: int) -> None:
+    """Keep `req` beyond its retention period until the hold is lifted (staff of its department).
+
+    Recorded in its history (staff only); the purge neither lists nor deletes a held request."""
+    check_case_worker(actor, req)
+    check_row_version(req, expected_row_version)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Bitte geben Sie an, warum der Antrag länger aufbewahrt werden muss."),
+                               field="reason")
+    req.retention_hold_reason = reason[:2000]
+    append_event(req, "retention_hold", actor=actor, data={"reason": req.retention_hold_reason})
+
+
+def lift_hold(req, actor, expected_row_version: int) -> None:
+    """End a hold: the request is deleted once its retention period is over (maybe at the next purge)."""
+    check_case_worker(actor, req)
+    check_row_version(req, expected_row_version)
+    if req.retention_hold_reason is None:
+        raise ValidationFailed(_("Für diesen Antrag ist keine längere Aufbewahrung eingetragen."))
+    req.retention_hold_reason = None
+    append_event(req, "retention_hold_lifted", actor=actor, data={})

@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from extensions import db
-from forms.clerk import ClaimForm, NoteForm, NoticeRetryForm, transition_data
+from forms.clerk import ClaimForm, NoteForm, NoticeRetryForm, RetentionHoldForm, transition_data
 from models import Department, MembershipRole, User
 from services import approvals as approval_service
-from services import assignment, dashboard, export, messages, queue
+from services import assignment, dashboard, export, messages, queue, retention
 from services.errors import DomainError, StaleObject, ValidationFailed
 from services.notices import retry_notice
 from services.tx import transaction
@@ -178,6 +178,27 @@ def request_note(public_id):
     req, form = load_request_for_staff(public_id), NoteForm(prefix="note")
     return _act(req, form, lambda: messages.add_note(req, current_user, form.text.data),
                 _("Die interne Notiz wurde gespeichert."))
+
+
+@bp.post("/antraege/<public_id>/aufbewahrung")
+@staff_required
+def request_retention_hold(public_id):
+    req, form = load_request_for_staff(public_id), RetentionHoldForm(prefix="hold")
+    return _act(req, form, lambda: retention.hold_request(req, current_user, form.reason.data,
+                                                          form.expected_row_version),
+                _("Der Antrag wird über die Aufbewahrungsfrist hinaus aufbewahrt, bis Sie das wieder "
+                  "aufheben."),
+                target=url_for(".request_detail", public_id=req.public_id, _anchor="aufbewahrung"))
+
+
+@bp.post("/antraege/<public_id>/aufbewahrung/aufheben")
+@staff_required
+def request_retention_lift(public_id):
+    req, form = load_request_for_staff(public_id), ClaimForm(prefix="lift_hold")
+    return _act(req, form, lambda: retention.lift_hold(req, current_user, form.expected_row_version),
+                _("Die längere Aufbewahrung ist aufgehoben; es gilt wieder die Aufbewahrungsfrist der "
+                  "Leistung."),
+                target=url_for(".request_detail", public_id=req.public_id, _anchor="aufbewahrung"))
 
 
 @bp.post("/antraege/<public_id>/weiterleiten")

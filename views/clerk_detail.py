@@ -11,9 +11,17 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from extensions import db
-from forms.clerk import AssignForm, ClaimForm, ForwardForm, NoteForm, NoticeRetryForm, transition_form_class
+from forms.clerk import (
+    AssignForm,
+    ClaimForm,
+    ForwardForm,
+    NoteForm,
+    NoticeRetryForm,
+    RetentionHoldForm,
+    transition_form_class,
+)
 from models import Department, NoticeState, RoutingRule, Service, User, WorkflowVersion
-from services import approvals, assignment, messages
+from services import approvals, assignment, messages, retention
 from services.notices import notice_state_label, notice_title
 from services.notices.failures import failure_reason
 from services.workflow import (
@@ -197,6 +205,8 @@ def _simple_forms(req):
         "release": ClaimForm(prefix="release", **blank),
         "assign": assign_form(req, submitted=False),
         "note": NoteForm(prefix="note", **blank),
+        "hold": RetentionHoldForm(prefix="hold", **blank),
+        "lift_hold": ClaimForm(prefix="lift_hold", **blank),
         "retry": NoticeRetryForm(prefix="retry", **blank),
         "forward": forward_form(req, submitted=False),
     }
@@ -232,6 +242,7 @@ def render_detail(req, status=200, forms=None):
         "sections": _answer_sections(req),
         "state": staff_state_label(req),
         "fee_cents": approval_fee_cents(req),
+        "retention_ends": retention.retention_ends(req),
         "deadline": deadline_status(req),
         "proposal": approvals.describe_proposal(req, proposal, locale()) if proposal is not None else None,
         "forward_blocked": forward_blocked_message() if proposal is not None else "",

@@ -20,11 +20,14 @@ from models import (
     RetentionDeletion,
     ServiceRequest,
 )
+from services.errors import ValidationFailed
 from services.events import append_event
 from services.notices.files import notice_dir
 from services.retention import (
     RetentionRefused,
     due_for_deletion,
+    hold_request,
+    lift_hold,
     purge_due,
     purge_request,
     retention_ends,
@@ -217,3 +220,20 @@ def test_retention_cli_dry_run_changes_nothing_then_purge_deletes(app, db):
     assert f"gelöscht {second.reference}" in rest.output and "1 Antrag/Anträge gelöscht" in rest.output
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == 1
+
+
+def test_a_held_request_is_neither_due_nor_purged_until_the_hold_is_lifted(db):
+    req = _closed(ServiceFactory(retention_years=2), NOW - timedelta(days=365 * 3))
+    clerk = clerk_of(req.department)
+    db.session.commit()
+    with pytest.raises(ValidationFailed):
+        hold_request(req, clerk, "  ", req.row_version)
+    hold_request(req, clerk, "Widerspruch vom 3. März, Klage anhängig", req.row_version)
+    db.session.commit()
+    assert due_for_deletion(NOW) == []
+    with pytest.raises(RetentionRefused):
+        purge_request(req, NOW)
+    assert [e.kind for e in req.events][-1] == "retention_hold"
+    lift_hold(req, clerk, req.row_version)
+    db.session.commit()
+    assert req.retention_hold_reason is None and [r.id for r in due_for_deletion(NOW)] == [req.id]

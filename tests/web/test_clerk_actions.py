@@ -639,3 +639,20 @@ def test_the_assign_form_preselects_the_current_assignee(client, req, dept, logi
     html = client.get(_url(req)).get_data(as_text=True)
     options = re.findall(r"<option[^>]*>", html[html.index('name="assign-assignee"'):])
     assert [o for o in options if "selected" in o and f'value="{colleague.id}"' in o]
+
+
+def test_a_clerk_keeps_a_request_longer_and_lifts_it_again(client, req, dept, login_as):
+    login_as(clerk_of(dept))
+    html = client.get(_url(req)).get_data(as_text=True)
+    assert 'id="aufbewahrung"' in html and "Jahre) mit allen Dateien gelöscht" in html
+    resp = client.post(_url(req, "/aufbewahrung"), data={"hold-row_version": req.row_version})
+    assert resp.status_code == 400
+    assert "warum der Antrag länger aufbewahrt werden muss" in resp.get_data(as_text=True)
+    resp = client.post(_url(req, "/aufbewahrung"),
+                       data={"hold-row_version": req.row_version, "hold-reason": "Klage anhängig"})
+    assert resp.status_code == 303
+    html = client.get(_url(req)).get_data(as_text=True)
+    assert "Grund: Klage anhängig" in html and "Längere Aufbewahrung eingetragen: Klage anhängig" in html
+    fresh = _fresh(req)
+    resp = client.post(_url(req, "/aufbewahrung/aufheben"), data={"lift_hold-row_version": fresh.row_version})
+    assert resp.status_code == 303 and _fresh(req).retention_hold_reason is None
