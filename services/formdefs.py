@@ -217,11 +217,11 @@ def _semantic_errors(doc: dict, broken=frozenset()) -> list[tuple[str, str]]:
             if isinstance(field.get("key"), str) and isinstance(field.get("type"), str):
                 known[field["key"]] = field["type"]
     errors += _computed_errors(doc, known, broken)
-    errors += _untranslated_texts(doc) + _upload_errors(doc, broken) + _option_value_errors(doc)
+    errors += _untranslated_texts(doc) + _upload_errors(doc, broken) + _option_value_errors(doc, broken)
     return errors + _applicant_address_errors(doc, broken)
 
 
-def _option_value_errors(doc: dict) -> list[tuple[str, str]]:
+def _option_value_errors(doc: dict, broken=frozenset()) -> list[tuple[str, str]]:
     """Conditions and computed values comparing a choice field with a value it never stores (an
     option's label instead of its value, a removed option): services.option_values."""
     choices = option_values.choice_fields(doc)
@@ -230,15 +230,8 @@ def _option_value_errors(doc: dict) -> list[tuple[str, str]]:
     rules = []
     for p, page in _pages(doc):
         rules.append((f"$.pages[{p}].condition", page.get("condition")))
-        fields = page.get("fields")
-        for i, field in enumerate(fields if isinstance(fields, list) else ()):
-            if not isinstance(field, dict):
-                continue
-            rules.append((f"$.pages[{p}].fields[{i}].condition", field.get("condition")))
-            children = field.get("fields")
-            for c, child in enumerate(children if isinstance(children, list) else ()):
-                if isinstance(child, dict):
-                    rules.append((f"$.pages[{p}].fields[{i}].fields[{c}].condition", child.get("condition")))
+        rules += [(f"{path}.condition", field.get("condition"))
+                  for path, field, _group in _fields_of(page, f"$.pages[{p}]", broken)]
     computed = doc.get("computed")
     if isinstance(computed, dict):
         rules += [(f"$.computed.{name}", rule) for name, rule in computed.items()]

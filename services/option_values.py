@@ -14,23 +14,15 @@ _EQUALITY = frozenset({"==", "!=", "===", "!=="})
 
 def choice_fields(document: dict) -> dict[str, list[dict]]:
     """{field key: its options} for every field with options (group children included)."""
+    from services.designer import iter_fields  # imported late: designer imports formdefs, which uses this
+
     found = {}
-
-    def visit(fields):
-        for field in fields if isinstance(fields, list) else ():
-            if not isinstance(field, dict):
-                continue
-            options = field.get("options")
-            if isinstance(field.get("key"), str) and isinstance(options, list):
-                valid = [o for o in options if isinstance(o, dict) and "value" in o]
-                if valid:
-                    found[field["key"]] = valid
-            visit(field.get("fields"))
-
-    pages = document.get("pages") if isinstance(document, dict) else None
-    for page in pages if isinstance(pages, list) else ():  # malformed drafts are checked elsewhere
-        if isinstance(page, dict):
-            visit(page.get("fields"))
+    for _page, field, _group in iter_fields(document):  # skips what a malformed draft has instead
+        options = field.get("options")
+        if isinstance(field.get("key"), str) and isinstance(options, list):
+            valid = [o for o in options if isinstance(o, dict) and "value" in o]
+            if valid:
+                found[field["key"]] = valid
     return found
 
 

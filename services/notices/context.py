@@ -62,14 +62,7 @@ def build_context(notice) -> dict:
             "verify_base_url": f"{current_app.config['BASE_URL']}/verify",
             "test_mode": current_app.config.get("ENV_NAME") != "production",
         },
-        "department": {
-            "name": department.name("de"),
-            "address_lines": [
-                line.strip() for line in (department.address or "").splitlines() if line.strip()
-            ],
-            "email": department.email or "",
-            "phone": department.phone or "",
-        },
+        "department": department_context(department),
         "service": {"title": service.title(locale), "leika_key": service.leika_key or ""},
         "applicant": {
             "name": req.applicant_name or (req.applicant.full_name if req.applicant is not None else ""),
@@ -83,6 +76,16 @@ def build_context(notice) -> dict:
         "decision": dict(notice.data),
         "fee": fee_table(notice, req),
         "qr_svg": qr_svg(verify_url(notice.verification_code)),
+    }
+
+
+def department_context(department) -> dict:
+    """The template's `department`: the letterhead of the office that issues the notice."""
+    return {
+        "name": department.name("de"),
+        "address_lines": [line.strip() for line in (department.address or "").splitlines() if line.strip()],
+        "email": department.email or "",
+        "phone": department.phone or "",
     }
 
 

@@ -11,7 +11,7 @@ import logging
 
 from services.computed_checks import sample_answer_sets
 from services.formdefs import latest_version, load_spec
-from services.notices.context import address_lines, format_sections, relevant_rows
+from services.notices.context import address_lines, department_context, format_sections, relevant_rows
 from services.notices.templates import sample_context
 
 log = logging.getLogger(__name__)
@@ -22,14 +22,9 @@ def preview_context(kind: str, service=None) -> dict:
     context = sample_context(kind)
     if service is None:
         return context
-    department = service.department
-    context["department"] = {
-        "name": department.name("de"),
-        "address_lines": [line.strip() for line in (department.address or "").splitlines() if line.strip()]
-        or context["department"]["address_lines"],
-        "email": department.email or "",
-        "phone": department.phone or "",
-    }
+    department = department_context(service.department)
+    department["address_lines"] = department["address_lines"] or context["department"]["address_lines"]
+    context["department"] = department
     context["service"] = {"title": service.title("de"), "leika_key": service.leika_key or ""}
     version = latest_version(service)
     if version is None:
