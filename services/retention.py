@@ -57,21 +57,21 @@ class RetentionRefused(DomainError):
 
 def years_before(moment: datetime, years: int) -> datetime:
     """`moment` minus whole calendar years (29 February becomes 28 February)."""
-    try:
-        return moment.replace(year=moment.year - years)
-    except ValueError:
-        return moment.replace(year=moment.year - years, day=28)
+    return _shift_years(moment, -years)
 
 
 def retention_ends(req) -> datetime | None:
     """When the request's retention period ends (None while it is open)."""
     if req.closed_at is None:
         return None
-    years = req.service.retention_years
+    return _shift_years(req.closed_at, req.service.retention_years)
+
+
+def _shift_years(moment: datetime, years: int) -> datetime:
     try:
-        return req.closed_at.replace(year=req.closed_at.year + years)
-    except ValueError:
-        return req.closed_at.replace(year=req.closed_at.year + years, day=28)
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February in a year without one
+        return moment.replace(year=moment.year + years, day=28)
 
 
 def _due_condition(now: datetime):
